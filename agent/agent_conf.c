@@ -1,0 +1,55 @@
+#include "config.h"
+
+#include <stddef.h>
+
+#include "agent_conf.h"
+
+#define OFF(f) offsetof(struct agent_conf, f)
+
+static const struct conf_key keys[] = {
+	{ "agent", "member", CONF_INT, 0, 999999, "0", NULL, NULL,
+	  "Member number N: backups live in <backup_dir>/member<N>/. "
+	  "Required by every command that reads or writes backups.",
+	  OFF(member) },
+	{ "agent", "data_dir", CONF_STR, 1, 0, "/data", NULL, NULL,
+	  "The node's data volume (the PVC root).", OFF(data_dir) },
+	{ "agent", "backup_dir", CONF_STR, 1, 0, "/backups", NULL, "BACKUP_DIR",
+	  "The backup volume; each member has its own directory below it.",
+	  OFF(backup_dir) },
+	{ "agent", "node_key", CONF_STR, 0, 0, "geth/nodekey", NULL, NULL,
+	  "File (relative to data_dir) whose SHA-256 identifies the node; "
+	  "recorded in each backup's metadata. Empty: none.", OFF(node_key) },
+	{ "agent", "log_level", CONF_ENUM, 0, 0, "info", "debug|info|warn|error",
+	  NULL, "Least severe log level written to stderr.", OFF(log_level) },
+
+	{ "archive", "level", CONF_INT, 1, 19, "3", NULL, NULL,
+	  "zstd compression level.", OFF(level) },
+	{ "archive", "threads", CONF_INT, 0, 256, "0", NULL, NULL,
+	  "zstd worker threads; 0 = the CPUs this process may use (affinity "
+	  "and cgroup CPU quota).", OFF(threads) },
+	{ "archive", "exclude", CONF_LIST, 0, 0,
+	  "geth/nodes geth/triecache geth.ipc", NULL, NULL,
+	  "Path (relative to data_dir, shell wildcards allowed) left out of "
+	  "archives, with everything below it. .quorum-backup/ is always left "
+	  "out. Give the key once per path; 'exclude =' clears the list.",
+	  OFF(exclude) },
+	{ "archive", "lock_files", CONF_LIST, 0, 0,
+	  "geth/LOCK geth/chaindata/LOCK geth/chaindata/ancient/FLOCK "
+	  "tm/db.mv.db", NULL, NULL,
+	  "Lock file (relative to data_dir) the running node holds. Each one "
+	  "that exists is held (flock and OFD lock) for the whole job; the job "
+	  "is refused when the node holds one.", OFF(lock_files) },
+
+	{ "retention", "keep_last", CONF_INT, 0, 100000, "7", NULL, NULL,
+	  "Keep the newest N complete backups. 0 = no count rule.",
+	  OFF(keep_last) },
+	{ "retention", "keep_days", CONF_INT, 0, 36500, "0", NULL, NULL,
+	  "Also keep every backup younger than N days. 0 = off. A backup is "
+	  "deleted only when no rule keeps it; the newest complete backup is "
+	  "never deleted, and neither are legacy .tar.gz backups.",
+	  OFF(keep_days) },
+};
+
+const struct conf_table agent_conf_table = {
+	"quorum-backup-agent", keys, sizeof keys / sizeof keys[0]
+};

@@ -1,0 +1,27 @@
+/* agent_conf: the agent's configuration keys (one table: parsing, checks,
+ * --help and conf/quorum-backup-agent.ini all come from it). */
+#ifndef QB_AGENT_CONF_H
+#define QB_AGENT_CONF_H
+
+#include "conf.h"
+
+struct agent_conf {
+	/* [agent] */
+	long long member;          /* 0: not set */
+	char *data_dir;
+	char *backup_dir;
+	char *node_key;
+	char *log_level;
+	/* [archive] */
+	long long level;
+	long long threads;
+	struct conf_list exclude;
+	struct conf_list lock_files;
+	/* [retention] */
+	long long keep_last;
+	long long keep_days;
+};
+
+extern const struct conf_table agent_conf_table;
+
+#endif

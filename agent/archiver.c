@@ -1,0 +1,717 @@
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "archiver.h"
+#include "fsutil.h"
+#include "hashes.h"
+#include "json.h"
+#include "log.h"
+
+#define READ_CHUNK (1u << 20)
+#define PROGRESS_STEP (8u << 20)
+/* The agent's own directory on the data volume: never archived. */
+#define AGENT_DIR ".quorum-backup"
+
+struct entry {
+	char *rel;
+	struct stat st;
+	long link_to;          /* index of the first path of a hard-link group */
+};
+
+struct walk {
+	struct entry *v;
+	size_t n, cap;
+	char *const *exclude;
+	size_t n_exclude;
+	uint64_t bytes;
+	uint64_t skipped;
+	/* (dev, ino) → first entry, for files with several links */
+	long *links;
+	size_t links_cap;
+	struct err *e;
+};
+
+static void
+walk_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i].rel);
+	free(w->v);
+	free(w->links);
+}
+
+static int
+excluded(const struct walk *w, const char *rel)
+{
+	if (strcmp(rel, AGENT_DIR) == 0)
+		return 1;
+	for (size_t i = 0; i < w->n_exclude; i++)
+		if (fnmatch(w->exclude[i], rel, FNM_PATHNAME) == 0)
+			return 1;
+	return 0;
+}
+
+static long
+link_lookup(struct walk *w, const struct stat *st, long idx)
+{
+	size_t mask, h;
+
+	if (w->links_cap == 0 || (w->links_cap * 3) / 4 <= w->n) {
+		/* Grow and rehash every earlier multi-link file. */
+		size_t cap = w->links_cap ? w->links_cap * 2 : 1024;
+		while ((cap * 3) / 4 <= w->n)
+			cap *= 2;
+		long *nl = malloc(cap * sizeof *nl);
+		if (!nl)
+			return -2;
+		for (size_t i = 0; i < cap; i++)
+			nl[i] = -1;
+		for (size_t i = 0; i < w->links_cap; i++) {
+			long j = w->links[i];
+			if (j < 0)
+				continue;
+			const struct stat *s = &w->v[j].st;
+			h = ((size_t)s->st_ino * 0x9E3779B97F4A7C15ull ^
+			    (size_t)s->st_dev) & (cap - 1);
+			while (nl[h] >= 0)
+				h = (h + 1) & (cap - 1);
+			nl[h] = j;
+		}
+		free(w->links);
+		w->links = nl;
+		w->links_cap = cap;
+	}
+	mask = w->links_cap - 1;
+	h = ((size_t)st->st_ino * 0x9E3779B97F4A7C15ull ^ (size_t)st->st_dev) &
+	    mask;
+	while (w->links[h] >= 0) {
+		const struct stat *s = &w->v[w->links[h]].st;
+		if (s->st_ino == st->st_ino && s->st_dev == st->st_dev)
+			return w->links[h];
+		h = (h + 1) & mask;
+	}
+	w->links[h] = idx;
+	return -1;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+walk_dir(struct walk *w, int dirfd, const char *prefix)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = fdopendir(dirfd);
+	int rc = -1;
+
+	if (!d) {
+		close(dirfd);
+		return err_sys(w->e, ERR_FAILED, "open directory %s",
+		    prefix[0] ? prefix : ".");
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, cap * sizeof *nn);
+			if (!nn)
+				goto oom;
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			goto oom;
+		n++;
+	}
+	qsort(names, n, sizeof *names, cmp_str);   /* stable archive order */
+	for (size_t i = 0; i < n; i++) {
+		struct entry ent;
+		size_t plen = strlen(prefix);
+		char *rel = malloc(plen + strlen(names[i]) + 2);
+
+		if (!rel)
+			goto oom;
+		sprintf(rel, "%s%s%s", prefix, plen ? "/" : "", names[i]);
+		if (excluded(w, rel)) {
+			free(rel);
+			continue;
+		}
+		memset(&ent, 0, sizeof ent);
+		ent.rel = rel;
+		ent.link_to = -1;
+		if (fstatat(dirfd, names[i], &ent.st, AT_SYMLINK_NOFOLLOW) < 0) {
+			err_sys(w->e, ERR_FAILED, "stat %s", rel);
+			free(rel);
+			goto out;
+		}
+		if (!S_ISREG(ent.st.st_mode) && !S_ISDIR(ent.st.st_mode) &&
+		    !S_ISLNK(ent.st.st_mode)) {
+			log_warn("archive_skip", "path=%s reason=%s", logq(rel),
+			    S_ISSOCK(ent.st.st_mode) ? "socket" :
+			    S_ISFIFO(ent.st.st_mode) ? "fifo" : "device");
+			w->skipped++;
+			free(rel);
+			continue;
+		}
+		if (w->n == w->cap) {
+			size_t ncap = w->cap ? w->cap * 2 : 1024;
+			struct entry *nv = realloc(w->v, ncap * sizeof *nv);
+			if (!nv) {
+				free(rel);
+				goto oom;
+			}
+			w->v = nv;
+			w->cap = ncap;
+		}
+		if (S_ISREG(ent.st.st_mode) && ent.st.st_nlink > 1) {
+			long first = link_lookup(w, &ent.st, (long)w->n);
+			if (first == -2) {
+				free(rel);
+				goto oom;
+			}
+			ent.link_to = first;
+		}
+		if (S_ISREG(ent.st.st_mode) && ent.link_to < 0)
+			w->bytes += (uint64_t)ent.st.st_size;
+		w->v[w->n++] = ent;
+		if (S_ISDIR(ent.st.st_mode)) {
+			int sub = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0) {
+				err_sys(w->e, ERR_FAILED, "open directory %s", rel);
+				goto out;
+			}
+			if (walk_dir(w, sub, rel) < 0)
+				goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+oom:
+	err_set(w->e, ERR_FAILED, "out of memory while listing %s",
+	    prefix[0] ? prefix : ".");
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+/* The compressed side: zstd stream → SHA-256 → file. */
+struct zsink {
+	ZSTD_CCtx *cctx;
+	int fd;
+	struct sha256 *sha;
+	char *out;
+	size_t outsize;
+	uint64_t written;
+	struct err *e;
+	int failed;
+};
+
+static int
+zsink_push(struct zsink *z, const void *buf, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+
+	for (;;) {
+		ZSTD_outBuffer out = { z->out, z->outsize, 0 };
+		size_t rem = ZSTD_compressStream2(z->cctx, &out, &in, mode);
+		if (ZSTD_isError(rem))
+			return err_set(z->e, ERR_FAILED, "zstd: %s",
+			    ZSTD_getErrorName(rem));
+		if (out.pos > 0) {
+			sha256_update(z->sha, z->out, out.pos);
+			if (fs_write_all(z->fd, z->out, out.pos) < 0)
+				return err_sys(z->e, ERR_FAILED, "write archive");
+			z->written += out.pos;
+		}
+		if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size)
+			return 0;
+	}
+}
+
+static la_ssize_t
+write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct zsink *z = ctx;
+
+	if (z->failed || zsink_push(z, buf, len, ZSTD_e_continue) < 0) {
+		z->failed = 1;
+		archive_set_error(a, EIO, "%s", z->e->msg);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int
+changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_ino != b->st_ino ||
+	    a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+static int
+changed_error(struct err *e, const char *rel, const char *how)
+{
+	return err_set(e, ERR_FAILED, "%s %s while it was read: is the node "
+	    "stopped?", rel, how);
+}
+
+/* JSON needs UTF-8: other names are kept as hex in "path_hex". */
+static int
+json_set_path(json_t *obj, const char *key, const char *path)
+{
+	json_t *s = json_string(path);
+	char keyhex[32];
+
+	if (s)
+		return json_object_set_new(obj, key, s);
+	size_t n = strlen(path);
+	char *hex = malloc(2 * n + 1);
+	if (!hex)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)path[i]);
+	snprintf(keyhex, sizeof keyhex, "%s_hex", key);
+	int rc = json_object_set_new(obj, keyhex, json_string(hex));
+	free(hex);
+	return rc;
+}
+
+struct writer {
+	const struct archive_opts *o;
+	struct archive *a;
+	struct archive_entry *ae;
+	struct filehash *fh;
+	struct sha256 *keysha;
+	char *buf;
+	int rootfd;
+	struct progress prog;
+	uint64_t next_report;
+	json_t *entries;
+	json_t *node_key;
+	struct err *e;
+};
+
+static void
+report(struct writer *w, int force)
+{
+	if (!w->o->progress)
+		return;
+	if (!force && w->prog.bytes_done < w->next_report)
+		return;
+	w->next_report = w->prog.bytes_done + PROGRESS_STEP;
+	w->o->progress(&w->prog, w->o->progress_arg);
+}
+
+static int
+archive_fail(struct writer *w, const char *what, const char *rel)
+{
+	if (w->e->code != ERR_OK && w->e->msg[0])
+		return -1;   /* the sink already said why */
+	return err_set(w->e, ERR_FAILED, "%s %s: %s", what, rel,
+	    archive_error_string(w->a) ? archive_error_string(w->a) : "error");
+}
+
+static int
+write_file_data(struct writer *w, const struct entry *ent, json_t *je)
+{
+	struct stat st;
+	uint64_t left = (uint64_t)ent->st.st_size;
+	int is_key = w->o->node_key && w->o->node_key[0] &&
+	    strcmp(ent->rel, w->o->node_key) == 0;
+	char hash[FILEHASH_STR_LEN + 1];
+	int fd;
+
+	fd = openat(w->rootfd, ent->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(w->rootfd, ent->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return changed_error(w->e, ent->rel, "disappeared");
+		return err_sys(w->e, ERR_FAILED, "open %s", ent->rel);
+	}
+	if (fstat(fd, &st) < 0 || changed(&st, &ent->st)) {
+		close(fd);
+		return changed_error(w->e, ent->rel, "changed");
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	filehash_reset(w->fh);
+	for (;;) {
+		size_t want = left < READ_CHUNK ? (size_t)left : READ_CHUNK;
+		ssize_t n;
+
+		if (want == 0)
+			want = 1;   /* expect end of file */
+		n = read(fd, w->buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(w->e, ERR_FAILED, "read %s", ent->rel);
+			close(fd);
+			return -1;
+		}
+		if (n == 0) {
+			if (left != 0) {
+				close(fd);
+				return changed_error(w->e, ent->rel, "shrank");
+			}
+			break;
+		}
+		if ((uint64_t)n > left) {
+			close(fd);
+			return changed_error(w->e, ent->rel, "grew");
+		}
+		filehash_update(w->fh, w->buf, (size_t)n);
+		if (is_key)
+			sha256_update(w->keysha, w->buf, (size_t)n);
+		if (archive_write_data(w->a, w->buf, (size_t)n) != n) {
+			close(fd);
+			return archive_fail(w, "write data of", ent->rel);
+		}
+		left -= (uint64_t)n;
+		w->prog.bytes_done += (uint64_t)n;
+		report(w, 0);
+		if (w->o->cancel && *w->o->cancel) {
+			close(fd);
+			return err_set(w->e, ERR_FAILED, "cancelled");
+		}
+	}
+	if (fstat(fd, &st) < 0 || changed(&st, &ent->st)) {
+		close(fd);
+		return changed_error(w->e, ent->rel, "changed");
+	}
+	close(fd);
+	filehash_final(w->fh, hash);
+	json_object_set_new(je, "hash", json_string(hash));
+	if (is_key) {
+		char hex[SHA256_HEX_LEN + 1];
+		sha256_final_hex(w->keysha, hex);
+		w->node_key = json_pack("{s:s, s:s}", "path", ent->rel,
+		    "sha256", hex);
+	}
+	return 0;
+}
+
+static int
+write_entry(struct writer *w, const struct walk *wk, const struct entry *ent)
+{
+	const struct stat *st = &ent->st;
+	json_t *je = json_object();
+	const char *type;
+	int r;
+
+	if (!je)
+		return err_set(w->e, ERR_FAILED, "out of memory");
+	archive_entry_clear(w->ae);
+	archive_entry_copy_pathname(w->ae, ent->rel);
+	archive_entry_set_perm(w->ae, st->st_mode & 07777);
+	archive_entry_set_uid(w->ae, st->st_uid);
+	archive_entry_set_gid(w->ae, st->st_gid);
+	archive_entry_set_mtime(w->ae, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	json_set_path(je, "path", ent->rel);
+	if (S_ISDIR(st->st_mode)) {
+		type = "dir";
+		archive_entry_set_filetype(w->ae, AE_IFDIR);
+		archive_entry_set_size(w->ae, 0);
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(w->rootfd, ent->rel, target,
+		    sizeof target - 1);
+		if (n < 0) {
+			json_decref(je);
+			if (errno == ENOENT)
+				return changed_error(w->e, ent->rel, "disappeared");
+			return err_sys(w->e, ERR_FAILED, "readlink %s", ent->rel);
+		}
+		target[n] = '\0';
+		type = "symlink";
+		archive_entry_set_filetype(w->ae, AE_IFLNK);
+		archive_entry_set_size(w->ae, 0);
+		archive_entry_copy_symlink(w->ae, target);
+		json_set_path(je, "target", target);
+	} else if (ent->link_to >= 0) {
+		type = "hardlink";
+		archive_entry_set_filetype(w->ae, AE_IFREG);
+		archive_entry_set_size(w->ae, 0);
+		archive_entry_copy_hardlink(w->ae, wk->v[ent->link_to].rel);
+		json_set_path(je, "target", wk->v[ent->link_to].rel);
+	} else {
+		type = "file";
+		archive_entry_set_filetype(w->ae, AE_IFREG);
+		archive_entry_set_size(w->ae, st->st_size);
+		json_object_set_new(je, "size", json_integer(st->st_size));
+	}
+	json_object_set_new(je, "type", json_string(type));
+	json_object_set_new(je, "mode", json_integer(st->st_mode & 07777));
+	r = archive_write_header(w->a, w->ae);
+	if (r < ARCHIVE_WARN) {
+		json_decref(je);
+		return archive_fail(w, "write header of", ent->rel);
+	}
+	if (r == ARCHIVE_WARN)
+		log_warn("archive_header", "path=%s warning=%s", logq(ent->rel),
+		    logq(archive_error_string(w->a)));
+	if (strcmp(type, "file") == 0 && write_file_data(w, ent, je) < 0) {
+		json_decref(je);
+		return -1;
+	}
+	if (archive_write_finish_entry(w->a) < ARCHIVE_WARN) {
+		json_decref(je);
+		return archive_fail(w, "finish", ent->rel);
+	}
+	json_array_append_new(w->entries, je);
+	w->prog.files_done++;
+	report(w, 0);
+	return 0;
+}
+
+static double
+elapsed_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Space needed on the backup volume: the content at the ratio of the last
+ * backup plus 10 %, or the content itself (zstd never grows data by more
+ * than a few bytes per block) when there is no earlier backup. */
+static uint64_t
+space_needed(const struct store *s, uint64_t bytes, uint64_t files)
+{
+	struct backup_info last;
+	struct err ignored;
+	uint64_t need = bytes + bytes / 100;
+
+	if (store_find(s, "latest", &last, &ignored) == 0 && !last.legacy &&
+	    last.bytes > 0) {
+		double ratio = (double)last.size / (double)last.bytes;
+		if (ratio < 1.0)
+			need = (uint64_t)((double)bytes * ratio * 1.10);
+	}
+	return need + files * 512 + (1u << 20);
+}
+
+int
+archive_create(const struct archive_opts *o, struct archive_result *r,
+    struct err *e)
+{
+	struct walk wk;
+	struct writer w;
+	struct zsink z;
+	struct timespec t0;
+	char final_path[4352], partial_path[4352], name[STORE_ID_MAX + 32];
+	char created[32], finished[32];
+	time_t start = time(NULL);
+	uint64_t free_bytes, need;
+	json_t *meta = NULL;
+	int fd = -1, rc = -1, rootfd;
+
+	memset(r, 0, sizeof *r);
+	memset(&wk, 0, sizeof wk);
+	memset(&w, 0, sizeof w);
+	memset(&z, 0, sizeof z);
+	z.fd = -1;
+	partial_path[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	rootfd = open(o->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys(e, ERR_FAILED, "data directory %s", o->data_dir);
+	wk.exclude = o->exclude;
+	wk.n_exclude = o->n_exclude;
+	wk.e = e;
+	int dupfd = dup(rootfd);
+	if (dupfd < 0) {
+		err_sys(e, ERR_FAILED, "dup");
+		goto out;
+	}
+	if (walk_dir(&wk, dupfd, "") < 0)
+		goto out;
+
+	if (fs_free_bytes(o->store->dir, &free_bytes, e) < 0)
+		goto out;
+	need = space_needed(o->store, wk.bytes, wk.n);
+	if (free_bytes < need) {
+		err_set(e, ERR_NO_SPACE, "backup volume %s has %llu bytes free, "
+		    "the archive needs about %llu", o->store->dir,
+		    (unsigned long long)free_bytes, (unsigned long long)need);
+		goto out;
+	}
+
+	fd = store_reserve(o->store, start, r->id, sizeof r->id, e);
+	if (fd < 0)
+		goto out;
+	snprintf(name, sizeof name, "%s.tar.zst%s", r->id, FS_PARTIAL_SUFFIX);
+	fs_join(partial_path, sizeof partial_path, o->store->dir, name);
+	snprintf(name, sizeof name, "%s.tar.zst", r->id);
+	fs_join(final_path, sizeof final_path, o->store->dir, name);
+	log_info("archive_start", "id=%s data_dir=%s files=%zu bytes=%llu "
+	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
+	    (unsigned long long)wk.bytes, o->level, o->threads);
+
+	z.fd = fd;
+	z.e = e;
+	z.outsize = ZSTD_CStreamOutSize() * 8;
+	z.out = malloc(z.outsize);
+	z.sha = sha256_new();
+	z.cctx = ZSTD_createCCtx();
+	w.buf = malloc(READ_CHUNK);
+	w.fh = filehash_new();
+	w.keysha = sha256_new();
+	w.entries = json_array();
+	w.ae = archive_entry_new();
+	w.a = archive_write_new();
+	if (!z.out || !z.sha || !z.cctx || !w.buf || !w.fh || !w.keysha ||
+	    !w.entries || !w.ae || !w.a) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_compressionLevel, o->level);
+	ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_checksumFlag, 1);
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_nbWorkers,
+	    o->threads)))
+		log_warn("zstd_threads", "reason=%s",
+		    logq("libzstd was built without threads: compressing on "
+		    "one thread"));
+	w.o = o;
+	w.e = e;
+	w.rootfd = rootfd;
+	w.prog.bytes_total = wk.bytes;
+	w.prog.files_total = wk.n;
+	if (archive_write_set_format_pax(w.a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w.a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(w.a, &z, NULL, write_cb, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		err_set(e, ERR_FAILED, "libarchive: %s",
+		    archive_error_string(w.a));
+		goto out;
+	}
+	report(&w, 1);
+	for (size_t i = 0; i < wk.n; i++)
+		if (write_entry(&w, &wk, &wk.v[i]) < 0)
+			goto out;
+	if (archive_write_close(w.a) != ARCHIVE_OK) {
+		archive_fail(&w, "close", "archive");
+		goto out;
+	}
+	if (zsink_push(&z, NULL, 0, ZSTD_e_end) < 0)
+		goto out;
+	if (fsync(fd) < 0) {
+		err_sys(e, ERR_FAILED, "fsync %s", partial_path);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		err_sys(e, ERR_FAILED, "close %s", partial_path);
+		goto out;
+	}
+	fd = -1;
+	sha256_final_hex(z.sha, r->sha256);
+	if (rename(partial_path, final_path) < 0) {
+		err_sys(e, ERR_FAILED, "rename %s", partial_path);
+		goto out;
+	}
+	snprintf(partial_path, sizeof partial_path, "%s", final_path);
+	if (fs_fsync_dir(o->store->dir, e) < 0)
+		goto out;
+
+	r->size = z.written;
+	r->bytes = wk.bytes;
+	r->files = wk.n;
+	r->skipped = wk.skipped;
+	r->seconds = elapsed_since(&t0);
+	snprintf(r->archive_path, sizeof r->archive_path, "%s", final_path);
+	store_format_time(start, created, sizeof created);
+	store_format_time(time(NULL), finished, sizeof finished);
+	snprintf(name, sizeof name, "%s.tar.zst", r->id);
+	meta = json_pack("{s:i, s:s, s:I, s:s, s:s, s:f, s:{s:s, s:I, s:s, "
+	    "s:s, s:s, s:i}, s:I, s:I, s:I, s:s, s:s}",
+	    "format", 1, "id", r->id, "member", (json_int_t)o->store->member,
+	    "created", created, "finished", finished,
+	    "duration_seconds", r->seconds,
+	    "archive", "file", name, "size", (json_int_t)r->size,
+	    "sha256", r->sha256, "format", "pax", "compression", "zstd",
+	    "level", o->level,
+	    "bytes", (json_int_t)r->bytes, "files", (json_int_t)r->files,
+	    "skipped", (json_int_t)r->skipped, "file_hash", FILE_HASH_ALGO,
+	    "agent_version", PACKAGE_VERSION);
+	if (!meta) {
+		err_set(e, ERR_FAILED, "cannot build metadata");
+		goto out;
+	}
+	json_object_set(meta, "node", o->node_facts ? o->node_facts :
+	    json_null());
+	json_object_set_new(meta, "node_key", w.node_key ? w.node_key :
+	    json_null());
+	w.node_key = NULL;
+	json_object_set(meta, "entries", w.entries);
+	snprintf(name, sizeof name, "%s.json", r->id);
+	{
+		char meta_path[4352];
+		fs_join(meta_path, sizeof meta_path, o->store->dir, name);
+		if (json_write_file(meta_path, meta, 0600, e) < 0)
+			goto out;
+	}
+	partial_path[0] = '\0';   /* complete: nothing to remove */
+	w.prog.bytes_done = w.prog.bytes_total;
+	report(&w, 1);
+	log_info("archive_done", "id=%s files=%llu bytes=%llu size=%llu "
+	    "seconds=%.3f sha256=%s", r->id, (unsigned long long)r->files,
+	    (unsigned long long)r->bytes, (unsigned long long)r->size,
+	    r->seconds, r->sha256);
+	rc = 0;
+out:
+	/* Free the writer before closing fd: freeing an unclosed writer writes
+	 * the tar trailer, which a failed sink must swallow. */
+	if (rc < 0)
+		z.failed = 1;
+	if (w.a)
+		archive_write_free(w.a);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && partial_path[0]) {
+		/* Interrupted or failed: leave nothing that looks like a backup. */
+		unlink(partial_path);
+		struct err ignored;
+		fs_fsync_dir(o->store->dir, &ignored);
+	}
+	archive_entry_free(w.ae);
+	json_decref(w.entries);
+	json_decref(w.node_key);
+	json_decref(meta);
+	filehash_free(w.fh);
+	sha256_free(w.keysha);
+	sha256_free(z.sha);
+	ZSTD_freeCCtx(z.cctx);
+	free(z.out);
+	free(w.buf);
+	walk_free(&wk);
+	close(rootfd);
+	return rc;
+}

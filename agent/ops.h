@@ -1,0 +1,46 @@
+/* ops: the agent's operations as whole jobs, with every lock they need.
+ * The command line calls them now; the HTTP jobs will call the same.
+ *
+ * Mutating operations take, in order: the mutation lock
+ * (<data_dir>/.quorum-backup/lock), the store lock, then clean what an
+ * interrupted operation left in the store. archive also holds the node's
+ * lock files for the whole job. Everything taken is released on every
+ * path. Read-only operations (list, verify) take no lock and change
+ * nothing. */
+#ifndef QB_OPS_H
+#define QB_OPS_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "agent_conf.h"
+#include "archiver.h"
+#include "err.h"
+#include "store.h"
+#include "verify.h"
+
+#define AGENT_DIR_NAME ".quorum-backup"
+
+struct op_hooks {
+	progress_fn progress;
+	void *progress_arg;
+	volatile sig_atomic_t *cancel;
+	json_t *node_facts;      /* for archive metadata; may be NULL */
+};
+
+/* Archive, then apply retention. *pruned (if not NULL) gets a JSON array
+ * of the ids retention deleted. */
+int op_archive(const struct agent_conf *cf, const struct op_hooks *h,
+    struct archive_result *r, json_t **pruned, struct err *e);
+/* what: an id, "latest", or the path of an archive file. */
+int op_verify(const struct agent_conf *cf, const char *what,
+    const struct op_hooks *h, struct backup_info *b,
+    struct verify_result *res, struct err *e);
+/* JSON array of backups, newest first, with their node facts. */
+json_t *op_list(const struct agent_conf *cf, struct err *e);
+/* Apply retention. *ids gets a JSON array of deleted (or, with dry_run,
+ * to-be-deleted) ids; *kept how many backups stay. */
+int op_prune(const struct agent_conf *cf, int dry_run, json_t **ids,
+    size_t *kept, struct err *e);
+
+#endif

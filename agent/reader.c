@@ -1,0 +1,256 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "reader.h"
+
+#define IN_SIZE (1u << 20)
+#define OUT_SIZE (1u << 20)
+
+struct reader {
+	enum reader_kind kind;
+	int fd;
+	const char *path;
+	struct archive *a;
+	struct sha256 *sha;
+	ZSTD_DCtx *dctx;
+	z_stream zs;
+	int zs_init;
+	unsigned char *in;
+	size_t in_len, in_pos;
+	unsigned char *out;
+	uint64_t offset;         /* raw bytes read */
+	int eof;                 /* the file is read to its end */
+	int frame_open;          /* a compressed frame/member is unfinished */
+	int started;             /* at least one frame was seen */
+	struct err err;
+};
+
+static int
+fill(struct reader *r)
+{
+	ssize_t n;
+
+	if (r->in_pos < r->in_len || r->eof)
+		return 0;
+	do
+		n = read(r->fd, r->in, IN_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_sys(&r->err, ERR_FAILED, "read %s", r->path);
+	if (n == 0) {
+		r->eof = 1;
+		return 0;
+	}
+	sha256_update(r->sha, r->in, (size_t)n);
+	r->in_len = (size_t)n;
+	r->in_pos = 0;
+	r->offset += (uint64_t)n;
+	return 0;
+}
+
+/* Decompress into r->out; returns bytes produced, 0 at the clean end of the
+ * file, -1 on error. */
+static ssize_t
+produce(struct reader *r)
+{
+	for (;;) {
+		if (fill(r) < 0)
+			return -1;
+		if (r->in_pos == r->in_len && r->eof) {
+			if (r->frame_open || !r->started)
+				return err_set(&r->err, ERR_VERIFY, "%s is truncated "
+				    "at byte %llu: the compressed stream does not end",
+				    r->path, (unsigned long long)r->offset), -1;
+			return 0;
+		}
+		if (r->kind == READER_ZSTD) {
+			ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
+			ZSTD_outBuffer out = { r->out, OUT_SIZE, 0 };
+			if (!r->frame_open) {
+				/* A new frame must carry a checksum: byte 4 of a zstd
+				 * frame (after the magic 0xFD2FB528) is the frame
+				 * header descriptor, bit 2 the checksum flag. */
+				const unsigned char *h = r->in + r->in_pos;
+				if (r->in_len - r->in_pos >= 5 && h[0] == 0x28 &&
+				    h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd &&
+				    !(h[4] & 0x04))
+					return err_set(&r->err, ERR_VERIFY, "%s: zstd "
+					    "frame at byte %llu has no checksum",
+					    r->path, (unsigned long long)(r->offset -
+					    r->in_len + r->in_pos)), -1;
+			}
+			size_t rc = ZSTD_decompressStream(r->dctx, &out, &in);
+			r->in_pos = in.pos;
+			if (ZSTD_isError(rc))
+				return err_set(&r->err, ERR_VERIFY, "%s: zstd error "
+				    "near byte %llu: %s", r->path,
+				    (unsigned long long)(r->offset - r->in_len +
+				    r->in_pos), ZSTD_getErrorName(rc)), -1;
+			r->started = 1;
+			r->frame_open = rc != 0;
+			if (out.pos > 0)
+				return (ssize_t)out.pos;
+		} else {
+			int zr;
+			if (!r->frame_open) {
+				if (r->zs_init)
+					inflateReset(&r->zs);
+				r->frame_open = 1;
+			}
+			r->zs.next_in = r->in + r->in_pos;
+			r->zs.avail_in = (uInt)(r->in_len - r->in_pos);
+			r->zs.next_out = r->out;
+			r->zs.avail_out = OUT_SIZE;
+			zr = inflate(&r->zs, Z_NO_FLUSH);
+			r->in_pos = r->in_len - r->zs.avail_in;
+			if (zr != Z_OK && zr != Z_STREAM_END &&
+			    !(zr == Z_BUF_ERROR && r->zs.avail_in == 0))
+				return err_set(&r->err, ERR_VERIFY, "%s: gzip error "
+				    "near byte %llu: %s", r->path,
+				    (unsigned long long)(r->offset - r->in_len +
+				    r->in_pos), r->zs.msg ? r->zs.msg : "bad data"),
+				    -1;
+			r->started = 1;
+			if (zr == Z_STREAM_END)
+				r->frame_open = 0;
+			size_t got = OUT_SIZE - r->zs.avail_out;
+			if (got > 0)
+				return (ssize_t)got;
+		}
+	}
+}
+
+static la_ssize_t
+read_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct reader *r = ctx;
+	ssize_t n = produce(r);
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", r->err.msg);
+		return -1;
+	}
+	*buf = r->out;
+	return n;
+}
+
+struct reader *
+reader_open(const char *path, enum reader_kind kind, struct err *e)
+{
+	struct reader *r = calloc(1, sizeof *r);
+
+	if (!r) {
+		err_set(e, ERR_FAILED, "out of memory");
+		return NULL;
+	}
+	r->kind = kind;
+	r->path = path;
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED, "open %s",
+		    path);
+		free(r);
+		return NULL;
+	}
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r->in = malloc(IN_SIZE);
+	r->out = malloc(OUT_SIZE);
+	r->sha = sha256_new();
+	r->a = archive_read_new();
+	if (!r->in || !r->out || !r->sha || !r->a) {
+		err_set(e, ERR_FAILED, "out of memory");
+		reader_free(r);
+		return NULL;
+	}
+	if (kind == READER_ZSTD) {
+		if (!(r->dctx = ZSTD_createDCtx())) {
+			err_set(e, ERR_FAILED, "out of memory");
+			reader_free(r);
+			return NULL;
+		}
+	} else {
+		if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK) {
+			err_set(e, ERR_FAILED, "zlib init failed");
+			reader_free(r);
+			return NULL;
+		}
+		r->zs_init = 1;
+	}
+	archive_read_support_format_tar(r->a);
+	if (archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
+		if (r->err.code != ERR_OK)
+			*e = r->err;
+		else
+			err_set(e, ERR_VERIFY, "%s: not a tar archive: %s", path,
+			    archive_error_string(r->a));
+		reader_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct archive *
+reader_archive(struct reader *r)
+{
+	return r->a;
+}
+
+const struct err *
+reader_error(const struct reader *r)
+{
+	return &r->err;
+}
+
+uint64_t
+reader_offset(const struct reader *r)
+{
+	return r->offset;
+}
+
+int
+reader_finish(struct reader *r, char sha256[SHA256_HEX_LEN + 1],
+    struct err *e)
+{
+	/* Whatever follows the tar trailer must still decompress cleanly, and
+	 * the stream must end exactly where the file does. */
+	for (;;) {
+		ssize_t n = produce(r);
+		if (n < 0) {
+			*e = r->err;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (r->out[i] != 0)
+				return err_set(e, ERR_VERIFY, "%s: data after the "
+				    "end of the tar archive", r->path);
+	}
+	sha256_final_hex(r->sha, sha256);
+	return 0;
+}
+
+void
+reader_free(struct reader *r)
+{
+	if (!r)
+		return;
+	if (r->a)
+		archive_read_free(r->a);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->zs_init)
+		inflateEnd(&r->zs);
+	ZSTD_freeDCtx(r->dctx);
+	sha256_free(r->sha);
+	free(r->in);
+	free(r->out);
+	free(r);
+}

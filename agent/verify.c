@@ -1,0 +1,309 @@
+#include "config.h"
+
+#include <archive.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "hashes.h"
+#include "json.h"
+#include "log.h"
+#include "reader.h"
+#include "verify.h"
+
+struct meta_check {
+	const json_t *meta;
+	const json_t *entries;    /* NULL: legacy, structure only */
+	size_t next;
+	const json_t *cur;        /* metadata of the current entry */
+	char cur_path[4096];
+	int hashing;
+	struct filehash *fh;
+	uint64_t data;            /* bytes of the current entry */
+};
+
+struct meta_check *
+meta_check_new(const json_t *meta, struct err *e)
+{
+	struct meta_check *c = calloc(1, sizeof *c);
+
+	if (!c || !(c->fh = filehash_new())) {
+		free(c);
+		err_set(e, ERR_FAILED, "out of memory");
+		return NULL;
+	}
+	c->meta = meta;
+	if (meta) {
+		const char *algo = json_get_str(meta, "file_hash");
+		c->entries = json_object_get(meta, "entries");
+		if (!json_is_array(c->entries) || !algo ||
+		    strcmp(algo, FILE_HASH_ALGO) != 0) {
+			meta_check_free(c);
+			err_set(e, ERR_VERIFY, "metadata has no entry list or an "
+			    "unknown file hash");
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void
+meta_check_free(struct meta_check *c)
+{
+	if (!c)
+		return;
+	filehash_free(c->fh);
+	free(c);
+}
+
+/* The metadata path of an entry: "path", or "path_hex" for names that are
+ * not UTF-8. */
+static int
+meta_path(const json_t *je, const char *key, char *out, size_t size)
+{
+	char hexkey[32];
+	const char *s = json_get_str(je, key);
+
+	if (s) {
+		if (strlen(s) >= size)
+			return -1;
+		strcpy(out, s);
+		return 0;
+	}
+	snprintf(hexkey, sizeof hexkey, "%s_hex", key);
+	s = json_get_str(je, hexkey);
+	if (!s || strlen(s) % 2 || strlen(s) / 2 >= size)
+		return -1;
+	size_t n = strlen(s) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (char)v;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static const char *
+entry_type(struct archive_entry *ae)
+{
+	if (archive_entry_hardlink(ae))
+		return "hardlink";
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFREG: return "file";
+	case AE_IFDIR: return "dir";
+	case AE_IFLNK: return "symlink";
+	default: return "special";
+	}
+}
+
+int
+meta_check_header(struct meta_check *c, struct archive_entry *ae,
+    struct err *e)
+{
+	const char *p = archive_entry_pathname(ae);
+	const char *type = entry_type(ae);
+	char want[4096];
+	size_t len;
+
+	if (!p)
+		return err_set(e, ERR_VERIFY, "entry %zu has no path", c->next + 1);
+	len = strlen(p);
+	while (len > 1 && p[len - 1] == '/')
+		len--;
+	if (len >= sizeof c->cur_path)
+		return err_set(e, ERR_VERIFY, "entry %zu: path too long",
+		    c->next + 1);
+	memcpy(c->cur_path, p, len);
+	c->cur_path[len] = '\0';
+	c->data = 0;
+	c->hashing = strcmp(type, "file") == 0;
+	filehash_reset(c->fh);
+	if (!c->entries) {
+		c->next++;
+		return 0;
+	}
+	c->cur = json_array_get(c->entries, c->next);
+	if (!c->cur)
+		return err_set(e, ERR_VERIFY, "%s: entry %zu is not in the "
+		    "metadata (it lists %zu)", c->cur_path, c->next + 1,
+		    json_array_size(c->entries));
+	c->next++;
+	if (meta_path(c->cur, "path", want, sizeof want) < 0 ||
+	    strcmp(want, c->cur_path) != 0)
+		return err_set(e, ERR_VERIFY, "%s: entry %zu should be %s",
+		    c->cur_path, c->next, want);
+	const char *wtype = json_get_str(c->cur, "type");
+	if (!wtype || strcmp(wtype, type) != 0)
+		return err_set(e, ERR_VERIFY, "%s: type is %s, metadata says %s",
+		    c->cur_path, type, wtype ? wtype : "nothing");
+	if (c->hashing) {
+		long long size = json_get_u(c->cur, "size");
+		if (size < 0 || !archive_entry_size_is_set(ae) ||
+		    archive_entry_size(ae) != size)
+			return err_set(e, ERR_VERIFY, "%s: size %lld, metadata "
+			    "says %lld", c->cur_path,
+			    (long long)archive_entry_size(ae), size);
+	}
+	if (strcmp(type, "symlink") == 0 || strcmp(type, "hardlink") == 0) {
+		const char *t = strcmp(type, "symlink") == 0 ?
+		    archive_entry_symlink(ae) : archive_entry_hardlink(ae);
+		if (meta_path(c->cur, "target", want, sizeof want) < 0 || !t ||
+		    strcmp(t, want) != 0)
+			return err_set(e, ERR_VERIFY, "%s: link target differs "
+			    "from the metadata", c->cur_path);
+	}
+	return 0;
+}
+
+void
+meta_check_data(struct meta_check *c, const void *buf, size_t n)
+{
+	if (c->hashing)
+		filehash_update(c->fh, buf, n);
+	c->data += n;
+}
+
+int
+meta_check_entry_end(struct meta_check *c, struct err *e)
+{
+	char got[FILEHASH_STR_LEN + 1];
+	const char *want;
+
+	if (!c->hashing || !c->entries)
+		return 0;
+	filehash_final(c->fh, got);
+	want = json_get_str(c->cur, "hash");
+	if (!want || strcmp(want, got) != 0)
+		return err_set(e, ERR_VERIFY, "%s: content hash %s, metadata "
+		    "says %s", c->cur_path, got, want ? want : "nothing");
+	return 0;
+}
+
+int
+meta_check_finish(struct meta_check *c, const char *sha256, uint64_t size,
+    struct err *e)
+{
+	const json_t *ar;
+	const char *want;
+
+	if (!c->entries)
+		return 0;
+	if (c->next != json_array_size(c->entries))
+		return err_set(e, ERR_VERIFY, "archive ends after %zu entries, "
+		    "metadata lists %zu (next: %s)", c->next,
+		    json_array_size(c->entries),
+		    json_get_str(json_array_get(c->entries, c->next), "path") ?
+		    json_get_str(json_array_get(c->entries, c->next), "path") :
+		    "?");
+	ar = json_object_get(c->meta, "archive");
+	want = json_get_str(ar, "sha256");
+	if (json_get_u(ar, "size") != (long long)size)
+		return err_set(e, ERR_VERIFY, "archive is %llu bytes, metadata "
+		    "says %lld", (unsigned long long)size, json_get_u(ar, "size"));
+	if (!want || strcmp(want, sha256) != 0)
+		return err_set(e, ERR_VERIFY, "archive SHA-256 is %s, metadata "
+		    "says %s", sha256, want ? want : "nothing");
+	return 0;
+}
+
+int
+verify_backup(const struct backup_info *b, progress_fn progress,
+    void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e)
+{
+	struct timespec t0, t1;
+	struct progress prog;
+	struct meta_check *mc = NULL;
+	struct reader *r = NULL;
+	struct archive_entry *ae;
+	json_t *meta = NULL;
+	struct stat st;
+	uint64_t next_report = 0;
+	int rc = -1;
+
+	memset(res, 0, sizeof *res);
+	memset(&prog, 0, sizeof prog);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (stat(b->archive_path, &st) < 0)
+		return err_sys(e, ERR_NOT_FOUND, "%s", b->archive_path);
+	if (!b->legacy) {
+		meta = store_load_meta(b, e);
+		if (!meta)
+			return -1;
+		long long want = json_get_u(json_object_get(meta, "archive"),
+		    "size");
+		if (want != (long long)st.st_size) {
+			err_set(e, ERR_VERIFY, "%s is %lld bytes, metadata says "
+			    "%lld", b->archive_path, (long long)st.st_size, want);
+			goto out;
+		}
+		prog.bytes_total = (uint64_t)json_get_u(meta, "bytes");
+		prog.files_total = (uint64_t)json_get_u(meta, "files");
+	}
+	if (!(mc = meta_check_new(meta, e)))
+		goto out;
+	r = reader_open(b->archive_path, b->legacy ? READER_GZIP : READER_ZSTD,
+	    e);
+	if (!r)
+		goto out;
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int ar = archive_read_next_header(reader_archive(r), &ae);
+
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar < ARCHIVE_WARN)
+			goto archive_error;
+		if (meta_check_header(mc, ae, e) < 0)
+			goto out;
+		while ((ar = archive_read_data_block(reader_archive(r), &buf, &len,
+		    &off)) == ARCHIVE_OK) {
+			meta_check_data(mc, buf, len);
+			prog.bytes_done += len;
+			if (progress && prog.bytes_done >= next_report) {
+				next_report = prog.bytes_done + (8u << 20);
+				progress(&prog, progress_arg);
+			}
+			if (cancel && *cancel) {
+				err_set(e, ERR_FAILED, "cancelled");
+				goto out;
+			}
+		}
+		if (ar != ARCHIVE_EOF)
+			goto archive_error;
+		if (meta_check_entry_end(mc, e) < 0)
+			goto out;
+		prog.files_done++;
+		res->files++;
+	}
+	if (reader_finish(r, res->sha256, e) < 0)
+		goto out;
+	if (meta_check_finish(mc, res->sha256, (uint64_t)st.st_size, e) < 0)
+		goto out;
+	res->bytes = prog.bytes_done;
+	res->size = (uint64_t)st.st_size;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	rc = 0;
+	goto out;
+archive_error:
+	if (reader_error(r)->code != ERR_OK)
+		*e = *reader_error(r);
+	else
+		err_set(e, ERR_VERIFY, "%s: tar structure is damaged after %llu "
+		    "entries, near compressed byte %llu: %s", b->archive_path,
+		    (unsigned long long)res->files,
+		    (unsigned long long)reader_offset(r),
+		    archive_error_string(reader_archive(r)));
+out:
+	reader_free(r);
+	meta_check_free(mc);
+	json_decref(meta);
+	return rc;
+}

@@ -1,0 +1,444 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+
+#define FIELD(cfg, k, type) ((type *)((char *)(cfg) + (k)->offset))
+
+const struct conf_key *
+conf_find(const struct conf_table *t, const char *section, const char *key)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (strcmp(t->keys[i].section, section) == 0 &&
+		    strcmp(t->keys[i].key, key) == 0)
+			return &t->keys[i];
+	return NULL;
+}
+
+static void
+list_clear(struct conf_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int
+list_add(struct conf_list *l, const char *item)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+	if (!nv)
+		return -1;
+	l->v = nv;
+	if (!(l->v[l->n] = strdup(item)))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* Parse value into k's field. reason gets why it is refused. */
+static int
+set_value(const struct conf_key *k, void *cfg, const char *value, int replace,
+    char *reason, size_t rsize)
+{
+	switch (k->type) {
+	case CONF_STR:
+	case CONF_ENUM: {
+		char **slot = FIELD(cfg, k, char *);
+		char *copy;
+		if (k->type == CONF_STR && k->min > 0 && value[0] == '\0') {
+			snprintf(reason, rsize, "must not be empty");
+			return -1;
+		}
+		if (k->type == CONF_ENUM) {
+			size_t vl = strlen(value);
+			const char *c = k->choices;
+			int ok = 0;
+			while (*c) {
+				size_t cl = strcspn(c, "|");
+				if (cl == vl && strncmp(c, value, vl) == 0)
+					ok = 1;
+				c += cl;
+				if (*c == '|')
+					c++;
+			}
+			if (!ok) {
+				snprintf(reason, rsize, "'%s' is not one of %s",
+				    value, k->choices);
+				return -1;
+			}
+		}
+		if (!(copy = strdup(value))) {
+			snprintf(reason, rsize, "out of memory");
+			return -1;
+		}
+		free(*slot);
+		*slot = copy;
+		return 0;
+	}
+	case CONF_INT: {
+		char *end;
+		long long v;
+		errno = 0;
+		v = strtoll(value, &end, 10);
+		if (value[0] == '\0' || *end != '\0' || errno == ERANGE) {
+			snprintf(reason, rsize, "'%s' is not an integer", value);
+			return -1;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(reason, rsize, "%lld is out of range %lld..%lld",
+			    v, k->min, k->max);
+			return -1;
+		}
+		*FIELD(cfg, k, long long) = v;
+		return 0;
+	}
+	case CONF_BOOL: {
+		static const char *const yes[] = { "true", "yes", "on", "1" };
+		static const char *const no[] = { "false", "no", "off", "0" };
+		for (size_t i = 0; i < 4; i++) {
+			if (strcasecmp(value, yes[i]) == 0) {
+				*FIELD(cfg, k, int) = 1;
+				return 0;
+			}
+			if (strcasecmp(value, no[i]) == 0) {
+				*FIELD(cfg, k, int) = 0;
+				return 0;
+			}
+		}
+		snprintf(reason, rsize, "'%s' is not a boolean (true or false)",
+		    value);
+		return -1;
+	}
+	case CONF_LIST: {
+		struct conf_list *l = FIELD(cfg, k, struct conf_list);
+		if (replace)
+			list_clear(l);
+		if (value[0] == '\0')
+			return 0;
+		if (list_add(l, value) < 0) {
+			snprintf(reason, rsize, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	}
+	snprintf(reason, rsize, "unknown type");
+	return -1;
+}
+
+int
+conf_init(const struct conf_table *t, void *cfg, struct err *e)
+{
+	char reason[256];
+
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		if (k->type == CONF_LIST) {
+			const char *p = k->def ? k->def : "";
+			while (*p) {
+				char item[512];
+				size_t n = strcspn(p, " ");
+				if (n > 0 && n < sizeof item) {
+					memcpy(item, p, n);
+					item[n] = '\0';
+					if (list_add(FIELD(cfg, k, struct conf_list),
+					    item) < 0)
+						return err_set(e, ERR_FAILED,
+						    "out of memory");
+				}
+				p += n;
+				while (*p == ' ')
+					p++;
+			}
+			continue;
+		}
+		if (!k->def)
+			continue;
+		/* The default must pass the key's own checks, except a required
+		 * string whose empty default means "must be configured". */
+		if (k->type == CONF_STR && k->def[0] == '\0')
+			continue;
+		if (set_value(k, cfg, k->def, 1, reason, sizeof reason) < 0)
+			return err_set(e, ERR_CONFIG, "default of %s.%s: %s",
+			    k->section, k->key, reason);
+	}
+	return 0;
+}
+
+void
+conf_free(const struct conf_table *t, void *cfg)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		if (k->type == CONF_STR || k->type == CONF_ENUM) {
+			free(*FIELD(cfg, k, char *));
+			*FIELD(cfg, k, char *) = NULL;
+		} else if (k->type == CONF_LIST) {
+			list_clear(FIELD(cfg, k, struct conf_list));
+		}
+	}
+}
+
+/* State shared by the line reader and the inih handler. */
+struct parse_ctx {
+	const struct conf_table *t;
+	void *cfg;
+	const char *path;
+	FILE *f;
+	unsigned line;
+	unsigned *first_line;   /* per key: line where the file first set it */
+	int failed;
+	struct err *e;
+	char *buf;
+	size_t bufsize;
+};
+
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse_ctx *c = stream;
+	ssize_t n;
+	char *p;
+
+	if (c->failed)
+		return NULL;
+	n = getline(&c->buf, &c->bufsize, c->f);
+	if (n < 0) {
+		if (ferror(c->f)) {
+			err_sys(c->e, ERR_CONFIG, "%s:%u: read error", c->path,
+			    c->line + 1);
+			c->failed = 1;
+		}
+		return NULL;
+	}
+	c->line++;
+	if ((size_t)n != strlen(c->buf)) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: line holds a NUL byte",
+		    c->path, c->line);
+		c->failed = 1;
+		return NULL;
+	}
+	p = c->buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	/* inih keeps num - 1 bytes, newline included. */
+	if (strlen(p) + 1 > (size_t)num) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: line is longer than %d bytes",
+		    c->path, c->line, num - 2);
+		c->failed = 1;
+		return NULL;
+	}
+	memcpy(str, p, strlen(p) + 1);
+	return str;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+	const struct conf_key *k;
+	char reason[256];
+	size_t idx;
+	int known_section = 0;
+
+	if (c->failed)
+		return 0;
+	for (size_t i = 0; i < c->t->count; i++)
+		if (strcmp(c->t->keys[i].section, section) == 0)
+			known_section = 1;
+	if (!known_section) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: %s: unknown section [%s]",
+		    c->path, c->line, name, section);
+		c->failed = 1;
+		return 0;
+	}
+	k = conf_find(c->t, section, name);
+	if (!k) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: %s: unknown key in [%s]",
+		    c->path, c->line, name, section);
+		c->failed = 1;
+		return 0;
+	}
+	idx = (size_t)(k - c->t->keys);
+	if (c->first_line[idx] && k->type != CONF_LIST) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: %s: set twice (first at line "
+		    "%u)", c->path, c->line, name, c->first_line[idx]);
+		c->failed = 1;
+		return 0;
+	}
+	if (set_value(k, c->cfg, value, c->first_line[idx] == 0, reason,
+	    sizeof reason) < 0) {
+		err_set(c->e, ERR_CONFIG, "%s:%u: %s: %s", c->path, c->line,
+		    name, reason);
+		c->failed = 1;
+		return 0;
+	}
+	if (!c->first_line[idx])
+		c->first_line[idx] = c->line;
+	return 1;
+}
+
+int
+conf_load_file(const struct conf_table *t, void *cfg, const char *path,
+    struct err *e)
+{
+	struct parse_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	c.t = t;
+	c.cfg = cfg;
+	c.path = path;
+	c.e = e;
+	c.f = fopen(path, "re");
+	if (!c.f)
+		return err_sys(e, ERR_CONFIG, "%s", path);
+	c.first_line = calloc(t->count ? t->count : 1, sizeof *c.first_line);
+	if (!c.first_line) {
+		fclose(c.f);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	rc = ini_parse_stream(reader, &c, handler, &c);
+	if (!c.failed && rc != 0) {
+		/* inih's own syntax error: no '=' or an unclosed section. */
+		err_set(e, ERR_CONFIG, "%s:%d: syntax error (expected "
+		    "'[section]' or 'key = value')", path, rc);
+		c.failed = 1;
+	}
+	free(c.first_line);
+	free(c.buf);
+	fclose(c.f);
+	return c.failed ? -1 : 0;
+}
+
+int
+conf_apply_env(const struct conf_table *t, void *cfg, struct err *e)
+{
+	char reason[256];
+
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		const char *v;
+		if (!k->env || !(v = getenv(k->env)))
+			continue;
+		if (set_value(k, cfg, v, 1, reason, sizeof reason) < 0)
+			return err_set(e, ERR_CONFIG, "%s: %s", k->env, reason);
+	}
+	return 0;
+}
+
+int
+conf_set(const struct conf_table *t, void *cfg, const char *name,
+    const char *value, const char *origin, struct err *e)
+{
+	static const struct conf_key *last_list;   /* replace once, then append */
+	char section[64], reason[256];
+	const char *dot = strrchr(name, '.');
+	const struct conf_key *k;
+
+	if (!dot || (size_t)(dot - name) >= sizeof section)
+		return err_set(e, ERR_CONFIG, "%s: '%s' is not section.key",
+		    origin, name);
+	memcpy(section, name, (size_t)(dot - name));
+	section[dot - name] = '\0';
+	k = conf_find(t, section, dot + 1);
+	if (!k)
+		return err_set(e, ERR_CONFIG, "%s: %s: unknown key", origin, name);
+	if (set_value(k, cfg, value, k != last_list, reason, sizeof reason) < 0)
+		return err_set(e, ERR_CONFIG, "%s: %s: %s", origin, name, reason);
+	if (k->type == CONF_LIST)
+		last_list = k;
+	return 0;
+}
+
+static const char *
+type_name(const struct conf_key *k)
+{
+	switch (k->type) {
+	case CONF_STR: return "string";
+	case CONF_INT: return "integer";
+	case CONF_BOOL: return "boolean";
+	case CONF_ENUM: return k->choices;
+	case CONF_LIST: return "list, one item per line, may repeat";
+	}
+	return "?";
+}
+
+void
+conf_print_keys(const struct conf_table *t, FILE *out)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		fprintf(out, "  [%s] %s: %s", k->section, k->key, type_name(k));
+		if (k->type == CONF_INT)
+			fprintf(out, " %lld..%lld", k->min, k->max);
+		if (k->def && k->def[0])
+			fprintf(out, ", default %s", k->def);
+		if (k->env)
+			fprintf(out, ", env %s", k->env);
+		fprintf(out, "\n      %s\n", k->help);
+	}
+}
+
+void
+conf_print_sample(const struct conf_table *t, FILE *out)
+{
+	const char *section = NULL;
+
+	fprintf(out, "; Configuration of %s: every key, set to its default.\n"
+	    "; Generated by '%s --sample-config'. Lines may hold at most 198 "
+	    "bytes.\n", t->program, t->program);
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		const char *h = k->help;
+		if (!section || strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(out, "\n[%s]\n", section);
+		}
+		fprintf(out, "\n");
+		/* Wrap help at about 72 columns. */
+		while (*h) {
+			size_t n = strlen(h), cut = n;
+			if (n > 70) {
+				cut = 70;
+				while (cut > 0 && h[cut] != ' ')
+					cut--;
+				if (cut == 0)
+					cut = 70;
+			}
+			fprintf(out, "; %.*s\n", (int)cut, h);
+			h += cut;
+			while (*h == ' ')
+				h++;
+		}
+		fprintf(out, "; %s", type_name(k));
+		if (k->type == CONF_INT)
+			fprintf(out, ", %lld..%lld", k->min, k->max);
+		if (k->env)
+			fprintf(out, "; environment %s overrides", k->env);
+		fprintf(out, "\n");
+		if (k->type == CONF_LIST) {
+			const char *p = k->def ? k->def : "";
+			if (!*p)
+				fprintf(out, ";%s =\n", k->key);
+			while (*p) {
+				size_t n = strcspn(p, " ");
+				fprintf(out, ";%s = %.*s\n", k->key, (int)n, p);
+				p += n;
+				while (*p == ' ')
+					p++;
+			}
+		} else {
+			fprintf(out, ";%s = %s\n", k->key, k->def ? k->def : "");
+		}
+	}
+}

@@ -1,0 +1,270 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+int
+fs_join(char *out, size_t size, const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	int n;
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	n = snprintf(out, size, "%.*s/%s", (int)la, a, b);
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+int
+fs_fsync_dir(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open directory %s", dir);
+	if (fsync(fd) < 0) {
+		err_sys(e, ERR_FAILED, "fsync directory %s", dir);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+fs_fsync_parent(const char *path, struct err *e)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+		return err_set(e, ERR_FAILED, "path too long: %s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return fs_fsync_dir(".", e);
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return fs_fsync_dir(dir, e);
+}
+
+int
+fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
+    struct err *e)
+{
+	char tmp[4096];
+	int fd;
+
+	if (snprintf(tmp, sizeof tmp, "%s%s", path, FS_PARTIAL_SUFFIX) >=
+	    (int)sizeof tmp)
+		return err_set(e, ERR_FAILED, "path too long: %s", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "create %s", tmp);
+	if (fchmod(fd, mode) < 0 || fs_write_all(fd, buf, len) < 0 ||
+	    fsync(fd) < 0) {
+		err_sys(e, ERR_FAILED, "write %s", tmp);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		err_sys(e, ERR_FAILED, "close %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		err_sys(e, ERR_FAILED, "rename %s", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	return fs_fsync_parent(path, e);
+}
+
+int
+fs_read_file(const char *path, size_t max, char **buf, size_t *len,
+    struct err *e)
+{
+	struct stat st;
+	char *data;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
+		    "open %s", path);
+	if (fstat(fd, &st) < 0) {
+		err_sys(e, ERR_FAILED, "stat %s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return err_set(e, ERR_FAILED, "%s: not a regular file of at "
+		    "most %zu bytes", path, max);
+	}
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		close(fd);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, ERR_FAILED, "read %s", path);
+			free(data);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	data[got] = '\0';
+	*buf = data;
+	if (len)
+		*len = got;
+	return 0;
+}
+
+int
+fs_mkdir_p(const char *path, mode_t mode, struct err *e)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof buf)
+		return err_set(e, ERR_FAILED, "bad directory path '%s'", path);
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return err_sys(e, ERR_FAILED, "mkdir %s", buf);
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return err_sys(e, ERR_FAILED, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, ERR_FAILED, "%s is not a directory", path);
+	return 0;
+}
+
+int
+fs_free_bytes(const char *path, uint64_t *out, struct err *e)
+{
+	struct statvfs sv;
+
+	if (statvfs(path, &sv) < 0)
+		return err_sys(e, ERR_FAILED, "statvfs %s", path);
+	*out = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	return 0;
+}
+
+static int
+remove_below(int dirfd, const char *shown, struct err *e)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(dirfd);
+		return err_sys(e, ERR_FAILED, "open directory %s", shown);
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = err_sys(e, ERR_FAILED, "stat %s/%s", shown, de->d_name);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd, de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0) {
+				rc = err_sys(e, ERR_FAILED, "open %s/%s", shown,
+				    de->d_name);
+				break;
+			}
+			if (remove_below(sub, de->d_name, e) < 0) {
+				rc = -1;
+				break;
+			}
+			if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0) {
+				rc = err_sys(e, ERR_FAILED, "rmdir %s/%s", shown,
+				    de->d_name);
+				break;
+			}
+		} else if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
+			rc = err_sys(e, ERR_FAILED, "unlink %s/%s", shown,
+			    de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+fs_remove_tree(const char *path, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : err_sys(e, ERR_FAILED, "stat %s", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return err_sys(e, ERR_FAILED, "unlink %s", path);
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open %s", path);
+	if (remove_below(fd, path, e) < 0)
+		return -1;
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return err_sys(e, ERR_FAILED, "rmdir %s", path);
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* json: small helpers on jansson for files and typed field access. */
+#ifndef QB_JSON_H
+#define QB_JSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* Dump j (indented, keys in insertion order) and write it atomically. */
+int json_write_file(const char *path, const json_t *j, mode_t mode,
+    struct err *e);
+/* Load a JSON object from a file of at most max bytes. */
+json_t *json_load_path(const char *path, size_t max, struct err *e);
+
+/* Field access that tolerates a missing or mistyped field. */
+const char *json_get_str(const json_t *obj, const char *key);
+/* -1 when missing, negative or not an integer. */
+long long json_get_u(const json_t *obj, const char *key);
+
+/* Print j on stdout (indented) followed by a newline. */
+void json_print(const json_t *j);
+
+#endif
