@@ -41,7 +41,8 @@ static const struct conf_key keys[] = {
 	  "is refused when the node holds one.", OFF(lock_files) },
 
 	{ "retention", "keep_last", CONF_INT, 0, 100000, "7", NULL, NULL,
-	  "Keep the newest N complete backups. 0 = no count rule.",
+	  "Keep the newest N complete backups. 0 = no count rule; with "
+	  "keep_days also 0, retention is off.",
 	  OFF(keep_last) },
 	{ "retention", "keep_days", CONF_INT, 0, 36500, "0", NULL, NULL,
 	  "Also keep every backup younger than N days. 0 = off. A backup is "

@@ -141,7 +141,8 @@ walk_dir(struct walk *w, int dirfd, const char *prefix)
 			goto oom;
 		n++;
 	}
-	qsort(names, n, sizeof *names, cmp_str);   /* stable archive order */
+	if (n > 1)   /* a stable archive order */
+		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		struct entry ent;
 		size_t plen = strlen(prefix);

@@ -278,32 +278,59 @@ store_load_meta(const struct backup_info *b, struct err *e)
 	return json_load_path(b->meta_path, META_MAX, e);
 }
 
+/* The highest suffix among files whose id has this base (1 for the bare
+ * base, 0 for none), so that a new id always sorts after every earlier
+ * one of the same second, even when some of those were deleted. */
+static int
+highest_suffix(const struct store *s, const char *base)
+{
+	size_t blen = strlen(base);
+	struct dirent *de;
+	int best = 0;
+	DIR *d = opendir(s->dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + blen;
+		int k = 1;
+		if (strncmp(de->d_name, base, blen) != 0)
+			continue;
+		if (*rest == '-') {
+			char *end;
+			long v = strtol(rest + 1, &end, 10);
+			if (end == rest + 1 || *end != '.' || v < 2 || v > 100000)
+				continue;
+			k = (int)v;
+		} else if (*rest != '.') {
+			continue;
+		}
+		if (k > best)
+			best = k;
+	}
+	closedir(d);
+	return best;
+}
+
 int
 store_reserve(struct store *s, time_t t, char *id, size_t idsize,
     struct err *e)
 {
 	struct tm tm;
 	char base[32];
+	int first;
 
 	gmtime_r(&t, &tm);
 	strftime(base, sizeof base, "%Y%m%dT%H%M%SZ", &tm);
-	for (int k = 1; k < 1000; k++) {
+	first = highest_suffix(s, base) + 1;
+	for (int k = first; k < first + 1000; k++) {
 		char name[STORE_ID_MAX + 32], path[4352];
-		struct stat st;
 		int fd;
 
 		if (k == 1)
 			snprintf(id, idsize, "%s", base);
 		else
 			snprintf(id, idsize, "%s-%d", base, k);
-		snprintf(name, sizeof name, "%s.json", id);
-		fs_join(path, sizeof path, s->dir, name);
-		if (lstat(path, &st) == 0)
-			continue;
-		snprintf(name, sizeof name, "%s.tar.zst", id);
-		fs_join(path, sizeof path, s->dir, name);
-		if (lstat(path, &st) == 0)
-			continue;
 		snprintf(name, sizeof name, "%s.tar.zst%s", id, FS_PARTIAL_SUFFIX);
 		fs_join(path, sizeof path, s->dir, name);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |

@@ -44,9 +44,12 @@ list_add(struct conf_list *l, const char *item)
 	return 0;
 }
 
-/* Parse value into k's field. reason gets why it is refused. */
+enum { SRC_DEFAULT = 0, SRC_FILE, SRC_ENV, SRC_FLAG };
+
+/* Parse value into k's field; source is one of SRC_*. reason gets why it
+ * is refused. */
 static int
-set_value(const struct conf_key *k, void *cfg, const char *value, int replace,
+set_value(const struct conf_key *k, void *cfg, const char *value, int source,
     char *reason, size_t rsize)
 {
 	switch (k->type) {
@@ -120,8 +123,9 @@ set_value(const struct conf_key *k, void *cfg, const char *value, int replace,
 	}
 	case CONF_LIST: {
 		struct conf_list *l = FIELD(cfg, k, struct conf_list);
-		if (replace)
+		if (l->source < source || value[0] == '\0')
 			list_clear(l);
+		l->source = source;
 		if (value[0] == '\0')
 			return 0;
 		if (list_add(l, value) < 0) {
@@ -167,7 +171,7 @@ conf_init(const struct conf_table *t, void *cfg, struct err *e)
 		 * string whose empty default means "must be configured". */
 		if (k->type == CONF_STR && k->def[0] == '\0')
 			continue;
-		if (set_value(k, cfg, k->def, 1, reason, sizeof reason) < 0)
+		if (set_value(k, cfg, k->def, SRC_DEFAULT, reason, sizeof reason) < 0)
 			return err_set(e, ERR_CONFIG, "default of %s.%s: %s",
 			    k->section, k->key, reason);
 	}
@@ -275,8 +279,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 		c->failed = 1;
 		return 0;
 	}
-	if (set_value(k, c->cfg, value, c->first_line[idx] == 0, reason,
-	    sizeof reason) < 0) {
+	if (set_value(k, c->cfg, value, SRC_FILE, reason, sizeof reason) < 0) {
 		err_set(c->e, ERR_CONFIG, "%s:%u: %s: %s", c->path, c->line,
 		    name, reason);
 		c->failed = 1;
@@ -330,7 +333,7 @@ conf_apply_env(const struct conf_table *t, void *cfg, struct err *e)
 		const char *v;
 		if (!k->env || !(v = getenv(k->env)))
 			continue;
-		if (set_value(k, cfg, v, 1, reason, sizeof reason) < 0)
+		if (set_value(k, cfg, v, SRC_ENV, reason, sizeof reason) < 0)
 			return err_set(e, ERR_CONFIG, "%s: %s", k->env, reason);
 	}
 	return 0;
@@ -340,7 +343,6 @@ int
 conf_set(const struct conf_table *t, void *cfg, const char *name,
     const char *value, const char *origin, struct err *e)
 {
-	static const struct conf_key *last_list;   /* replace once, then append */
 	char section[64], reason[256];
 	const char *dot = strrchr(name, '.');
 	const struct conf_key *k;
@@ -353,10 +355,8 @@ conf_set(const struct conf_table *t, void *cfg, const char *name,
 	k = conf_find(t, section, dot + 1);
 	if (!k)
 		return err_set(e, ERR_CONFIG, "%s: %s: unknown key", origin, name);
-	if (set_value(k, cfg, value, k != last_list, reason, sizeof reason) < 0)
+	if (set_value(k, cfg, value, SRC_FLAG, reason, sizeof reason) < 0)
 		return err_set(e, ERR_CONFIG, "%s: %s: %s", origin, name, reason);
-	if (k->type == CONF_LIST)
-		last_list = k;
 	return 0;
 }
 

@@ -24,12 +24,15 @@ enum conf_type {
 	CONF_BOOL,   /* int: true/false, yes/no, on/off, 1/0 */
 	CONF_ENUM,   /* char *, one of choices ("a|b|c") */
 	CONF_LIST,   /* struct conf_list; the key may repeat, an empty value
-	              * clears; the first occurrence replaces the defaults */
+	              * clears; the first value from a source (file, then
+	              * environment, then flags) replaces what earlier sources
+	              * gave, later ones from the same source append */
 };
 
 struct conf_list {
 	char **v;
 	size_t n;
+	int source;   /* which source set it last: 0 defaults ... 3 flags */
 };
 
 struct conf_key {
@@ -55,7 +58,7 @@ int conf_load_file(const struct conf_table *t, void *cfg, const char *path,
     struct err *e);
 int conf_apply_env(const struct conf_table *t, void *cfg, struct err *e);
 /* Set "section.key" from a flag; origin names the flag in errors. Flags for
- * a list key: the first replaces the file's value, later ones append. */
+ * a list key: the first replaces the list, later ones append. */
 int conf_set(const struct conf_table *t, void *cfg, const char *name,
     const char *value, const char *origin, struct err *e);
 void conf_free(const struct conf_table *t, void *cfg);

@@ -20,6 +20,8 @@ fs_join(char *out, size_t size, const char *a, const char *b)
 
 	while (la > 1 && a[la - 1] == '/')
 		la--;
+	if (la == 1 && a[0] == '/')
+		la = 0;   /* "/" + "x" is "/x" */
 	n = snprintf(out, size, "%.*s/%s", (int)la, a, b);
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }

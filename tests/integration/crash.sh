@@ -1,1 +1,54 @@
-exit 77
+#!/bin/sh
+# kill -9 during an archive: no incomplete backup is listed, and the next
+# mutating command removes the leftovers.
+. "$(dirname "$0")/lib.sh"
+mkdata
+expect_exit 0 agent --json archive
+first=$(jq -r .id "$T/out")
+# Slow enough to be caught mid-way: level 19 on 200 MB of digits.
+seq 1 30000000 >"$T/data/geth/chaindata/big.ldb"
+slow="--set archive.level=19"
+
+# kill_mid_archive DELAY: start an archive, kill -9 it DELAY seconds after
+# its partial file appears; fail if it had already finished.
+kill_mid_archive() {
+	agent_bg "$T/archive.out" "$T/archive.err" $slow archive
+	apid=$BG_PID
+	wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 300
+	sleep "$1"
+	kill -9 "$apid" || fail "the archive ended before it could be killed: $(cat "$T/archive.err")"
+	wait "$apid" 2>/dev/null || true
+}
+
+for trial in 1 2 3; do
+	kill_mid_archive "0.$((trial * 3))"
+	[ -n "$(find "$T/backups/member1" -name '*.partial')" ] || fail "no leftover to test with"
+	expect_exit 0 agent --json list
+	[ "$(jq -r '.[].id' "$T/out")" = "$first" ] ||
+		fail "list shows an incomplete backup: $(cat "$T/out")"
+	ok "trial $trial: killed mid-archive; list shows only the complete backup"
+done
+
+# A crash between the archive's rename and the metadata's: an archive
+# without metadata is not a backup.
+cp "$T/backups/member1/$first.tar.zst" "$T/backups/member1/20990101T000000Z.tar.zst"
+expect_exit 0 agent --json list
+[ "$(jq length "$T/out")" = 1 ] || fail "archive without metadata listed"
+ok "an archive without metadata is not listed"
+
+# verify and list are read-only: the leftovers are still there.
+expect_exit 0 agent verify latest
+[ -n "$(find "$T/backups/member1" -name '*.partial')" ] || fail "a read-only command removed leftovers"
+expect_exit 0 agent prune
+[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune left .partial files"
+[ ! -e "$T/backups/member1/20990101T000000Z.tar.zst" ] || fail "prune left an archive without metadata"
+[ -f "$T/backups/member1/$first.json" ] || fail "prune removed the complete backup"
+ok "the next mutating command removes the leftovers and keeps the backup"
+
+kill_mid_archive 0.5
+expect_exit 0 agent --json archive
+second=$(jq -r .id "$T/out")
+[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "archive left .partial files"
+expect_exit 0 agent verify "$second"
+ok "an archive after a crash cleans up and succeeds"
+finish

@@ -1,0 +1,128 @@
+# Shared helpers for the integration tests: real binaries, real files.
+# Each test sources this file, then calls its checks; every process a test
+# starts is registered with track_pid and stopped by PID on exit.
+set -eu
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${AGENT:=$top_builddir/quorum-backup-agent}"
+LOCKHOLDER="$top_builddir/tests/helpers/lockholder"
+export LC_ALL=C.UTF-8
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/qb-test.XXXXXX")
+PIDS=""
+MOUNTS=""
+PASSED=0
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	for m in $MOUNTS; do
+		umount "$m" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+track_pid() { PIDS="$PIDS $1"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok $PASSED - $*"
+}
+
+# expect_exit CODE CMD... : run CMD, check its exit status; its stdout and
+# stderr are kept in $T/out and $T/err.
+expect_exit() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	set -e
+	if [ "$got" != "$want" ]; then
+		echo "--- stdout" >&2; cat "$T/out" >&2
+		echo "--- stderr" >&2; cat "$T/err" >&2
+		fail "expected exit $want, got $got: $*"
+	fi
+}
+
+# assert_contains FILE TEXT
+assert_contains() {
+	grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks: $2"; }
+}
+
+# agent ARGS... : the agent on the test's data and backup directories.
+agent() {
+	"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 "$@"
+}
+
+# agent_bg OUT ERR ARGS... : the agent in the background, its own PID (not a
+# subshell's) in BG_PID, so that kill -9 reaches the agent itself.
+agent_bg() {
+	out=$1 errf=$2
+	shift 2
+	"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 "$@" \
+		>"$out" 2>"$errf" &
+	BG_PID=$!
+	track_pid "$BG_PID"
+}
+
+# Wait up to $2 tenths of a second for a command to succeed.
+wait_for() {
+	cond=$1
+	n=${2:-100}
+	while [ "$n" -gt 0 ]; do
+		if eval "$cond"; then return 0; fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	fail "timed out waiting for: $cond"
+}
+
+# Start lockholder in the background and wait until it holds the lock.
+hold_lock() {
+	mode=$1 path=$2
+	"$LOCKHOLDER" "--$mode" "$path" >"$T/lockholder.out" &
+	LOCK_PID=$!
+	track_pid "$LOCK_PID"
+	wait_for "grep -q locked '$T/lockholder.out'" 100
+}
+
+release_lock() {
+	kill "$LOCK_PID"
+	wait "$LOCK_PID" 2>/dev/null || true
+}
+
+# Files a backup directory holds, other than the store's lock file.
+backup_files() {
+	find "$T/backups" -type f ! -name .lock | sort
+}
+
+assert_no_backup_files() {
+	left=$(backup_files)
+	[ -z "$left" ] || fail "files left in the backup directory: $left"
+}
+
+mkdata() {
+	mkdir -p "$T/data/geth/chaindata" "$T/data/keystore" "$T/backups"
+	head -c 300000 /dev/urandom >"$T/data/geth/chaindata/000001.ldb"
+	seq 1 50000 >"$T/data/geth/chaindata/000002.log"
+	printf '%064x\n' 42 >"$T/data/geth/nodekey"
+	: >"$T/data/geth/LOCK"
+	: >"$T/data/geth/chaindata/LOCK"
+	echo '{"address":"90f8bf6a"}' >"$T/data/keystore/key"
+}
+
+finish() {
+	echo "$PASSED passed, 0 failed"
+}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Build quorum-backup and run every test, on a fresh Debian 12 machine as
+# root: installs the packages it needs, generates the build system, builds
+# warning-free (-Werror) in build/ and runs `make check`, then builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitizers/ and
+# runs the whole suite again.
+#
+#   ./run-tests.sh            everything
+#   ./run-tests.sh --fast     skip the sanitizer pass
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/install-deps.sh
+./autogen.sh >/dev/null 2>&1 || ./autogen.sh
+
+passed=0
+failed=0
+status=0
+
+# run_suite DIR CONFIGURE-ARGS...
+run_suite() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		[ -f Makefile ] || "$top/configure" -q "$@"
+		make -j"$jobs" >/dev/null
+		make -j"$jobs" check
+	) || {
+		status=1
+		for f in $(grep -l '^FAIL\|^ERROR' "$dir"/tests/*/*.log 2>/dev/null); do
+			echo "=== $f"
+			tail -40 "$f"
+		done
+	}
+	p=$(sed -n 's/^# PASS: *//p' "$dir/test-suite.log" 2>/dev/null | head -1)
+	f=$(sed -n 's/^# FAIL: *//p' "$dir/test-suite.log" 2>/dev/null | head -1)
+	e=$(sed -n 's/^# ERROR: *//p' "$dir/test-suite.log" 2>/dev/null | head -1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${e:-0}))
+}
+
+run_suite build --enable-werror
+if [ "${1:-}" != "--fast" ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	export ASAN_OPTIONS UBSAN_OPTIONS
+	run_suite build-sanitizers --enable-werror --enable-sanitizers
+fi
+if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
+	failed=1   # the build itself failed
+fi
+echo "$passed passed, $failed failed"
+exit "$status"
