@@ -9,8 +9,10 @@
 #   --keep       keep the work dir (and its data, reused by the next run
 #                with the same size) instead of deleting it at the end
 #
-# Environment: AGENT (default <repo>/quorum-backup-agent; build it first with
-# `make -C <repo>`), TMPDIR (the work dir is $TMPDIR/quorum-backup-bench).
+# Environment: AGENT (default <repo>/quorum-backup-agent, or
+# <repo>/build/quorum-backup-agent when only that exists; build it first),
+# TMPDIR (the work dir is $TMPDIR/quorum-backup-bench). The agent binary is
+# copied into the work dir first, so a rebuild during the run cannot break it.
 #
 # The data is made once by gen-chaindata.sh (deterministic). Each round runs,
 # on the same data, with a warm page cache (nothing is dropped; one warm-up
@@ -28,7 +30,15 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$script_dir/../.." && pwd)
-agent=${AGENT:-$repo/quorum-backup-agent}
+# The agent: $AGENT, else an in-tree build, else the out-of-tree build in
+# build/ (what run-tests.sh makes).
+if [ -n "${AGENT:-}" ]; then
+	agent=$AGENT
+elif [ -x "$repo/quorum-backup-agent" ] || [ ! -x "$repo/build/quorum-backup-agent" ]; then
+	agent=$repo/quorum-backup-agent
+else
+	agent=$repo/build/quorum-backup-agent
+fi
 
 size_mib=1024
 rounds=3
@@ -55,7 +65,7 @@ die() {
 	echo "bench-archive: $*" >&2
 	exit 1
 }
-[ -x "$agent" ] || die "$agent not found or not executable (build it: make -C '$repo')"
+[ -x "$agent" ] || die "$agent not found or not executable (build it: make -C '$repo', or set AGENT)"
 for tool in tar zstd gzip sync awk; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
@@ -83,6 +93,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$work" "$logs"
+# Measure a snapshot of the binary (an ELF file; anything else runs in place).
+if [ "$(head -c 4 "$agent" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+	cp -- "$agent" "$work/quorum-backup-agent"
+	agent_src=$agent
+	agent=$work/quorum-backup-agent
+else
+	agent_src=$agent
+fi
 # Reuse the data of a --keep run when the generator and the size match.
 want_stamp="size=$size_mib gen=$(sha256sum <"$script_dir/gen-chaindata.sh" | cut -c1-16) seed=${GEN_SEED:-}"
 if [ -d "$data" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ]; then
@@ -201,7 +219,7 @@ gzip_version=$(gzip --version | sed -n '1s/.* //p')
 
 awk -v cpu="${cpu:-unknown}" -v nproc="$(nproc)" -v in_bytes="$in_bytes" \
 	-v in_files="$in_files" -v size_mib="$size_mib" -v rounds="$rounds" \
-	-v agent="$agent" -v agent_version="$agent_version" \
+	-v agent_src="$agent_src" -v agent_version="$agent_version" \
 	-v tools="zstd $zstd_version, GNU tar $tar_version, gzip $gzip_version" \
 	-v kernel="$(uname -r)" -v fs="$(df -PT "$work" | awk 'NR == 2 { print $2 }')" '
 function median(list, n,   a, i, j, t) {
@@ -237,7 +255,7 @@ END {
 	printf "  nproc    %s\n", nproc
 	printf "  kernel   %s, work dir on %s\n", kernel, fs
 	printf "  data     %s MiB in %d files (gen-chaindata.sh %s)\n", mib(in_bytes), in_files, size_mib
-	printf "  agent    %s\n", agent_version
+	printf "  agent    %s (%s)\n", agent_version, agent_src
 	printf "  tools    %s\n", tools
 	printf "  rounds   %d, warm page cache, outputs fsynced\n\n", rounds
 	printf "%-7s %-24s %9s %10s %7s  %s\n", "round", "method", "wall_s", "size_MiB", "ratio", "peak_RSS_MiB"

@@ -545,9 +545,8 @@ START_TEST(test_fs_write_atomic)
 	ck_assert_int_eq(access(partial, F_OK), -1);
 	ck_assert_int_eq(errno, ENOENT);
 
-	/* Replace: new content, the mode asked for even when umask would
-	 * strip it, and a stale .partial from a crash is overwritten. */
-	write_text(partial, "stale stale stale stale");
+	/* Replace: new content, and the mode asked for even when umask
+	 * would strip it. */
 	umask(0277);
 	ck_assert_int_eq(fs_write_atomic(p, "new", 3, 0644, &e), 0);
 	umask(022);
@@ -555,6 +554,19 @@ START_TEST(test_fs_write_atomic)
 	ck_assert_int_eq(st.st_mode & 07777, 0644);
 	got = slurp(p, &len);
 	ck_assert_str_eq(got, "new");
+	free(got);
+	ck_assert_int_eq(access(partial, F_OK), -1);
+
+	/* A stale .partial from a crash (another mode, longer content) is
+	 * overwritten, not reused as it is. */
+	write_text(partial, "stale stale stale stale");
+	ck_assert_int_eq(chmod(partial, 0604), 0);
+	ck_assert_int_eq(fs_write_atomic(p, "newer", 5, 0600, &e), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	got = slurp(p, &len);
+	ck_assert_uint_eq(len, 5);
+	ck_assert_str_eq(got, "newer");
 	free(got);
 	ck_assert_int_eq(access(partial, F_OK), -1);
 
