@@ -614,9 +614,14 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 		goto out;
 	}
 	report(&w, 1);
-	for (size_t i = 0; i < wk.n; i++)
+	for (size_t i = 0; i < wk.n; i++) {
+		if (o->cancel && *o->cancel) {
+			err_set(e, ERR_FAILED, "cancelled");
+			goto out;
+		}
 		if (write_entry(&w, &wk, &wk.v[i]) < 0)
 			goto out;
+	}
 	if (archive_write_close(w.a) != ARCHIVE_OK) {
 		archive_fail(&w, "close", "archive");
 		goto out;

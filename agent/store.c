@@ -364,9 +364,11 @@ store_cleanup(struct store *s, struct err *e)
 		} else if (ends_with(de->d_name, ".tar.zst") &&
 		    len - 8 < STORE_ID_MAX) {
 			struct stat st;
-			char mp[4352];
-			snprintf(meta, sizeof meta, "%.*s.json", (int)(len - 8),
-			    de->d_name);
+			char mp[4352], id[STORE_ID_MAX];
+			snprintf(id, sizeof id, "%.*s", (int)(len - 8), de->d_name);
+			if (!store_id_valid(id))
+				continue;   /* not ours: leave it alone */
+			snprintf(meta, sizeof meta, "%s.json", id);
 			fs_join(mp, sizeof mp, s->dir, meta);
 			stale = lstat(mp, &st) < 0 && errno == ENOENT;
 		}

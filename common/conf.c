@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,7 @@ conf_free(const struct conf_table *t, void *cfg)
 			*FIELD(cfg, k, char *) = NULL;
 		} else if (k->type == CONF_LIST) {
 			list_clear(FIELD(cfg, k, struct conf_list));
+			FIELD(cfg, k, struct conf_list)->source = 0;
 		}
 	}
 }
@@ -201,10 +204,29 @@ struct parse_ctx {
 	unsigned line;
 	unsigned *first_line;   /* per key: line where the file first set it */
 	int failed;
+	unsigned failed_line;   /* where our reader or handler failed */
 	struct err *e;
 	char *buf;
 	size_t bufsize;
 };
+
+/* Record the first error of a parse: "path:line: message". */
+static void ctx_fail(struct parse_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+ctx_fail(struct parse_ctx *c, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err_set(c->e, ERR_CONFIG, "%s:%u: %s", c->path, c->line, msg);
+	c->failed = 1;
+	c->failed_line = c->line;
+}
 
 static char *
 reader(char *str, int num, void *stream)
@@ -218,17 +240,14 @@ reader(char *str, int num, void *stream)
 	n = getline(&c->buf, &c->bufsize, c->f);
 	if (n < 0) {
 		if (ferror(c->f)) {
-			err_sys(c->e, ERR_CONFIG, "%s:%u: read error", c->path,
-			    c->line + 1);
-			c->failed = 1;
+			c->line++;
+			ctx_fail(c, "read error: %s", strerror(errno));
 		}
 		return NULL;
 	}
 	c->line++;
 	if ((size_t)n != strlen(c->buf)) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: line holds a NUL byte",
-		    c->path, c->line);
-		c->failed = 1;
+		ctx_fail(c, "line holds a NUL byte");
 		return NULL;
 	}
 	p = c->buf;
@@ -236,9 +255,7 @@ reader(char *str, int num, void *stream)
 		p++;
 	/* inih keeps num - 1 bytes, newline included. */
 	if (strlen(p) + 1 > (size_t)num) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: line is longer than %d bytes",
-		    c->path, c->line, num - 2);
-		c->failed = 1;
+		ctx_fail(c, "line is longer than %d bytes", num - 2);
 		return NULL;
 	}
 	memcpy(str, p, strlen(p) + 1);
@@ -260,29 +277,22 @@ handler(void *user, const char *section, const char *name, const char *value)
 		if (strcmp(c->t->keys[i].section, section) == 0)
 			known_section = 1;
 	if (!known_section) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: %s: unknown section [%s]",
-		    c->path, c->line, name, section);
-		c->failed = 1;
+		ctx_fail(c, "%s: unknown section [%s]", name, section);
 		return 0;
 	}
 	k = conf_find(c->t, section, name);
 	if (!k) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: %s: unknown key in [%s]",
-		    c->path, c->line, name, section);
-		c->failed = 1;
+		ctx_fail(c, "%s: unknown key in [%s]", name, section);
 		return 0;
 	}
 	idx = (size_t)(k - c->t->keys);
 	if (c->first_line[idx] && k->type != CONF_LIST) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: %s: set twice (first at line "
-		    "%u)", c->path, c->line, name, c->first_line[idx]);
-		c->failed = 1;
+		ctx_fail(c, "%s: set twice (first at line %u)", name,
+		    c->first_line[idx]);
 		return 0;
 	}
 	if (set_value(k, c->cfg, value, SRC_FILE, reason, sizeof reason) < 0) {
-		err_set(c->e, ERR_CONFIG, "%s:%u: %s: %s", c->path, c->line,
-		    name, reason);
-		c->failed = 1;
+		ctx_fail(c, "%s: %s", name, reason);
 		return 0;
 	}
 	if (!c->first_line[idx])
@@ -311,7 +321,8 @@ conf_load_file(const struct conf_table *t, void *cfg, const char *path,
 		return err_set(e, ERR_FAILED, "out of memory");
 	}
 	rc = ini_parse_stream(reader, &c, handler, &c);
-	if (!c.failed && rc != 0) {
+	/* inih goes on after a syntax error: report whichever came first. */
+	if (rc > 0 && (!c.failed || (unsigned)rc < c.failed_line)) {
 		/* inih's own syntax error: no '=' or an unclosed section. */
 		err_set(e, ERR_CONFIG, "%s:%d: syntax error (expected "
 		    "'[section]' or 'key = value')", path, rc);

@@ -10,9 +10,11 @@
 #include "fsutil.h"
 #include "locks.h"
 
-/* Returns 0 when held, -1 with e filled otherwise. */
+/* Returns 0 when held, -1 with e filled otherwise. A read-only descriptor
+ * takes an OFD read lock: it still conflicts with the write lock every node
+ * takes, both ways. */
 static int
-hold_one(int fd, const char *shown, struct err *e)
+hold_one(int fd, int writable, const char *shown, struct err *e)
 {
 	struct flock fl;
 
@@ -23,7 +25,7 @@ hold_one(int fd, const char *shown, struct err *e)
 		return err_sys(e, ERR_FAILED, "flock %s", shown);
 	}
 	memset(&fl, 0, sizeof fl);
-	fl.l_type = F_WRLCK;
+	fl.l_type = writable ? F_WRLCK : F_RDLCK;
 	fl.l_whence = SEEK_SET;
 	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES) {
@@ -63,8 +65,14 @@ lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
 			lockset_release(ls);
 			return err_set(e, ERR_FAILED, "path too long: %s", names[i]);
 		}
-		/* Read-write: an OFD write lock needs a writable descriptor. */
+		/* Read-write: an OFD write lock needs a writable descriptor;
+		 * without write permission, a read lock does the job. */
+		int writable = 1;
 		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		if (fd < 0 && errno == EACCES) {
+			writable = 0;
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+		}
 		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0) {
@@ -72,7 +80,7 @@ lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
 			lockset_release(ls);
 			return -1;
 		}
-		if (hold_one(fd, names[i], e) < 0) {
+		if (hold_one(fd, writable, names[i], e) < 0) {
 			close(fd);
 			lockset_release(ls);
 			return -1;

@@ -202,6 +202,7 @@ run_gzip() { # round
 	rm -f -- "$f"
 }
 
+load_start=$(cut -d ' ' -f 1 /proc/loadavg)
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
 	echo "bench-archive: round $r/$rounds" >&2
@@ -221,6 +222,7 @@ awk -v cpu="${cpu:-unknown}" -v nproc="$(nproc)" -v in_bytes="$in_bytes" \
 	-v in_files="$in_files" -v size_mib="$size_mib" -v rounds="$rounds" \
 	-v agent_src="$agent_src" -v agent_version="$agent_version" \
 	-v tools="zstd $zstd_version, GNU tar $tar_version, gzip $gzip_version" \
+	-v load="$load_start / $(cut -d ' ' -f 1 /proc/loadavg)" \
 	-v kernel="$(uname -r)" -v fs="$(df -PT "$work" | awk 'NR == 2 { print $2 }')" '
 function median(list, n,   a, i, j, t) {
 	n = split(list, a, " ")
@@ -257,7 +259,8 @@ END {
 	printf "  data     %s MiB in %d files (gen-chaindata.sh %s)\n", mib(in_bytes), in_files, size_mib
 	printf "  agent    %s (%s)\n", agent_version, agent_src
 	printf "  tools    %s\n", tools
-	printf "  rounds   %d, warm page cache, outputs fsynced\n\n", rounds
+	printf "  rounds   %d, warm page cache, outputs fsynced\n", rounds
+	printf "  loadavg  %s (1 min, before / after the rounds)\n\n", load
 	printf "%-7s %-24s %9s %10s %7s  %s\n", "round", "method", "wall_s", "size_MiB", "ratio", "peak_RSS_MiB"
 	printf "%-7s %-24s %9s %10s %7s  %s\n", "-----", "------", "------", "--------", "-----", "------------"
 	for (i = 1; i <= NR; i++) {

@@ -48,6 +48,11 @@ expect_exit 2 "$AGENT" -c "$C" list
 assert_contains "$T/err" "$C:2: syntax error"
 ok "syntax error"
 
+printf '[agent]\ngarbage line\nmember = x\n' >"$C"
+expect_exit 2 "$AGENT" -c "$C" list
+assert_contains "$T/err" "$C:2: syntax error"
+ok "the first error is reported, even when it is inih's"
+
 expect_exit 2 "$AGENT" -c "$T/missing.ini" list
 assert_contains "$T/err" "$T/missing.ini"
 ok "missing config file"

@@ -45,6 +45,21 @@ expect_exit 0 agent prune
 [ -f "$T/backups/member1/$first.json" ] || fail "prune removed the complete backup"
 ok "the next mutating command removes the leftovers and keeps the backup"
 
+# SIGTERM (or SIGINT) is a clean stop: the agent removes its partial file.
+for sig in TERM INT; do
+	agent_bg "$T/archive.out" "$T/archive.err" $slow archive
+	wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 300
+	sleep 0.3
+	kill -s "$sig" "$BG_PID"
+	rc=0
+	wait "$BG_PID" || rc=$?
+	[ "$rc" = 1 ] || fail "SIG$sig: expected exit 1, got $rc"
+	assert_contains "$T/archive.err" "cancelled"
+	[ -z "$(find "$T/backups/member1" -name '*.partial')" ] ||
+		fail "SIG$sig left a .partial file"
+done
+ok "SIGTERM and SIGINT stop an archive and remove its partial file"
+
 kill_mid_archive 0.5
 expect_exit 0 agent --json archive
 second=$(jq -r .id "$T/out")

@@ -867,6 +867,74 @@ START_TEST(test_precedence)
 }
 END_TEST
 
+/* Lists: each source's first value replaces what earlier sources gave,
+ * later values from the same source append. */
+START_TEST(test_precedence_lists)
+{
+	static const char *const from_file[] = { "f1", "f2" };
+	static const char *const from_env[] = { "e1" };
+	static const char *const from_flags[] = { "s1", "s2" };
+	struct tconf c;
+	struct err e;
+	const char *p = write_conf("t.ini",
+	    "[extra]\nitems = f1\nitems = f2\n");
+
+	t_init(&c);
+	ck_assert_int_eq(conf_load_file(&ttable, &c, p, &e), 0);
+	check_list(&c.items, from_file, 2);
+	setenv("TEST_ITEMS", "e1", 1);
+	ck_assert_int_eq(conf_apply_env(&ttable, &c, &e), 0);
+	check_list(&c.items, from_env, 1);
+	ck_assert_int_eq(conf_set(&ttable, &c, "extra.items", "s1", "--set", &e),
+	    0);
+	ck_assert_int_eq(conf_set(&ttable, &c, "extra.items", "s2", "--set", &e),
+	    0);
+	check_list(&c.items, from_flags, 2);
+	conf_free(&ttable, &c);
+
+	/* No environment: the flags still replace the file's list. */
+	unsetenv("TEST_ITEMS");
+	t_init(&c);
+	ck_assert_int_eq(conf_load_file(&ttable, &c, p, &e), 0);
+	ck_assert_int_eq(conf_apply_env(&ttable, &c, &e), 0);
+	check_list(&c.items, from_file, 2);
+	ck_assert_int_eq(conf_set(&ttable, &c, "extra.items", "s1", "--set", &e),
+	    0);
+	ck_assert_int_eq(conf_set(&ttable, &c, "extra.items", "s2", "--set", &e),
+	    0);
+	check_list(&c.items, from_flags, 2);
+	/* An empty flag value clears. */
+	ck_assert_int_eq(conf_set(&ttable, &c, "extra.items", "", "--set", &e),
+	    0);
+	ck_assert_uint_eq(c.items.n, 0);
+	conf_free(&ttable, &c);
+}
+END_TEST
+
+/* conf_free leaves a configuration that conf_init can fill again: a list
+ * set by flags before must not make the next file's values append to the
+ * defaults. */
+START_TEST(test_conf_reinit_after_free)
+{
+	static const char *const want[] = { "x" };
+	struct agent_conf c;
+	struct err e;
+	const char *p = write_conf("agent.ini", "[archive]\nexclude = x\n");
+
+	agent_init(&c);
+	ck_assert_int_eq(conf_set(&agent_conf_table, &c, "archive.exclude",
+	    "flag", "--set", &e), 0);
+	conf_free(&agent_conf_table, &c);
+
+	/* Again, without zeroing the struct in between. */
+	ck_assert_int_eq(conf_init(&agent_conf_table, &c, &e), 0);
+	check_agent_defaults(&c);
+	ck_assert_int_eq(conf_load_file(&agent_conf_table, &c, p, &e), 0);
+	check_list(&c.exclude, want, 1);
+	conf_free(&agent_conf_table, &c);
+}
+END_TEST
+
 /* ---- sample and --help ---------------------------------------------- */
 
 static const char *
@@ -1145,6 +1213,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_conf_set_list_interleaved);
 	tcase_add_test(tc, test_conf_set_list_fresh_config);
 	tcase_add_test(tc, test_precedence);
+	tcase_add_test(tc, test_precedence_lists);
+	tcase_add_test(tc, test_conf_reinit_after_free);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("output");

@@ -643,6 +643,18 @@ START_TEST(test_reserve)
 	ck_assert_int_ge(fd4, 0);
 	ck_assert_str_eq(id, "20261125T000000Z-4");
 	close(fd4);
+
+	/* A new id sorts after every earlier one of the same second, even
+	 * when the lower ones were deleted; other seconds do not count. */
+	put_backup("20261126T000000Z-7", 1, "{}");
+	put_backup("20261126T000001Z-9", 1, "{}");
+	put_backup("20261126T00000Z-12", 1, "{}");
+	fd4 = store_reserve(&s, utc(2026, 11, 26, 0, 0, 0), id, sizeof id, &e);
+	ck_assert_int_ge(fd4, 0);
+	ck_assert_str_eq(id, "20261126T000000Z-8");
+	close(fd4);
+	ck_assert(exists("20261126T000000Z-8.tar.zst.partial"));
+	ck_assert(!exists("20261126T000000Z.tar.zst.partial"));
 	store_close(&s);
 }
 END_TEST
