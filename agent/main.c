@@ -35,9 +35,14 @@ usage(FILE *out)
 "Commands:\n"
 "  serve                    run the HTTP sidecar (default; not in this release yet)\n"
 "  archive                  archive the data dir (the node must be stopped)\n"
-"  unpack [ID|latest]       restore a backup (not in this release yet)\n"
-"  rollback                 put back the tree an unpack moved aside (not in\n"
-"                           this release yet)\n"
+"  unpack [ID|latest]       restore a backup onto the data dir (the node must\n"
+"                           be stopped; default: latest)\n"
+"      --force              even when the backup's node key is not this node's\n"
+"      --in-place           no second tree: verify, delete, extract (for volumes\n"
+"                           too small for two trees)\n"
+"      --discard-previous   remove the old tree once the new one is live\n"
+"  rollback                 put back the tree an unpack moved aside\n"
+"  discard-previous         remove the tree an unpack moved aside\n"
 "  verify [ID|latest|PATH]  full read: zstd checksums, tar walk, per-file and\n"
 "                           archive hashes (default: latest)\n"
 "  list                     backups of this member, newest first\n"
@@ -275,8 +280,77 @@ cmd_prune(const struct agent_conf *cf, int dry_run, int json)
 	return 0;
 }
 
+static int
+cmd_unpack(const struct agent_conf *cf, const struct unpack_opts *u, int json,
+    struct op_hooks *h)
+{
+	struct unpack_result r;
+	struct err e;
+	char bytes[32];
+
+	err_clear(&e);
+	if (op_unpack(cf, u, h, &r, &e) < 0)
+		return fail("unpack", &e);
+	if (json) {
+		json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:s, s:b, s:b, s:b, "
+		    "s:f}", "id", r.backup.id, "legacy", r.backup.legacy,
+		    "files", (json_int_t)r.v.files, "bytes", (json_int_t)r.v.bytes,
+		    "sha256", r.v.sha256, "in_place", u->in_place,
+		    "previous_kept", r.previous_kept, "recovered", r.recovered,
+		    "seconds", r.v.seconds);
+		json_print(j);
+		json_decref(j);
+	} else {
+		human_bytes(r.v.bytes, bytes, sizeof bytes);
+		if (r.recovered)
+			printf("completed an interrupted restore first\n");
+		printf("restored %s onto %s: %llu entries, %s, verified, in %.1f "
+		    "s\n", r.backup.id, cf->data_dir,
+		    (unsigned long long)r.v.files, bytes, r.v.seconds);
+		if (r.previous_kept)
+			printf("the old tree is in %s/.quorum-backup/previous: "
+			    "'rollback' puts it back, 'discard-previous' removes "
+			    "it\n", cf->data_dir);
+	}
+	return 0;
+}
+
+static int
+cmd_rollback(const struct agent_conf *cf, int json)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (op_rollback(cf, &e) < 0)
+		return fail("rollback", &e);
+	if (json)
+		printf("{\"rolled_back\": true}\n");
+	else
+		printf("rolled back: %s holds the tree from before the last "
+		    "unpack\n", cf->data_dir);
+	return 0;
+}
+
+static int
+cmd_discard(const struct agent_conf *cf, int json)
+{
+	struct err e;
+	int removed;
+
+	err_clear(&e);
+	if (op_discard_previous(cf, &removed, &e) < 0)
+		return fail("discard-previous", &e);
+	if (json)
+		printf("{\"removed\": %s}\n", removed ? "true" : "false");
+	else
+		printf("%s\n", removed ? "previous tree removed" :
+		    "there was no previous tree");
+	return 0;
+}
+
 enum { OPT_DATA_DIR = 256, OPT_BACKUP_DIR, OPT_MEMBER, OPT_SET, OPT_JSON,
-	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN };
+	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN, OPT_FORCE, OPT_IN_PLACE,
+	OPT_DISCARD };
 
 int
 main(int argc, char **argv)
@@ -291,6 +365,9 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "sample-config", no_argument, NULL, OPT_SAMPLE },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "in-place", no_argument, NULL, OPT_IN_PLACE },
+		{ "discard-previous", no_argument, NULL, OPT_DISCARD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -303,6 +380,7 @@ main(int argc, char **argv)
 	struct err e;
 	struct progress_state ps;
 	struct op_hooks hooks;
+	struct unpack_opts uo;
 	int json = 0, dry_run = 0, c, rc;
 
 	log_set_program("quorum-backup-agent");
@@ -312,6 +390,7 @@ main(int argc, char **argv)
 	if (!setlocale(LC_CTYPE, "C.UTF-8"))
 		setlocale(LC_CTYPE, "");
 	memset(&cf, 0, sizeof cf);
+	memset(&uo, 0, sizeof uo);
 	err_clear(&e);
 	/* GNU getopt permutes: options may come before or after the command. */
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
@@ -350,6 +429,9 @@ main(int argc, char **argv)
 		}
 		case OPT_JSON: json = 1; break;
 		case OPT_DRY_RUN: dry_run = 1; break;
+		case OPT_FORCE: uo.force = 1; break;
+		case OPT_IN_PLACE: uo.in_place = 1; break;
+		case OPT_DISCARD: uo.discard_previous = 1; break;
 		case OPT_SAMPLE:
 			conf_print_sample(&agent_conf_table, stdout);
 			return 0;
@@ -405,6 +487,18 @@ main(int argc, char **argv)
 	if (dry_run && strcmp(cmd, "prune") != 0) {
 		fprintf(stderr, "quorum-backup-agent: --dry-run goes with prune\n");
 		rc = 2;
+	} else if ((uo.force || uo.in_place || uo.discard_previous) &&
+	    strcmp(cmd, "unpack") != 0) {
+		fprintf(stderr, "quorum-backup-agent: --force, --in-place and "
+		    "--discard-previous go with unpack\n");
+		rc = 2;
+	} else if (strcmp(cmd, "unpack") == 0) {
+		uo.id = arg ? arg : "latest";
+		rc = cmd_unpack(&cf, &uo, json, &hooks);
+	} else if (strcmp(cmd, "rollback") == 0 && !arg) {
+		rc = cmd_rollback(&cf, json);
+	} else if (strcmp(cmd, "discard-previous") == 0 && !arg) {
+		rc = cmd_discard(&cf, json);
 	} else if (strcmp(cmd, "archive") == 0 && !arg) {
 		rc = cmd_archive(&cf, json, &hooks);
 	} else if (strcmp(cmd, "verify") == 0) {
@@ -413,10 +507,10 @@ main(int argc, char **argv)
 		rc = cmd_list(&cf, json);
 	} else if (strcmp(cmd, "prune") == 0 && !arg) {
 		rc = cmd_prune(&cf, dry_run, json);
-	} else if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "unpack") == 0 ||
-	    strcmp(cmd, "rollback") == 0) {
-		fprintf(stderr, "quorum-backup-agent: %s: not available in this "
-		    "release yet; archive, verify, list and prune are\n", cmd);
+	} else if (strcmp(cmd, "serve") == 0) {
+		fprintf(stderr, "quorum-backup-agent: serve: the HTTP sidecar is "
+		    "not in this release yet; the offline commands are (see "
+		    "--help)\n");
 		rc = 1;
 	} else if (arg) {
 		fprintf(stderr, "quorum-backup-agent: %s takes no argument '%s' "

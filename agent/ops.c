@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,7 +14,10 @@
 #include "json.h"
 #include "locks.h"
 #include "log.h"
+#include "extract.h"
+#include "hashes.h"
 #include "ops.h"
+#include "swap.h"
 #include "sysinfo.h"
 
 /* Locks held by a mutating operation. */
@@ -20,6 +25,7 @@ struct held {
 	int mutation_fd;
 	struct store store;
 	struct lockset nodes;
+	struct lockset staged;   /* lock files of the tree about to go live */
 };
 
 static int
@@ -55,9 +61,25 @@ take_store(const struct agent_conf *cf, struct held *h, struct err *e)
 	return 0;
 }
 
+/* The start of every operation that changes the data directory: the
+ * mutation lock, the node's locks (the node must be stopped), then recovery
+ * of an interrupted swap. *state says what recovery found. */
+static int
+begin_data_op(const struct agent_conf *cf, struct held *h,
+    enum swap_state *state, char *backup, size_t size, struct err *e)
+{
+	if (take_mutation_lock(cf, h, e) < 0)
+		return -1;
+	if (lockset_acquire(&h->nodes, cf->data_dir, cf->lock_files.v,
+	    cf->lock_files.n, e) < 0)
+		return -1;
+	return swap_recover(cf->data_dir, state, backup, size, e);
+}
+
 static void
 release(struct held *h)
 {
+	lockset_release(&h->staged);
 	lockset_release(&h->nodes);
 	store_close(&h->store);
 	lock_release(h->mutation_fd);
@@ -145,13 +167,21 @@ op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 	size_t nexcl = 0, kept;
 	int rc = -1;
 
+	enum swap_state state;
+	char pending[STORE_ID_MAX];
+
 	memset(&held, 0, sizeof held);
 	if (pruned)
 		*pruned = NULL;
-	if (take_mutation_lock(cf, &held, e) < 0 || take_store(cf, &held, e) < 0)
+	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
-	if (lockset_acquire(&held.nodes, cf->data_dir, cf->lock_files.v,
-	    cf->lock_files.n, e) < 0)
+	if (state == SWAP_IN_PLACE_INCOMPLETE) {
+		err_set(e, ERR_INCOMPLETE, "the data directory holds an unfinished "
+		    "in-place restore of %s: run unpack again before archiving",
+		    pending);
+		goto out;
+	}
+	if (take_store(cf, &held, e) < 0)
 		goto out;
 
 	excl = calloc(cf->exclude.n + 1, sizeof *excl);
@@ -322,6 +352,390 @@ op_prune(const struct agent_conf *cf, int dry_run, json_t **ids,
 		goto out;
 	}
 	rc = apply_retention(cf, &held.store, dry_run, *ids, kept, e);
+out:
+	release(&held);
+	return rc;
+}
+
+/* SHA-256 of dir/rel: 1 when found, 0 when missing, -1 on error. */
+static int
+node_key_hash(const char *dir, const char *rel, char hex[SHA256_HEX_LEN + 1],
+    struct err *e)
+{
+	char path[4400], *buf;
+	size_t len;
+	struct sha256 *h;
+
+	if (!rel || !rel[0] || fs_join(path, sizeof path, dir, rel) < 0)
+		return 0;
+	if (fs_read_file(path, 1u << 20, &buf, &len, e) < 0) {
+		if (e->code == ERR_NOT_FOUND) {
+			err_clear(e);
+			return 0;
+		}
+		return -1;
+	}
+	if (!(h = sha256_new())) {
+		free(buf);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	sha256_update(h, buf, len);
+	sha256_final_hex(h, hex);
+	sha256_free(h);
+	free(buf);
+	return 1;
+}
+
+static int
+node_key_refuse(const char *node_key, const char *live, const char *backup,
+    struct err *e)
+{
+	return err_set(e, ERR_NODE_KEY, "the backup's %s (sha256 %.16s...) is "
+	    "not this node's (sha256 %.16s...): restoring another member's data "
+	    "duplicates its identity; use --force if that is what you want",
+	    node_key, backup, live);
+}
+
+/* While verifying before an in-place restore: the archive's node key. */
+struct key_catch {
+	const char *rel;
+	int in_key;
+	int found;
+	struct sha256 *h;
+	char hex[SHA256_HEX_LEN + 1];
+};
+
+static int
+key_begin(void *ctx, struct archive_entry *ae, struct err *e)
+{
+	struct key_catch *k = ctx;
+	char rel[4096];
+
+	(void)e;
+	k->in_key = 0;
+	if (extract_clean_path(archive_entry_pathname(ae), rel, sizeof rel,
+	    NULL) == 0 && strcmp(rel, k->rel) == 0 &&
+	    archive_entry_filetype(ae) == AE_IFREG) {
+		k->in_key = 1;
+		k->found = 1;
+	}
+	return 0;
+}
+
+static int
+key_data(void *ctx, const void *buf, size_t len, int64_t off, struct err *e)
+{
+	struct key_catch *k = ctx;
+
+	(void)off;
+	(void)e;
+	if (k->in_key)
+		sha256_update(k->h, buf, len);
+	return 0;
+}
+
+static int
+key_end(void *ctx, struct archive_entry *ae, struct err *e)
+{
+	struct key_catch *k = ctx;
+
+	(void)ae;
+	(void)e;
+	if (k->in_key)
+		sha256_final_hex(k->h, k->hex);
+	k->in_key = 0;
+	return 0;
+}
+
+static uint64_t
+free_on(const char *dir)
+{
+	uint64_t f = 0;
+	struct err ignored;
+
+	fs_free_bytes(dir, &f, &ignored);
+	return f;
+}
+
+int
+op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
+    const struct op_hooks *h, struct unpack_result *r, struct err *e)
+{
+	char agent_dir[4200], staging[4300], previous[4300], discard[4300];
+	char live_key[SHA256_HEX_LEN + 1], pending[STORE_ID_MAX];
+	const char *backup_key = NULL;
+	struct extract_opts xo;
+	struct held held;
+	enum swap_state state;
+	json_t *meta = NULL;
+	int have_live_key, rc = -1;
+
+	memset(&held, 0, sizeof held);
+	memset(r, 0, sizeof *r);
+	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
+		goto out;
+	r->recovered = state == SWAP_RECOVERED;
+	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
+	    fs_join(staging, sizeof staging, agent_dir, SWAP_STAGING) < 0 ||
+	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0 ||
+	    fs_join(discard, sizeof discard, agent_dir, SWAP_DISCARD) < 0) {
+		err_set(e, ERR_CONFIG, "data_dir is too long");
+		goto out;
+	}
+	if (store_open(&held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
+	    store_lock(&held.store, e) < 0 ||
+	    store_find(&held.store, u->id, &r->backup, e) < 0)
+		goto out;
+	if (!r->backup.legacy) {
+		if (!(meta = store_load_meta(&r->backup, e)))
+			goto out;
+		backup_key = json_get_str(json_object_get(meta, "node_key"),
+		    "sha256");
+	}
+	/* Leftovers of an unpack that died before its swap began. */
+	if (fs_remove_tree(staging, e) < 0 || fs_remove_tree(discard, e) < 0)
+		goto out;
+
+	/* Identity: the node key recorded in the backup against the live one
+	 * (an unfinished in-place restore has no trustworthy live key). */
+	have_live_key = state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
+	    node_key_hash(cf->data_dir, cf->node_key, live_key, e);
+	if (have_live_key < 0)
+		goto out;
+	if (have_live_key && backup_key && !u->force &&
+	    strcmp(backup_key, live_key) != 0) {
+		node_key_refuse(cf->node_key, live_key, backup_key, e);
+		goto out;
+	}
+
+	memset(&xo, 0, sizeof xo);
+	if (h) {
+		xo.progress = h->progress;
+		xo.progress_arg = h->progress_arg;
+		xo.cancel = h->cancel;
+	}
+	if (u->in_place) {
+		struct key_catch kc;
+		struct entry_visitor v = { key_begin, key_data, key_end, &kc };
+		struct verify_result pre;
+
+		memset(&kc, 0, sizeof kc);
+		kc.rel = cf->node_key ? cf->node_key : "";
+		if (!(kc.h = sha256_new())) {
+			err_set(e, ERR_FAILED, "out of memory");
+			goto out;
+		}
+		log_info("unpack_verify", "id=%s mode=in_place", r->backup.id);
+		rc = backup_walk(&r->backup, &v, xo.progress, xo.progress_arg,
+		    xo.cancel, &pre, e);
+		sha256_free(kc.h);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		if (have_live_key && !backup_key && kc.found && !u->force &&
+		    strcmp(kc.hex, live_key) != 0) {
+			node_key_refuse(cf->node_key, live_key, kc.hex, e);
+			goto out;
+		}
+		/* No second tree: an older previous tree goes too. */
+		if (swap_journal_in_place(cf->data_dir, r->backup.id, "deleting",
+		    e) < 0)
+			goto out;
+		swap_crashpoint("in-place-journal");
+		if (fs_remove_tree(previous, e) < 0 ||
+		    swap_delete_live(cf->data_dir, e) < 0 ||
+		    swap_journal_in_place(cf->data_dir, r->backup.id,
+		    "extracting", e) < 0)
+			goto in_place_failed;
+		swap_crashpoint("in-place-deleted");
+		xo.target = cf->data_dir;
+		xo.cap_bytes = free_on(cf->data_dir);
+		xo.cap_code = ERR_NO_SPACE;
+		if (meta && (uint64_t)json_get_u(meta, "bytes") < xo.cap_bytes) {
+			xo.cap_bytes = (uint64_t)json_get_u(meta, "bytes");
+			xo.cap_code = ERR_VERIFY;
+		}
+		if (extract_backup(&r->backup, &xo, &r->v, e) < 0 ||
+		    extract_sync_tree(cf->data_dir, e) < 0 ||
+		    swap_journal_clear(cf->data_dir, e) < 0)
+			goto in_place_failed;
+		rc = 0;
+		goto done;
+in_place_failed:
+		log_error("in_place_incomplete", "id=%s error=%s reason=%s",
+		    r->backup.id, logq(e->msg), logq("the data directory is "
+		    "incomplete; run unpack again"));
+		err_prefix(e, "in-place restore of %s failed, the data directory "
+		    "is incomplete (state in_place_incomplete; run unpack again)",
+		    r->backup.id);
+		goto out;
+	}
+
+	/* Staged: a second tree on the same volume, then the swap. */
+	{
+		uint64_t avail = free_on(cf->data_dir);
+		long long bytes = meta ? json_get_u(meta, "bytes") : -1;
+		/* Leave the node room to run: 1 % of what is free. */
+		uint64_t margin = avail / 100;
+		if (bytes >= 0 && (uint64_t)bytes + margin > avail) {
+			err_set(e, ERR_NO_SPACE, "the data volume has %llu bytes "
+			    "free; unpacking %s beside the live tree needs %lld "
+			    "(use --in-place on a volume too small for two trees)",
+			    (unsigned long long)avail, r->backup.id, bytes);
+			goto out;
+		}
+		xo.cap_bytes = avail - margin;
+		xo.cap_code = ERR_NO_SPACE;
+		if (bytes >= 0) {
+			xo.cap_bytes = (uint64_t)bytes;
+			xo.cap_code = ERR_VERIFY;
+		}
+	}
+	if (mkdir(staging, 0700) < 0) {
+		err_sys(e, ERR_FAILED, "mkdir %s", staging);
+		goto out;
+	}
+	xo.target = staging;
+	log_info("unpack_start", "id=%s staging=%s", r->backup.id,
+	    logq(staging));
+	if (extract_backup(&r->backup, &xo, &r->v, e) < 0)
+		goto discard_staging;
+	if (!backup_key && have_live_key && !u->force) {
+		char staged_key[SHA256_HEX_LEN + 1];
+		int found = node_key_hash(staging, cf->node_key, staged_key, e);
+		if (found < 0)
+			goto discard_staging;
+		if (found && strcmp(staged_key, live_key) != 0) {
+			node_key_refuse(cf->node_key, live_key, staged_key, e);
+			goto discard_staging;
+		}
+	}
+	if (extract_sync_tree(staging, e) < 0)
+		goto discard_staging;
+	/* Keep the new tree's lock files held too, once they are live. */
+	if (lockset_acquire(&held.staged, staging, cf->lock_files.v,
+	    cf->lock_files.n, e) < 0)
+		goto discard_staging;
+	swap_crashpoint("unpack-staged");
+	if (fs_remove_tree(previous, e) < 0)
+		goto discard_staging;
+	if (swap_run(cf->data_dir, "unpack", r->backup.id, e) < 0)
+		goto out;   /* the journal is in place: recovery finishes it */
+	if (u->discard_previous || state == SWAP_IN_PLACE_INCOMPLETE) {
+		/* After an unfinished in-place restore the old tree was debris. */
+		if (fs_remove_tree(previous, e) < 0)
+			goto out;
+	} else {
+		r->previous_kept = 1;
+	}
+	rc = 0;
+	goto done;
+
+discard_staging:
+	{
+		struct err ignored;
+		if (fs_remove_tree(staging, &ignored) < 0)
+			log_error("staging_left", "path=%s error=%s", logq(staging),
+			    logq(ignored.msg));
+	}
+	goto out;
+done:
+	log_info("unpack_done", "id=%s files=%llu bytes=%llu in_place=%d",
+	    r->backup.id, (unsigned long long)r->v.files,
+	    (unsigned long long)r->v.bytes, u->in_place);
+out:
+	json_decref(meta);
+	release(&held);
+	return rc;
+}
+
+static int
+dir_has_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int any = 0;
+
+	if (!d)
+		return 0;
+	while (!any && (de = readdir(d)) != NULL)
+		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return any;
+}
+
+int
+op_rollback(const struct agent_conf *cf, struct err *e)
+{
+	char agent_dir[4200], previous[4300], staging[4300], discard[4300];
+	char pending[STORE_ID_MAX];
+	struct held held;
+	enum swap_state state;
+	int rc = -1;
+
+	memset(&held, 0, sizeof held);
+	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
+		goto out;
+	if (state == SWAP_IN_PLACE_INCOMPLETE) {
+		err_set(e, ERR_INCOMPLETE, "the data directory holds an unfinished "
+		    "in-place restore of %s and no previous tree: run unpack again",
+		    pending);
+		goto out;
+	}
+	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
+	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0 ||
+	    fs_join(staging, sizeof staging, agent_dir, SWAP_STAGING) < 0 ||
+	    fs_join(discard, sizeof discard, agent_dir, SWAP_DISCARD) < 0) {
+		err_set(e, ERR_CONFIG, "data_dir is too long");
+		goto out;
+	}
+	if (!dir_has_entries(previous)) {
+		err_set(e, ERR_NOT_FOUND, "there is no previous tree to roll back "
+		    "to in %s", previous);
+		goto out;
+	}
+	if (fs_remove_tree(staging, e) < 0 || fs_remove_tree(discard, e) < 0)
+		goto out;
+	if (lockset_acquire(&held.staged, previous, cf->lock_files.v,
+	    cf->lock_files.n, e) < 0)
+		goto out;
+	if (swap_run(cf->data_dir, "rollback", NULL, e) < 0)
+		goto out;
+	log_info("rollback_done", "data_dir=%s", logq(cf->data_dir));
+	rc = 0;
+out:
+	release(&held);
+	return rc;
+}
+
+int
+op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
+{
+	char agent_dir[4200], previous[4300];
+	struct held held;
+	int rc = -1;
+
+	memset(&held, 0, sizeof held);
+	*removed = 0;
+	if (take_mutation_lock(cf, &held, e) < 0)
+		goto out;
+	if (swap_pending(cf->data_dir)) {
+		err_set(e, ERR_BUSY, "a restore journal is pending in %s/%s: run "
+		    "unpack or rollback (with the node stopped) to finish it first",
+		    cf->data_dir, AGENT_DIR_NAME);
+		goto out;
+	}
+	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
+	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
+		err_set(e, ERR_CONFIG, "data_dir is too long");
+		goto out;
+	}
+	*removed = dir_has_entries(previous);
+	if (fs_remove_tree(previous, e) < 0)
+		goto out;
+	if (*removed)
+		log_info("previous_discarded", "path=%s", logq(previous));
+	rc = 0;
 out:
 	release(&held);
 	return rc;

@@ -43,4 +43,29 @@ json_t *op_list(const struct agent_conf *cf, struct err *e);
 int op_prune(const struct agent_conf *cf, int dry_run, json_t **ids,
     size_t *kept, struct err *e);
 
+struct unpack_opts {
+	const char *id;          /* id, legacy name or "latest" */
+	int force;               /* accept another node's key */
+	int in_place;            /* verify, delete, extract: no second tree */
+	int discard_previous;    /* remove the old tree once the new is live */
+};
+
+struct unpack_result {
+	struct backup_info backup;
+	struct verify_result v;
+	int recovered;           /* an interrupted swap was completed first */
+	int previous_kept;       /* .quorum-backup/previous holds the old tree */
+};
+
+/* Restore a backup onto the data directory (node stopped). Staged: the
+ * live tree is untouched until the whole archive was extracted, verified
+ * and made durable; then a journaled swap. */
+int op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
+    const struct op_hooks *h, struct unpack_result *r, struct err *e);
+/* Swap .quorum-backup/previous back in; the unpacked tree is removed. */
+int op_rollback(const struct agent_conf *cf, struct err *e);
+/* Remove .quorum-backup/previous (the node may be running). */
+int op_discard_previous(const struct agent_conf *cf, int *removed,
+    struct err *e);
+
 #endif

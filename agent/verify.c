@@ -214,6 +214,14 @@ verify_backup(const struct backup_info *b, progress_fn progress,
     void *progress_arg, volatile sig_atomic_t *cancel,
     struct verify_result *res, struct err *e)
 {
+	return backup_walk(b, NULL, progress, progress_arg, cancel, res, e);
+}
+
+int
+backup_walk(const struct backup_info *b, const struct entry_visitor *v,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e)
+{
 	struct timespec t0, t1;
 	struct progress prog;
 	struct meta_check *mc = NULL;
@@ -261,9 +269,13 @@ verify_backup(const struct backup_info *b, progress_fn progress,
 			goto archive_error;
 		if (meta_check_header(mc, ae, e) < 0)
 			goto out;
+		if (v && v->begin && v->begin(v->ctx, ae, e) < 0)
+			goto out;
 		while ((ar = archive_read_data_block(reader_archive(r), &buf, &len,
 		    &off)) == ARCHIVE_OK) {
 			meta_check_data(mc, buf, len);
+			if (v && v->data && v->data(v->ctx, buf, len, off, e) < 0)
+				goto out;
 			prog.bytes_done += len;
 			if (progress && prog.bytes_done >= next_report) {
 				next_report = prog.bytes_done + (8u << 20);
@@ -277,6 +289,8 @@ verify_backup(const struct backup_info *b, progress_fn progress,
 		if (ar != ARCHIVE_EOF)
 			goto archive_error;
 		if (meta_check_entry_end(mc, e) < 0)
+			goto out;
+		if (v && v->end && v->end(v->ctx, ae, e) < 0)
 			goto out;
 		prog.files_done++;
 		res->files++;

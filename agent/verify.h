@@ -38,6 +38,23 @@ struct verify_result {
 	double seconds;
 };
 
+/* What a pass over an archive does with each entry once its header has
+ * matched the metadata: unpack writes it out; verify does nothing. Each
+ * callback returns 0 or -1 with e filled. */
+struct entry_visitor {
+	int (*begin)(void *ctx, struct archive_entry *ae, struct err *e);
+	int (*data)(void *ctx, const void *buf, size_t len, int64_t offset,
+	    struct err *e);
+	/* After the content hash matched. */
+	int (*end)(void *ctx, struct archive_entry *ae, struct err *e);
+	void *ctx;
+};
+
+/* One full pass over a backup with every check above; v may be NULL. */
+int backup_walk(const struct backup_info *b, const struct entry_visitor *v,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e);
+
 int verify_backup(const struct backup_info *b, progress_fn progress,
     void *progress_arg, volatile sig_atomic_t *cancel,
     struct verify_result *res, struct err *e);

@@ -23,6 +23,8 @@ static const struct {
 	[ERR_VERIFY]       = { "verification_failed",  5, 422 },
 	[ERR_NO_SPACE]     = { "insufficient_storage", 6, 507 },
 	[ERR_UNAUTHORIZED] = { "unauthorized",         2, 401 },
+	[ERR_NODE_KEY]     = { "node_key_mismatch",    1, 409 },
+	[ERR_INCOMPLETE]   = { "in_place_incomplete",  1, 409 },
 };
 
 static int

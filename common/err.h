@@ -21,6 +21,8 @@ enum err_code {
 	ERR_VERIFY,          /* verification failed: corrupt or tampered */
 	ERR_NO_SPACE,        /* insufficient space on the target volume */
 	ERR_UNAUTHORIZED,    /* missing or wrong token */
+	ERR_NODE_KEY,        /* the backup belongs to another node */
+	ERR_INCOMPLETE,      /* the data dir holds an unfinished in-place restore */
 	ERR_CODE_COUNT
 };
 
