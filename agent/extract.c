@@ -174,9 +174,13 @@ ex_begin(void *ctx, struct archive_entry *ae, struct err *e)
 		return 0;
 	}
 	if (strcmp(x->rel, AGENT_DIR) == 0 ||
-	    strncmp(x->rel, AGENT_DIR "/", sizeof AGENT_DIR) == 0)
-		return err_set(e, ERR_VERIFY, "hostile archive: '%s' is the "
-		    "agent's own directory", x->rel);
+	    strncmp(x->rel, AGENT_DIR "/", sizeof AGENT_DIR) == 0) {
+		/* Never ours to write: the journal, locks and trees live there. */
+		log_warn("unpack_skip", "path=%s reason=%s", logq(x->rel),
+		    logq("the agent's own directory is never restored"));
+		x->skip = 1;
+		return 0;
+	}
 	if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
 		return err_set(e, ERR_VERIFY, "hostile archive: '%s' is a %s; "
 		    "device nodes, FIFOs and sockets are refused", x->rel,

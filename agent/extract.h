@@ -3,10 +3,11 @@
  * Every path is resolved below the target's directory descriptor, one
  * component at a time with O_NOFOLLOW: extraction never depends on the
  * process's working directory and never goes through a symlink. Refused:
- * absolute paths, ".." components, the agent's own ".quorum-backup" at the
- * top, device nodes, FIFOs and sockets, hard links to anything but a
+ * absolute paths, ".." components, device nodes, FIFOs and sockets, hard
+ * links to anything but a
  * regular file this archive already extracted, duplicate entries, and data
- * beyond the size cap. setuid, setgid and sticky bits are masked. Owners
+ * beyond the size cap. Skipped: the agent's own ".quorum-backup" at the top.
+ * setuid, setgid and sticky bits are masked. Owners
  * (numeric) are restored when running as root; modes and mtimes always;
  * directory attributes last, deepest first.
  *

@@ -11,7 +11,8 @@
 #
 # Environment: AGENT (default <repo>/quorum-backup-agent, or
 # <repo>/build/quorum-backup-agent when only that exists; build it first),
-# TMPDIR (the work dir is $TMPDIR/quorum-backup-bench). The agent binary is
+# TMPDIR (the work dir is $TMPDIR/quorum-backup-bench), GNU_TIME (default
+# /usr/bin/time; without it peak RSS is n/a). The agent binary is
 # copied into the work dir first, so a rebuild during the run cannot break it.
 #
 # The data is made once by gen-chaindata.sh (deterministic). Each round runs,
@@ -59,7 +60,9 @@ done
 case $size_mib$rounds in
 *[!0-9]*) usage ;;
 esac
-[ "$size_mib" -ge 16 ] && [ "$rounds" -ge 1 ] || usage
+if [ "$size_mib" -lt 16 ] || [ "$rounds" -lt 1 ]; then
+	usage
+fi
 
 die() {
 	echo "bench-archive: $*" >&2
@@ -69,7 +72,7 @@ die() {
 for tool in tar zstd gzip sync awk; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
-gnu_time=/usr/bin/time
+gnu_time=${GNU_TIME:-/usr/bin/time}
 if ! "$gnu_time" -f %M -o /dev/null true 2>/dev/null; then
 	echo "bench-archive: GNU time ($gnu_time) is missing: peak RSS will be n/a" \
 		"(install with: apt-get install -y time)" >&2
@@ -121,7 +124,7 @@ sync
 read -r in_files in_bytes < <(find "$data" -path "$data/.quorum-backup" -prune -o -type f -printf '%s\n' |
 	awk '{ n++; s += $1 } END { printf "%d %d\n", n, s }')
 free_kib=$(df -Pk "$work" | awk 'NR == 2 { print $4 }')
-if [ "$free_kib" -lt $((in_bytes / 1024 * 2)) ]; then
+if [ "$free_kib" -lt $((in_bytes * 2 / 1024)) ]; then
 	echo "bench-archive: warning: only $((free_kib / 1024)) MiB free in $work" >&2
 fi
 
@@ -182,8 +185,10 @@ run_zstd() { # round
 	rm -f -- "$f"
 	warm
 	t0=$EPOCHREALTIME
-	timed "$logs/tar.rss" tar -cf - -C "$data" --exclude=./.quorum-backup . |
-		timed "$logs/zstd.rss" zstd -q -T0 -3 >"$f"
+	if ! timed "$logs/tar.rss" tar -cf - -C "$data" --exclude=./.quorum-backup . |
+		timed "$logs/zstd.rss" zstd -q -T0 -3 >"$f"; then
+		die "tar | zstd failed in round $1"
+	fi
 	sync "$f"
 	t1=$EPOCHREALTIME
 	echo "$1 zstd $(elapsed "$t0" "$t1") $(stat -c %s "$f") $(rss_mib "$logs/zstd.rss") $(rss_mib "$logs/tar.rss")" >>"$results"
@@ -195,7 +200,8 @@ run_gzip() { # round
 	rm -f -- "$f"
 	warm
 	t0=$EPOCHREALTIME
-	timed "$logs/gzip.rss" tar -czf "$f" -C "$data" --exclude=./.quorum-backup .
+	timed "$logs/gzip.rss" tar -czf "$f" -C "$data" --exclude=./.quorum-backup . ||
+		die "tar -czf failed in round $1"
 	sync "$f"
 	t1=$EPOCHREALTIME
 	echo "$1 gzip $(elapsed "$t0" "$t1") $(stat -c %s "$f") $(rss_mib "$logs/gzip.rss")" >>"$results"
@@ -280,7 +286,7 @@ END {
 	printf "  agent time / tar|zstd time     %6.3f\n", rt
 	printf "  agent size / tar|zstd size     %6.4f\n", rs
 	printf "  agent time / tar -czf time     %6.3f\n", rg
-	printf "  agent peak RSS                 %s MiB (max over rounds)\n", mr["agent"]
+	printf "  agent peak RSS                 %s (max over rounds)\n", num(mr["agent"]) ? mr["agent"] " MiB" : "n/a"
 
 	printf "\ntargets\n"
 	printf "  wall time <= 0.9 x tar|zstd    %6.3f x       %s\n", rt, pf(rt <= 0.9)

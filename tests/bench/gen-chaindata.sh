@@ -30,7 +30,9 @@ usage() {
 	exit 2
 }
 
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	usage
+fi
 dir=$1
 size_mib=${2:-1024}
 case $size_mib in
@@ -142,7 +144,7 @@ jobsfile=$tmp/jobs
 # job OUT SIZE PERMILLE CHUNK FILEID
 job() { printf '%s %s %s %s %s\n' "$@" >>"$jobsfile"; }
 
-scaled() { echo $((total / 1024 * $1)); } # $1 per 1024 of the total
+scaled() { echo $((total * $1 / 1024)); } # $1 per 1024 of the total
 used=0
 add() { # like job, counting the size
 	job "$@"

@@ -7,6 +7,7 @@ set -eu
 : "${top_builddir:=$top_srcdir}"
 : "${AGENT:=$top_builddir/quorum-backup-agent}"
 LOCKHOLDER="$top_builddir/tests/helpers/lockholder"
+MKTAR="$top_builddir/tests/helpers/mktar"
 export LC_ALL=C.UTF-8
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/qb-test.XXXXXX")
@@ -121,6 +122,40 @@ mkdata() {
 	: >"$T/data/geth/LOCK"
 	: >"$T/data/geth/chaindata/LOCK"
 	echo '{"address":"90f8bf6a"}' >"$T/data/keystore/key"
+}
+
+# manifest DIR OUT: what a tree is, in four sorted files OUT.meta (path,
+# type, mode, owner, mtime, link target), OUT.sums (content), OUT.links
+# (hard-link groups) and OUT.sizes. The agent's .quorum-backup/ is left out.
+# MTIME=%Ts compares mtimes to the second (GNU tar's own format).
+manifest() {
+	(cd "$1" && find . -mindepth 1 \
+		! -path './.quorum-backup' ! -path './.quorum-backup/*' \
+		-printf "%P|%y|%m|%U|%G|${MTIME:-%T@}|%l\n" | sort) >"$2.meta"
+	(cd "$1" && find . -mindepth 1 -type f ! -path './.quorum-backup/*' \
+		-printf '%P\0' | sort -z | xargs -0 -r sha256sum) >"$2.sums"
+	(cd "$1" && find . -mindepth 1 -type f -links +1 \
+		! -path './.quorum-backup/*' -printf '%i %P\n' | sort -k2 |
+		awk '{ if (!($1 in g)) g[$1] = $2; print $2 " -> " g[$1] }' |
+		sort) >"$2.links"
+	(cd "$1" && find . -mindepth 1 -type f ! -path './.quorum-backup/*' \
+		-printf '%P|%s\n' | sort) >"$2.sizes"
+}
+
+# tree_hash DIR: one hash for everything manifest sees.
+tree_hash() {
+	manifest "$1" "$T/.th"
+	cat "$T/.th.meta" "$T/.th.sums" "$T/.th.links" | sha256sum | cut -d' ' -f1
+}
+
+# same_tree A B: fail with a diff unless the trees match.
+same_tree() {
+	manifest "$1" "$T/.a"
+	manifest "$2" "$T/.b"
+	for part in meta sums links sizes; do
+		diff -u "$T/.a.$part" "$T/.b.$part" >&2 ||
+			fail "$1 and $2 differ ($part)"
+	done
 }
 
 finish() {
