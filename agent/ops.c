@@ -461,7 +461,7 @@ int
 op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
     const struct op_hooks *h, struct unpack_result *r, struct err *e)
 {
-	char agent_dir[4200], staging[4300], previous[4300], discard[4300];
+	char agent_dir[4200], staging[4300], previous[4300];
 	char live_key[SHA256_HEX_LEN + 1], pending[STORE_ID_MAX];
 	const char *backup_key = NULL;
 	struct extract_opts xo;
@@ -477,8 +477,7 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	r->recovered = state == SWAP_RECOVERED;
 	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
 	    fs_join(staging, sizeof staging, agent_dir, SWAP_STAGING) < 0 ||
-	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0 ||
-	    fs_join(discard, sizeof discard, agent_dir, SWAP_DISCARD) < 0) {
+	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
 		err_set(e, ERR_CONFIG, "data_dir is too long");
 		goto out;
 	}
@@ -492,10 +491,6 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 		backup_key = json_get_str(json_object_get(meta, "node_key"),
 		    "sha256");
 	}
-	/* Leftovers of an unpack that died before its swap began. */
-	if (fs_remove_tree(staging, e) < 0 || fs_remove_tree(discard, e) < 0)
-		goto out;
-
 	/* Identity: the node key recorded in the backup against the live one
 	 * (an unfinished in-place restore has no trustworthy live key). */
 	have_live_key = state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
@@ -667,7 +662,7 @@ dir_has_entries(const char *path)
 int
 op_rollback(const struct agent_conf *cf, struct err *e)
 {
-	char agent_dir[4200], previous[4300], staging[4300], discard[4300];
+	char agent_dir[4200], previous[4300];
 	char pending[STORE_ID_MAX];
 	struct held held;
 	enum swap_state state;
@@ -683,9 +678,7 @@ op_rollback(const struct agent_conf *cf, struct err *e)
 		goto out;
 	}
 	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0 ||
-	    fs_join(staging, sizeof staging, agent_dir, SWAP_STAGING) < 0 ||
-	    fs_join(discard, sizeof discard, agent_dir, SWAP_DISCARD) < 0) {
+	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
 		err_set(e, ERR_CONFIG, "data_dir is too long");
 		goto out;
 	}
@@ -694,8 +687,6 @@ op_rollback(const struct agent_conf *cf, struct err *e)
 		    "to in %s", previous);
 		goto out;
 	}
-	if (fs_remove_tree(staging, e) < 0 || fs_remove_tree(discard, e) < 0)
-		goto out;
 	if (lockset_acquire(&held.staged, previous, cf->lock_files.v,
 	    cf->lock_files.n, e) < 0)
 		goto out;

@@ -324,8 +324,23 @@ swap_recover(const char *data_dir, enum swap_state *state, char *backup,
 	*state = SWAP_CLEAN;
 	if (backup && size)
 		backup[0] = '\0';
-	if (!swap_pending(data_dir))
+	if (!swap_pending(data_dir)) {
+		/* Without a journal, staging/ and discard/ are never part of a
+		 * live state: debris of an operation that died before its swap. */
+		char dir[4200];
+		for (int i = 0; i < 2; i++) {
+			struct stat st;
+			if (agent_path(dir, sizeof dir, data_dir, i ? SWAP_DISCARD :
+			    SWAP_STAGING) < 0)
+				return err_set(e, ERR_FAILED, "path too long");
+			if (lstat(dir, &st) < 0)
+				continue;
+			log_info("leftover_removed", "path=%s", logq(dir));
+			if (fs_remove_tree(dir, e) < 0)
+				return -1;
+		}
 		return 0;
+	}
 	if (agent_path(path, sizeof path, data_dir, "journal") < 0)
 		return err_set(e, ERR_FAILED, "path too long");
 	if (!(j = json_load_path(path, JOURNAL_MAX, e))) {

@@ -37,7 +37,8 @@ int swap_run(const char *data_dir, const char *kind, const char *backup,
     struct err *e);
 
 /* Run under the mutation lock, with the node's locks held, before any
- * mutating operation. *backup (if not NULL, size bytes) gets the id the
+ * mutating operation. Without a journal it removes leftover staging/ and
+ * discard/ directories. *backup (if not NULL, size bytes) gets the id the
  * interrupted operation was restoring. */
 int swap_recover(const char *data_dir, enum swap_state *state, char *backup,
     size_t size, struct err *e);
