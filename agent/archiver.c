@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "archiver.h"
 #include "fsutil.h"
 #include "hashes.h"
 #include "json.h"
 #include "log.h"
+#include "zsink.h"
 
 #define READ_CHUNK (1u << 20)
 #define PROGRESS_STEP (8u << 20)
@@ -217,48 +217,21 @@ out:
 	return rc;
 }
 
-/* The compressed side: zstd stream → SHA-256 → file. */
-struct zsink {
-	ZSTD_CCtx *cctx;
-	int fd;
-	struct sha256 *sha;
-	char *out;
-	size_t outsize;
-	uint64_t written;
+/* libarchive's output, straight into the zstd sink. */
+struct out_ctx {
+	struct zsink *z;
 	struct err *e;
 	int failed;
 };
 
-static int
-zsink_push(struct zsink *z, const void *buf, size_t len, ZSTD_EndDirective mode)
-{
-	ZSTD_inBuffer in = { buf, len, 0 };
-
-	for (;;) {
-		ZSTD_outBuffer out = { z->out, z->outsize, 0 };
-		size_t rem = ZSTD_compressStream2(z->cctx, &out, &in, mode);
-		if (ZSTD_isError(rem))
-			return err_set(z->e, ERR_FAILED, "zstd: %s",
-			    ZSTD_getErrorName(rem));
-		if (out.pos > 0) {
-			sha256_update(z->sha, z->out, out.pos);
-			if (fs_write_all(z->fd, z->out, out.pos) < 0)
-				return err_sys(z->e, ERR_FAILED, "write archive");
-			z->written += out.pos;
-		}
-		if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size)
-			return 0;
-	}
-}
-
 static la_ssize_t
 write_cb(struct archive *a, void *ctx, const void *buf, size_t len)
 {
-	struct zsink *z = ctx;
+	struct out_ctx *oc = ctx;
 
-	if (z->failed || zsink_push(z, buf, len, ZSTD_e_continue) < 0) {
-		z->failed = 1;
-		archive_set_error(a, EIO, "%s", z->e->msg);
+	if (oc->failed || zsink_write(oc->z, buf, len, oc->e) < 0) {
+		oc->failed = 1;
+		archive_set_error(a, EIO, "%s", oc->e->msg);
 		return -1;
 	}
 	return (la_ssize_t)len;
@@ -524,7 +497,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 {
 	struct walk wk;
 	struct writer w;
-	struct zsink z;
+	struct out_ctx oc;
 	struct timespec t0;
 	char final_path[4352], partial_path[4352], name[STORE_ID_MAX + 32];
 	char created[32], finished[32];
@@ -536,8 +509,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	memset(r, 0, sizeof *r);
 	memset(&wk, 0, sizeof wk);
 	memset(&w, 0, sizeof w);
-	memset(&z, 0, sizeof z);
-	z.fd = -1;
+	memset(&oc, 0, sizeof oc);
 	partial_path[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -576,30 +548,20 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
 	    (unsigned long long)wk.bytes, o->level, o->threads);
 
-	z.fd = fd;
-	z.e = e;
-	z.outsize = ZSTD_CStreamOutSize() * 8;
-	z.out = malloc(z.outsize);
-	z.sha = sha256_new();
-	z.cctx = ZSTD_createCCtx();
+	oc.e = e;
+	if (!(oc.z = zsink_new(fd, o->level, o->threads, e)))
+		goto out;
 	w.buf = malloc(READ_CHUNK);
 	w.fh = filehash_new();
 	w.keysha = sha256_new();
 	w.entries = json_array();
 	w.ae = archive_entry_new();
 	w.a = archive_write_new();
-	if (!z.out || !z.sha || !z.cctx || !w.buf || !w.fh || !w.keysha ||
+	if (!w.buf || !w.fh || !w.keysha ||
 	    !w.entries || !w.ae || !w.a) {
 		err_set(e, ERR_FAILED, "out of memory");
 		goto out;
 	}
-	ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_compressionLevel, o->level);
-	ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_checksumFlag, 1);
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(z.cctx, ZSTD_c_nbWorkers,
-	    o->threads)))
-		log_warn("zstd_threads", "reason=%s",
-		    logq("libzstd was built without threads: compressing on "
-		    "one thread"));
 	w.o = o;
 	w.e = e;
 	w.rootfd = rootfd;
@@ -607,7 +569,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	w.prog.files_total = wk.n;
 	if (archive_write_set_format_pax(w.a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w.a, 0) != ARCHIVE_OK ||
-	    archive_write_open2(w.a, &z, NULL, write_cb, NULL, NULL) !=
+	    archive_write_open2(w.a, &oc, NULL, write_cb, NULL, NULL) !=
 	    ARCHIVE_OK) {
 		err_set(e, ERR_FAILED, "libarchive: %s",
 		    archive_error_string(w.a));
@@ -626,7 +588,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 		archive_fail(&w, "close", "archive");
 		goto out;
 	}
-	if (zsink_push(&z, NULL, 0, ZSTD_e_end) < 0)
+	if (zsink_finish(oc.z, r->sha256, &r->size, e) < 0)
 		goto out;
 	if (fsync(fd) < 0) {
 		err_sys(e, ERR_FAILED, "fsync %s", partial_path);
@@ -638,7 +600,6 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 		goto out;
 	}
 	fd = -1;
-	sha256_final_hex(z.sha, r->sha256);
 	if (rename(partial_path, final_path) < 0) {
 		err_sys(e, ERR_FAILED, "rename %s", partial_path);
 		goto out;
@@ -647,7 +608,6 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	if (fs_fsync_dir(o->store->dir, e) < 0)
 		goto out;
 
-	r->size = z.written;
 	r->bytes = wk.bytes;
 	r->files = wk.n;
 	r->skipped = wk.skipped;
@@ -696,7 +656,7 @@ out:
 	/* Free the writer before closing fd: freeing an unclosed writer writes
 	 * the tar trailer, which a failed sink must swallow. */
 	if (rc < 0)
-		z.failed = 1;
+		oc.failed = 1;
 	if (w.a)
 		archive_write_free(w.a);
 	if (fd >= 0)
@@ -713,9 +673,7 @@ out:
 	json_decref(meta);
 	filehash_free(w.fh);
 	sha256_free(w.keysha);
-	sha256_free(z.sha);
-	ZSTD_freeCCtx(z.cctx);
-	free(z.out);
+	zsink_free(oc.z);
 	free(w.buf);
 	walk_free(&wk);
 	close(rootfd);
