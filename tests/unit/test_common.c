@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "err.h"
 #include "fsutil.h"
 #include "locks.h"
@@ -31,38 +32,7 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char base_dir[1024];
 static char tmp[2048];
-
-static int
-chmod_cb(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)f;
-	if (type == FTW_D || type == FTW_DNR)
-		chmod(p, (st->st_mode & 07777) | 0700);
-	return 0;
-}
-
-static int
-rm_cb(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
-static void
-rm_rf(const char *path)
-{
-	if (!path[0])
-		return;
-	nftw(path, chmod_cb, 16, FTW_PHYS);
-	nftw(path, rm_cb, 16, FTW_PHYS | FTW_DEPTH);
-}
 
 static void
 setup_tmp(void)
@@ -220,6 +190,8 @@ START_TEST(test_err_table)
 		{ ERR_VERIFY, 5, 422, "verification_failed" },
 		{ ERR_NO_SPACE, 6, 507, "insufficient_storage" },
 		{ ERR_UNAUTHORIZED, 2, 401, "unauthorized" },
+		{ ERR_NODE_KEY, 1, 409, "node_key_mismatch" },
+		{ ERR_INCOMPLETE, 1, 409, "in_place_incomplete" },
 	};
 
 	/* Every code of the enum is in this table. */
@@ -1173,22 +1145,5 @@ common_suite(void)
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	if (!t || !t[0])
-		t = "/tmp";
-	snprintf(base_dir, sizeof base_dir, "%s/qb-test-common.XXXXXX", t);
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(common_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_rf(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(common_suite(), "common");
 }

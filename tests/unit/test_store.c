@@ -20,44 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "err.h"
 #include "store.h"
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char base_dir[1024];
 static char tmp[2048];
 static char mdir[2304];   /* tmp/member1 */
-
-static int
-chmod_cb(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)f;
-	if (type == FTW_D || type == FTW_DNR)
-		chmod(p, (st->st_mode & 07777) | 0700);
-	return 0;
-}
-
-static int
-rm_cb(const char *p, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (type == FTW_DP || type == FTW_D || type == FTW_DNR)
-		rmdir(p);
-	else
-		unlink(p);
-	return 0;
-}
-
-static void
-rm_rf(const char *path)
-{
-	if (!path[0])
-		return;
-	nftw(path, chmod_cb, 16, FTW_PHYS);
-	nftw(path, rm_cb, 16, FTW_PHYS | FTW_DEPTH);
-}
 
 static void
 setup_tmp(void)
@@ -989,21 +959,5 @@ store_suite(void)
 int
 main(void)
 {
-	const char *t = getenv("TMPDIR");
-	SRunner *sr;
-	int failed;
-
-	if (!t || !t[0])
-		t = "/tmp";
-	snprintf(base_dir, sizeof base_dir, "%s/qb-test-store.XXXXXX", t);
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_rf(base_dir);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(store_suite(), "store");
 }
