@@ -4,6 +4,8 @@
 # keys, a Tessera database), then shows the offline agent at work: a
 # refused archive while the "node" holds its lock, an archive, the listing,
 # a full verify, a corrupted copy caught by verify, and retention.
+# Then a restore: the data changes, unpack brings the backup back (verified
+# while it is unpacked, swapped in with a journal), rollback undoes it.
 # Everything it starts is stopped and everything it makes is removed.
 set -eu
 cd "$(dirname "$0")"
@@ -79,6 +81,17 @@ latest=$(ls "$W/backups/member1" | sed -n 's/\.tar\.zst$//p' | sort | tail -1)
 printf '\377' | dd of="$W/backups/member1/$latest.tar.zst" bs=1 seek=3000000 conv=notrunc 2>/dev/null
 run "$AGENT" -c "$W/agent.ini" --log-level error verify "$latest" || true
 echo "(exit 5: verification failed)"
+
+step "the chain moves on; then restore the newest intact backup"
+good=$(ls "$W/backups/member1" | sed -n 's/\.json$//p' | sort | head -1)
+printf 'newer block\n' >"$D/geth/chaindata/000007.ldb"
+rm "$D/geth/chaindata/000001.ldb"
+run "$AGENT" -c "$W/agent.ini" --log-level warn unpack "$good"
+run ls "$D/geth/chaindata"
+
+step "changed our mind: rollback puts the tree from before the unpack back"
+run "$AGENT" -c "$W/agent.ini" --log-level warn rollback
+run ls "$D/geth/chaindata"
 
 step "retention (keep_last = 2): a third backup, then prune"
 sleep 1

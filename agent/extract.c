@@ -343,6 +343,10 @@ ex_end(void *ctx, struct archive_entry *ae, struct err *e)
 		if (futimens(x->fd, ts) < 0)
 			rc = err_sys(e, ERR_FAILED, "set times of %s", x->rel);
 	}
+	/* Start writing it back now: the closing syncfs then finds little
+	 * left, and the disk works while the next files are extracted. */
+	if (rc == 0)
+		sync_file_range(x->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (close(x->fd) < 0 && rc == 0)
 		rc = err_sys(e, ERR_FAILED, "close %s", x->rel);
 	x->fd = -1;
