@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 
 #define IN_SIZE (1u << 20)
 #define OUT_SIZE (1u << 20)
+#define NRING 4
 
 struct reader {
 	enum reader_kind kind;
@@ -25,11 +27,25 @@ struct reader {
 	unsigned char *in;
 	size_t in_len, in_pos;
 	unsigned char *out;
-	uint64_t offset;         /* raw bytes read */
+	uint64_t offset;         /* raw bytes read (the producer's) */
+	uint64_t published;      /* offset as of the last block handed over */
 	int eof;                 /* the file is read to its end */
 	int frame_open;          /* a compressed frame/member is unfinished */
 	int started;             /* at least one frame was seen */
 	struct err err;
+	/* A producer thread reads, hashes and decompresses into a ring of
+	 * buffers; libarchive's read callback takes them in order. */
+	unsigned char *ring[NRING];
+	size_t ring_len[NRING];
+	unsigned head, tail, count;
+	int held;                /* the consumer holds ring[tail] */
+	int done;                /* the producer ended (end of file or error) */
+	int failed;
+	int stop;
+	int producer_started;
+	pthread_t producer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 static int
@@ -127,17 +143,99 @@ produce(struct reader *r)
 	}
 }
 
+static void *
+producer_main(void *arg)
+{
+	struct reader *r = arg;
+
+	for (;;) {
+		unsigned slot;
+		ssize_t n;
+
+		pthread_mutex_lock(&r->mu);
+		while (r->count == NRING && !r->stop)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop) {
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		slot = r->head;
+		pthread_mutex_unlock(&r->mu);
+
+		r->out = r->ring[slot];
+		n = produce(r);
+
+		pthread_mutex_lock(&r->mu);
+		if (n <= 0) {
+			r->published = r->offset;
+			r->done = 1;
+			r->failed = n < 0;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->mu);
+			break;
+		}
+		r->ring_len[slot] = (size_t)n;
+		r->published = r->offset;
+		r->head = (r->head + 1) % NRING;
+		r->count++;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
+	return NULL;
+}
+
+/* The next decompressed block: its length, 0 at the end, -1 on error
+ * (r->err says why). The previous block is given back first. */
+static ssize_t
+next_block(struct reader *r, const unsigned char **buf)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->held) {
+		r->held = 0;
+		r->tail = (r->tail + 1) % NRING;
+		r->count--;
+		pthread_cond_broadcast(&r->cv);
+	}
+	while (r->count == 0 && !r->done)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (r->count > 0) {
+		r->held = 1;
+		*buf = r->ring[r->tail];
+		n = (ssize_t)r->ring_len[r->tail];
+	} else {
+		n = r->failed ? -1 : 0;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+static void
+stop_producer(struct reader *r)
+{
+	if (!r->producer_started)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = 1;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->producer, NULL);
+	r->producer_started = 0;
+}
+
 static la_ssize_t
 read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct reader *r = ctx;
-	ssize_t n = produce(r);
+	const unsigned char *b = NULL;
+	ssize_t n = next_block(r, &b);
 
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", r->err.msg);
 		return -1;
 	}
-	*buf = r->out;
+	*buf = b;
 	return n;
 }
 
@@ -161,10 +259,13 @@ reader_open(const char *path, enum reader_kind kind, struct err *e)
 	}
 	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r->in = malloc(IN_SIZE);
-	r->out = malloc(OUT_SIZE);
+	for (int i = 0; i < NRING; i++)
+		r->ring[i] = malloc(OUT_SIZE);
 	r->sha = sha256_new();
 	r->a = archive_read_new();
-	if (!r->in || !r->out || !r->sha || !r->a) {
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	if (!r->in || !r->ring[NRING - 1] || !r->ring[0] || !r->sha || !r->a) {
 		err_set(e, ERR_FAILED, "out of memory");
 		reader_free(r);
 		return NULL;
@@ -183,6 +284,12 @@ reader_open(const char *path, enum reader_kind kind, struct err *e)
 		}
 		r->zs_init = 1;
 	}
+	if (pthread_create(&r->producer, NULL, producer_main, r) != 0) {
+		err_set(e, ERR_FAILED, "cannot start the reading thread");
+		reader_free(r);
+		return NULL;
+	}
+	r->producer_started = 1;
 	archive_read_support_format_tar(r->a);
 	if (archive_read_open(r->a, r, NULL, read_cb, NULL) != ARCHIVE_OK) {
 		if (r->err.code != ERR_OK)
@@ -205,13 +312,26 @@ reader_archive(struct reader *r)
 const struct err *
 reader_error(const struct reader *r)
 {
-	return &r->err;
+	static const struct err none = { ERR_OK, "" };
+	struct reader *w = (struct reader *)r;
+	int failed;
+
+	pthread_mutex_lock(&w->mu);
+	failed = w->failed;
+	pthread_mutex_unlock(&w->mu);
+	return failed ? &r->err : &none;
 }
 
 uint64_t
 reader_offset(const struct reader *r)
 {
-	return r->offset;
+	struct reader *w = (struct reader *)r;
+	uint64_t off;
+
+	pthread_mutex_lock(&w->mu);
+	off = w->published;
+	pthread_mutex_unlock(&w->mu);
+	return off;
 }
 
 int
@@ -221,7 +341,8 @@ reader_finish(struct reader *r, char sha256[SHA256_HEX_LEN + 1],
 	/* Whatever follows the tar trailer must still decompress cleanly, and
 	 * the stream must end exactly where the file does. */
 	for (;;) {
-		ssize_t n = produce(r);
+		const unsigned char *b = NULL;
+		ssize_t n = next_block(r, &b);
 		if (n < 0) {
 			*e = r->err;
 			return -1;
@@ -229,7 +350,7 @@ reader_finish(struct reader *r, char sha256[SHA256_HEX_LEN + 1],
 		if (n == 0)
 			break;
 		for (ssize_t i = 0; i < n; i++)
-			if (r->out[i] != 0)
+			if (b[i] != 0)
 				return err_set(e, ERR_VERIFY, "%s: data after the "
 				    "end of the tar archive", r->path);
 	}
@@ -244,6 +365,7 @@ reader_free(struct reader *r)
 		return;
 	if (r->a)
 		archive_read_free(r->a);
+	stop_producer(r);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->zs_init)
@@ -251,6 +373,9 @@ reader_free(struct reader *r)
 	ZSTD_freeDCtx(r->dctx);
 	sha256_free(r->sha);
 	free(r->in);
-	free(r->out);
+	for (int i = 0; i < NRING; i++)
+		free(r->ring[i]);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
 	free(r);
 }
