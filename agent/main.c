@@ -297,7 +297,7 @@ cmd_unpack(const struct agent_conf *cf, const struct unpack_opts *u, int json,
 		    "files", (json_int_t)r.v.files, "bytes", (json_int_t)r.v.bytes,
 		    "sha256", r.v.sha256, "in_place", u->in_place,
 		    "previous_kept", r.previous_kept, "recovered", r.recovered,
-		    "seconds", r.v.seconds);
+		    "seconds", r.seconds);
 		json_print(j);
 		json_decref(j);
 	} else {
@@ -306,7 +306,7 @@ cmd_unpack(const struct agent_conf *cf, const struct unpack_opts *u, int json,
 			printf("completed an interrupted restore first\n");
 		printf("restored %s onto %s: %llu entries, %s, verified, in %.1f "
 		    "s\n", r.backup.id, cf->data_dir,
-		    (unsigned long long)r.v.files, bytes, r.v.seconds);
+		    (unsigned long long)r.v.files, bytes, r.seconds);
 		if (r.previous_kept)
 			printf("the old tree is in %s/.quorum-backup/previous: "
 			    "'rollback' puts it back, 'discard-previous' removes "

@@ -468,10 +468,12 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	struct held held;
 	enum swap_state state;
 	json_t *meta = NULL;
+	struct timespec t0, t1;
 	int have_live_key, rc = -1;
 
 	memset(&held, 0, sizeof held);
 	memset(r, 0, sizeof *r);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
 	r->recovered = state == SWAP_RECOVERED;
@@ -635,9 +637,12 @@ discard_staging:
 	}
 	goto out;
 done:
-	log_info("unpack_done", "id=%s files=%llu bytes=%llu in_place=%d",
-	    r->backup.id, (unsigned long long)r->v.files,
-	    (unsigned long long)r->v.bytes, u->in_place);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	log_info("unpack_done", "id=%s files=%llu bytes=%llu in_place=%d "
+	    "seconds=%.3f", r->backup.id, (unsigned long long)r->v.files,
+	    (unsigned long long)r->v.bytes, u->in_place, r->seconds);
 out:
 	json_decref(meta);
 	release(&held);

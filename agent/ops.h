@@ -55,6 +55,7 @@ struct unpack_result {
 	struct verify_result v;
 	int recovered;           /* an interrupted swap was completed first */
 	int previous_kept;       /* .quorum-backup/previous holds the old tree */
+	double seconds;          /* the whole operation, sync and swap included */
 };
 
 /* Restore a backup onto the data directory (node stopped). Staged: the

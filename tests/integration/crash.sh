@@ -36,6 +36,10 @@ expect_exit 0 agent --json list
 [ "$(jq length "$T/out")" = 1 ] || fail "archive without metadata listed"
 ok "an archive without metadata is not listed"
 
+# Files that are not ours stay, whatever their names.
+printf 'notes\n' >"$T/backups/member1/notes.tar.zst"
+printf 'notes\n' >"$T/backups/member1/README"
+
 # verify and list are read-only: the leftovers are still there.
 expect_exit 0 agent verify latest
 [ -n "$(find "$T/backups/member1" -name '*.partial')" ] || fail "a read-only command removed leftovers"
@@ -43,6 +47,8 @@ expect_exit 0 agent prune
 [ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune left .partial files"
 [ ! -e "$T/backups/member1/20990101T000000Z.tar.zst" ] || fail "prune left an archive without metadata"
 [ -f "$T/backups/member1/$first.json" ] || fail "prune removed the complete backup"
+[ -f "$T/backups/member1/notes.tar.zst" ] && [ -f "$T/backups/member1/README" ] ||
+	fail "prune removed files that are not backups"
 ok "the next mutating command removes the leftovers and keeps the backup"
 
 # SIGTERM (or SIGINT) is a clean stop: the agent removes its partial file.

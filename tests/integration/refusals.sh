@@ -67,6 +67,19 @@ assert_no_backup_files
 rm -f "$T/data/geth/chaindata/growing.log"
 ok "file changed during archive: exit 1, nothing left"
 
+# The same for a file rewritten in place: same size, new mtime.
+head -c 100000000 /dev/urandom >"$T/data/geth/chaindata/rewritten.ldb"
+( while :; do touch "$T/data/geth/chaindata/rewritten.ldb"; done ) &
+wpid=$!
+track_pid "$wpid"
+expect_exit 1 agent archive
+kill "$wpid"
+wait "$wpid" 2>/dev/null || true
+assert_contains "$T/err" "geth/chaindata/rewritten.ldb changed while it was read"
+assert_no_backup_files
+rm -f "$T/data/geth/chaindata/rewritten.ldb"
+ok "mtime changed during archive (same size): exit 1, nothing left"
+
 # A file size limit (RLIMIT_FSIZE) makes the write fail: exit 6.
 head -c 20000000 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
 ( ulimit -f 4096; exec "$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" \
