@@ -12,6 +12,15 @@ struct agent_conf {
 	char *backup_dir;
 	char *node_key;
 	char *log_level;
+	char *listen;
+	char *token_file;
+	char *auth;
+	long long http_threads;
+	long long conn_timeout;
+	long long conn_memory;
+	long long per_ip_limit;
+	long long max_connections;
+	long long max_body;
 	/* [archive] */
 	long long level;
 	long long threads;

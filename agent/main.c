@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,9 @@
 #include <unistd.h>
 
 #include "agent_conf.h"
+#include "api.h"
+#include "http.h"
+#include "jobs.h"
 #include "json.h"
 #include "log.h"
 #include "ops.h"
@@ -33,7 +37,7 @@ usage(FILE *out)
 "Backs up and restores the data volume of one Quorum member.\n"
 "\n"
 "Commands:\n"
-"  serve                    run the HTTP sidecar (default; not in this release yet)\n"
+"  serve                    run the HTTP sidecar (default)\n"
 "  archive                  archive the data dir (the node must be stopped)\n"
 "  unpack [ID|latest]       restore a backup onto the data dir (the node must\n"
 "                           be stopped; default: latest)\n"
@@ -348,6 +352,43 @@ cmd_discard(const struct agent_conf *cf, int json)
 	return 0;
 }
 
+/* The sidecar: the HTTP API on its threads, jobs on theirs; this thread
+ * waits for SIGTERM/SIGINT and then stops both, cancelling a running job
+ * (which removes what it left half-done). */
+static int
+cmd_serve(const struct agent_conf *cf)
+{
+	struct api api;
+	struct http_server *srv;
+	struct store s;
+	struct err e;
+	sigset_t set;
+	int sig = 0;
+
+	err_clear(&e);
+	/* Only this thread takes the stop signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
+		return fail("serve", &e);
+	memset(&api, 0, sizeof api);
+	api.cf = cf;
+	if (!(api.jobs = jobs_new(cf, api_run_job, &e)))
+		return fail("serve", &e);
+	if (!(srv = http_start(cf, &api, &e))) {
+		jobs_free(api.jobs);
+		return fail("serve", &e);
+	}
+	sigwait(&set, &sig);
+	log_info("stopping", "signal=%d", sig);
+	http_stop(srv);
+	jobs_free(api.jobs);
+	log_info("stopped", "signal=%d", sig);
+	return 0;
+}
+
 enum { OPT_DATA_DIR = 256, OPT_BACKUP_DIR, OPT_MEMBER, OPT_SET, OPT_JSON,
 	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN, OPT_FORCE, OPT_IN_PLACE,
 	OPT_DISCARD };
@@ -507,11 +548,8 @@ main(int argc, char **argv)
 		rc = cmd_list(&cf, json);
 	} else if (strcmp(cmd, "prune") == 0 && !arg) {
 		rc = cmd_prune(&cf, dry_run, json);
-	} else if (strcmp(cmd, "serve") == 0) {
-		fprintf(stderr, "quorum-backup-agent: serve: the HTTP sidecar is "
-		    "not in this release yet; the offline commands are (see "
-		    "--help)\n");
-		rc = 1;
+	} else if (strcmp(cmd, "serve") == 0 && !arg) {
+		rc = cmd_serve(&cf);
 	} else if (arg) {
 		fprintf(stderr, "quorum-backup-agent: %s takes no argument '%s' "
 		    "(see --help)\n", cmd, arg);

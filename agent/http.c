@@ -1,0 +1,474 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "fsutil.h"
+#include "hashes.h"
+#include "http.h"
+#include "log.h"
+
+#define TOKEN_MAX 4096
+
+struct route {
+	const char *method;
+	const char *pattern;     /* "{id}" matches one path segment */
+	handler_fn fn;
+	int auth;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/healthz", api_healthz, 0 },
+	{ "GET", "/readyz", api_readyz, 0 },
+	{ "GET", "/metrics", api_metrics, 0 },
+	{ "GET", "/v1/status", api_status, 1 },
+	{ "GET", "/v1/backups", api_backups_list, 1 },
+	{ "GET", "/v1/backups/{id}", api_backup_get, 1 },
+	{ "DELETE", "/v1/backups/{id}", api_backup_delete, 1 },
+	{ "GET", "/v1/backups/{id}/archive", api_backup_archive, 1 },
+	{ "POST", "/v1/backups/{id}/verify", api_backup_verify, 1 },
+	{ "POST", "/v1/prune", api_prune, 1 },
+	{ "POST", "/v1/archive", api_archive, 1 },
+	{ "POST", "/v1/unpack", api_unpack, 1 },
+	{ "POST", "/v1/rollback", api_rollback, 1 },
+	{ "GET", "/v1/jobs", api_jobs_list, 1 },
+	{ "GET", "/v1/jobs/{id}", api_job_get, 1 },
+	{ "GET", "/v1/history", api_history, 1 },
+	{ "POST", "/v1/quiesce", api_not_yet, 1 },
+	{ "POST", "/v1/resume", api_not_yet, 1 },
+	{ "POST", "/v1/lease", api_not_yet, 1 },
+	{ "DELETE", "/v1/lease", api_not_yet, 1 },
+};
+
+struct http_server {
+	struct MHD_Daemon *d;
+	const struct agent_conf *cf;
+	struct api *api;
+	pthread_mutex_t token_mu;
+	unsigned char token_sha[32];
+	int have_token;
+	struct stat token_st;
+};
+
+/* Per-request state, from the first call to the completion callback. */
+struct req_state {
+	char *body;
+	size_t len;
+	int too_big;
+};
+
+const char *
+req_arg(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result
+queue(struct request *r, unsigned status, const char *type, char *data,
+    size_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data,
+	    MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result
+reply_json(struct request *r, unsigned status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	size_t len;
+
+	json_decref(body);
+	if (!text)
+		return MHD_NO;
+	len = strlen(text);
+	char *withnl = realloc(text, len + 2);
+	if (!withnl) {
+		free(text);
+		return MHD_NO;
+	}
+	withnl[len] = '\n';
+	withnl[len + 1] = '\0';
+	return queue(r, status, "application/json", withnl, len + 1);
+}
+
+enum MHD_Result
+reply_text(struct request *r, unsigned status, const char *content_type,
+    const char *text)
+{
+	char *copy = strdup(text);
+
+	if (!copy)
+		return MHD_NO;
+	return queue(r, status, content_type, copy, strlen(copy));
+}
+
+enum MHD_Result
+reply_error(struct request *r, unsigned status, const char *code,
+    const char *message)
+{
+	return reply_json(r, status, json_pack("{s:{s:s, s:s}}", "error",
+	    "code", code, "message", message));
+}
+
+enum MHD_Result
+reply_err(struct request *r, const struct err *e)
+{
+	return reply_error(r, (unsigned)err_http_status(e->code),
+	    err_name(e->code), e->msg);
+}
+
+/* Re-read the token file when it changed; keep only its SHA-256. */
+static int
+token_refresh(struct http_server *s)
+{
+	struct stat st;
+	char *buf;
+	size_t len;
+	struct err e;
+
+	if (!s->cf->token_file || !s->cf->token_file[0])
+		return 0;
+	if (stat(s->cf->token_file, &st) < 0) {
+		s->have_token = 0;
+		return -1;
+	}
+	if (s->have_token && st.st_ino == s->token_st.st_ino &&
+	    st.st_size == s->token_st.st_size &&
+	    st.st_mtim.tv_sec == s->token_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == s->token_st.st_mtim.tv_nsec)
+		return 0;
+	if (fs_read_file(s->cf->token_file, TOKEN_MAX, &buf, &len, &e) < 0) {
+		log_error("token_unreadable", "path=%s error=%s",
+		    logq(s->cf->token_file), logq(e.msg));
+		s->have_token = 0;
+		return -1;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
+	    buf[len - 1] == ' '))
+		len--;
+	if (len == 0) {
+		free(buf);
+		log_error("token_empty", "path=%s", logq(s->cf->token_file));
+		s->have_token = 0;
+		return -1;
+	}
+	struct sha256 *h = sha256_new();
+	char hex[SHA256_HEX_LEN + 1];
+	if (!h) {
+		free(buf);
+		return -1;
+	}
+	sha256_update(h, buf, len);
+	sha256_final_hex(h, hex);
+	sha256_free(h);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		s->token_sha[i] = (unsigned char)v;
+	}
+	s->token_st = st;
+	s->have_token = 1;
+	log_info("token_loaded", "path=%s", logq(s->cf->token_file));
+	return 0;
+}
+
+/* Bearer token, compared in constant time (SHA-256 of both sides, so the
+ * comparison does not depend on the lengths either). */
+static int
+authorized(struct http_server *s, struct MHD_Connection *conn)
+{
+	const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char got[32];
+	char hex[SHA256_HEX_LEN + 1];
+	int ok;
+
+	if (strcmp(s->cf->auth, "none") == 0)
+		return 1;
+	if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) > TOKEN_MAX)
+		return 0;
+	struct sha256 *sh = sha256_new();
+	if (!sh)
+		return 0;
+	sha256_update(sh, h + 7, strlen(h + 7));
+	sha256_final_hex(sh, hex);
+	sha256_free(sh);
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		got[i] = (unsigned char)v;
+	}
+	pthread_mutex_lock(&s->token_mu);
+	token_refresh(s);
+	ok = s->have_token && CRYPTO_memcmp(got, s->token_sha, 32) == 0;
+	pthread_mutex_unlock(&s->token_mu);
+	return ok;
+}
+
+/* Match path against pattern; *id gets the {id} segment (in buf). */
+static int
+match(const char *pattern, const char *path, char *buf, size_t size,
+    const char **id)
+{
+	*id = NULL;
+	while (*pattern && *path) {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= size)
+				return 0;
+			memcpy(buf, path, n);
+			buf[n] = '\0';
+			*id = buf;
+			pattern += 4;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static enum MHD_Result
+dispatch(struct http_server *s, struct request *r)
+{
+	char idbuf[512];
+	int path_known = 0;
+
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *id;
+		if (!match(routes[i].pattern, r->path, idbuf, sizeof idbuf, &id))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, r->method) != 0)
+			continue;
+		if (routes[i].auth && !authorized(s, r->conn))
+			return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+			    "missing or wrong bearer token");
+		r->id = id;
+		return routes[i].fn(r);
+	}
+	if (path_known) {
+		/* Auth first: an unauthenticated caller learns nothing more. */
+		if (strncmp(r->path, "/v1/", 4) == 0 && !authorized(s, r->conn))
+			return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+			    "missing or wrong bearer token");
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method_not_allowed", "this path does not take that method");
+	}
+	if (strncmp(r->path, "/v1/", 4) == 0 && !authorized(s, r->conn))
+		return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+		    "missing or wrong bearer token");
+	/* libmicrohttpd decodes %2F: "..%2F..%2Fetc" arrives as more path
+	 * segments. Below a resource that takes an id, that is a bad id. */
+	if (strncmp(r->path, "/v1/backups/", 12) == 0 ||
+	    strncmp(r->path, "/v1/jobs/", 9) == 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "not a backup or job id");
+	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req_state *st = *con_cls;
+	struct request r;
+
+	(void)version;
+	memset(&r, 0, sizeof r);
+	r.conn = conn;
+	r.method = method;
+	r.path = url;
+	r.api = s->api;
+	if (!st) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (!(st = calloc(1, sizeof *st)))
+			return MHD_NO;
+		*con_cls = st;
+		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cf->max_body)
+			return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
+			    "body_too_large", "the request body is over the limit");
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		if (!st->too_big && st->len + n <= (size_t)s->cf->max_body) {
+			char *nb = realloc(st->body, st->len + n + 1);
+			if (!nb)
+				return MHD_NO;
+			st->body = nb;
+			memcpy(st->body + st->len, upload_data, n);
+			st->len += n;
+			st->body[st->len] = '\0';
+		} else {
+			st->too_big = 1;   /* counted and dropped */
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_big)
+		return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
+		    "the request body is over the limit");
+	r.body = st->body ? st->body : "";
+	r.body_len = st->len;
+	return dispatch(s, &r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req_state *st = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (st) {
+		free(st->body);
+		free(st);
+		*con_cls = NULL;
+	}
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss, int *ipv6,
+    struct err *e)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	long port;
+	char *end;
+
+	memset(ss, 0, sizeof *ss);
+	if (!colon || (size_t)(colon - listen) >= sizeof host)
+		return err_set(e, ERR_CONFIG, "listen: '%s' is not HOST:PORT", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return err_set(e, ERR_CONFIG, "listen: bad port in '%s'", listen);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		host[strlen(host) - 1] = '\0';
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			return err_set(e, ERR_CONFIG, "listen: bad address in '%s'",
+			    listen);
+		*ipv6 = 1;
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" :
+	    host, &a->sin_addr) != 1)
+		return err_set(e, ERR_CONFIG, "listen: bad address in '%s' "
+		    "(numeric IPv4, [IPv6] or localhost)", listen);
+	*ipv6 = 0;
+	return 0;
+}
+
+static int
+is_loopback(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >>
+		    24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+struct http_server *
+http_start(const struct agent_conf *cf, struct api *api, struct err *e)
+{
+	struct http_server *s;
+	struct sockaddr_storage ss;
+	int ipv6 = 0;
+
+	if (parse_listen(cf->listen, &ss, &ipv6, e) < 0)
+		return NULL;
+	if (strcmp(cf->auth, "none") == 0) {
+		if (!is_loopback(&ss)) {
+			err_set(e, ERR_CONFIG, "auth = none is allowed only with a "
+			    "loopback listen address, not %s", cf->listen);
+			return NULL;
+		}
+	} else if (!cf->token_file || !cf->token_file[0]) {
+		err_set(e, ERR_CONFIG, "no token_file configured: the agent will "
+		    "not serve its API without a token (auth = none is for "
+		    "loopback only)");
+		return NULL;
+	}
+	if (!(s = calloc(1, sizeof *s))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		return NULL;
+	}
+	s->cf = cf;
+	s->api = api;
+	pthread_mutex_init(&s->token_mu, NULL);
+	if (strcmp(cf->auth, "none") != 0 && token_refresh(s) < 0) {
+		err_set(e, ERR_CONFIG, "token_file %s is missing, unreadable or "
+		    "empty", cf->token_file);
+		pthread_mutex_destroy(&s->token_mu);
+		free(s);
+		return NULL;
+	}
+	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
+	    on_request, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cf->http_threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cf->conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cf->conn_memory,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cf->per_ip_limit,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cf->max_connections,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_END);
+	if (!s->d) {
+		err_set(e, ERR_FAILED, "cannot listen on %s (in use, or not an "
+		    "address of this host?)", cf->listen);
+		pthread_mutex_destroy(&s->token_mu);
+		free(s);
+		return NULL;
+	}
+	log_info("listening", "address=%s auth=%s", cf->listen, cf->auth);
+	return s;
+}
+
+void
+http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->d);
+	pthread_mutex_destroy(&s->token_mu);
+	free(s);
+}

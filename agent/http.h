@@ -1,0 +1,46 @@
+/* http: the agent's HTTP server on libmicrohttpd: limits, the route table,
+ * bearer-token auth, the body cap, and the one reply helper every handler
+ * uses. Knows nothing of archives: handlers live in api.c. */
+#ifndef QB_HTTP_H
+#define QB_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "agent_conf.h"
+#include "err.h"
+
+struct api;          /* the handlers' shared state (api.h) */
+struct http_server;
+
+/* One request as handlers see it. */
+struct request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	const char *id;          /* the {id} segment of the route, if any */
+	const char *body;        /* NUL-terminated, may be empty */
+	size_t body_len;
+	struct api *api;
+};
+
+typedef enum MHD_Result (*handler_fn)(struct request *r);
+
+/* Query parameter, or NULL. */
+const char *req_arg(struct request *r, const char *name);
+
+/* Replies: JSON (takes the reference), plain text, an error from e (its
+ * code picks the status and the JSON code), or an error by hand. */
+enum MHD_Result reply_json(struct request *r, unsigned status, json_t *body);
+enum MHD_Result reply_text(struct request *r, unsigned status,
+    const char *content_type, const char *text);
+enum MHD_Result reply_err(struct request *r, const struct err *e);
+enum MHD_Result reply_error(struct request *r, unsigned status,
+    const char *code, const char *message);
+
+struct http_server *http_start(const struct agent_conf *cf, struct api *api,
+    struct err *e);
+void http_stop(struct http_server *s);
+
+#endif

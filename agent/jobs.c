@@ -1,0 +1,490 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "jobs.h"
+#include "json.h"
+#include "log.h"
+#include "store.h"
+
+#define RECENT_MAX 64
+#define HISTORY_MAX_BYTES (16u << 20)
+
+static const char *const kind_names[JOB_KIND_COUNT] = {
+	[JOB_ARCHIVE] = "archive", [JOB_UNPACK] = "unpack",
+	[JOB_ROLLBACK] = "rollback", [JOB_VERIFY] = "verify",
+	[JOB_PRUNE] = "prune",
+};
+
+const char *
+job_kind_name(enum job_kind kind)
+{
+	return (int)kind >= 0 && kind < JOB_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+struct job {
+	char id[48];
+	enum job_kind kind;
+	const char *state;          /* running, succeeded, failed, interrupted */
+	time_t started;
+	struct timespec t0;
+	double elapsed;
+	json_t *params;
+	json_t *result;
+	struct err err;
+	struct progress prog;
+};
+
+struct jobs {
+	const struct agent_conf *cf;
+	job_fn run;
+	char dir[4352];             /* <backup_dir>/member<N> */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t worker;
+	int worker_started;
+	int quit;
+	struct job *pending;        /* handed to the worker */
+	struct job *current;        /* running */
+	json_t *recent;             /* finished jobs, newest first */
+	volatile sig_atomic_t cancel;
+	unsigned seq;
+};
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The job's public JSON; js->mu held. */
+static json_t *
+job_json(const struct job *j)
+{
+	char started[32];
+	double elapsed = strcmp(j->state, "running") == 0 ? since(&j->t0) :
+	    j->elapsed;
+	const struct progress *p = &j->prog;
+	json_t *o;
+
+	store_format_time(j->started, started, sizeof started);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:O, s:{s:I, s:I, s:I, s:I, "
+	    "s:f, s:f}}", "id", j->id, "kind", job_kind_name(j->kind),
+	    "state", j->state, "started", started, "elapsed", elapsed,
+	    "params", j->params ? j->params : json_null(),
+	    "progress", "bytes_done", (json_int_t)p->bytes_done,
+	    "bytes_total", (json_int_t)p->bytes_total,
+	    "files_done", (json_int_t)p->files_done,
+	    "files_total", (json_int_t)p->files_total,
+	    "percent", p->bytes_total ? 100.0 * (double)p->bytes_done /
+	    (double)p->bytes_total : (strcmp(j->state, "succeeded") == 0 ?
+	    100.0 : 0.0),
+	    "bytes_per_second", elapsed > 0 ? (double)p->bytes_done / elapsed :
+	    0.0);
+	if (!o)
+		return NULL;
+	json_object_set(o, "result", j->result ? j->result : json_null());
+	if (j->err.code != ERR_OK)
+		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code",
+		    err_name(j->err.code), "message", j->err.msg));
+	else
+		json_object_set_new(o, "error", json_null());
+	return o;
+}
+
+static void
+job_free(struct job *j)
+{
+	if (!j)
+		return;
+	json_decref(j->params);
+	json_decref(j->result);
+	free(j);
+}
+
+static void
+persist(struct jobs *js, json_t *o, const char *id)
+{
+	char dir[4400], path[4500];
+	struct err e;
+
+	if (fs_join(dir, sizeof dir, js->dir, "jobs") < 0 ||
+	    fs_join(path, sizeof path, dir, id) < 0)
+		return;
+	strncat(path, ".json", sizeof path - strlen(path) - 1);
+	if ((mkdir(js->dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    json_write_file(path, o, 0600, &e) < 0)
+		log_warn("job_persist_failed", "id=%s path=%s", id, logq(path));
+}
+
+static void
+append_history(struct jobs *js, json_t *o)
+{
+	char path[4500], *line;
+	FILE *f;
+
+	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0)
+		return;
+	line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	if (!line)
+		return;
+	f = fopen(path, "ae");
+	if (f) {
+		fchmod(fileno(f), 0600);
+		fprintf(f, "%s\n", line);
+		fflush(f);
+		fsync(fileno(f));
+		fclose(f);
+	} else {
+		log_warn("history_failed", "path=%s error=%s", logq(path),
+		    logq(strerror(errno)));
+	}
+	free(line);
+}
+
+static void
+on_progress(const struct progress *p, void *arg)
+{
+	struct jobs *js = arg;
+
+	pthread_mutex_lock(&js->mu);
+	if (js->current)
+		js->current->prog = *p;
+	pthread_mutex_unlock(&js->mu);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct jobs *js = arg;
+
+	pthread_mutex_lock(&js->mu);
+	for (;;) {
+		struct job *j;
+		struct op_hooks hooks;
+		json_t *result = NULL, *o;
+		struct err e;
+		int rc;
+
+		while (!js->pending && !js->quit)
+			pthread_cond_wait(&js->cv, &js->mu);
+		if (!js->pending)
+			break;
+		j = js->pending;
+		js->pending = NULL;
+		js->current = j;
+		js->cancel = 0;
+		pthread_mutex_unlock(&js->mu);
+
+		memset(&hooks, 0, sizeof hooks);
+		hooks.progress = on_progress;
+		hooks.progress_arg = js;
+		hooks.cancel = &js->cancel;
+		err_clear(&e);
+		log_info("job_start", "id=%s kind=%s", j->id, job_kind_name(j->kind));
+		rc = js->run(js, j->kind, j->params, &hooks, &result, &e);
+
+		pthread_mutex_lock(&js->mu);
+		j->elapsed = since(&j->t0);
+		j->result = result;
+		if (rc == 0) {
+			j->state = "succeeded";
+		} else {
+			j->state = "failed";
+			j->err = e;
+		}
+		o = job_json(j);
+		js->current = NULL;
+		if (o)
+			json_array_insert(js->recent, 0, o);
+		while (json_array_size(js->recent) > RECENT_MAX)
+			json_array_remove(js->recent, RECENT_MAX);
+		pthread_cond_broadcast(&js->cv);
+		pthread_mutex_unlock(&js->mu);
+
+		if (o) {
+			persist(js, o, j->id);
+			append_history(js, o);
+			json_decref(o);
+		}
+		log_info("job_done", "id=%s kind=%s state=%s seconds=%.3f%s%s",
+		    j->id, job_kind_name(j->kind), j->state, j->elapsed,
+		    rc ? " error=" : "", rc ? logq(e.msg) : "");
+		job_free(j);
+		pthread_mutex_lock(&js->mu);
+	}
+	pthread_mutex_unlock(&js->mu);
+	return NULL;
+}
+
+/* Jobs that were running when the agent stopped are interrupted now. */
+static void
+load_persisted(struct jobs *js)
+{
+	char dir[4400];
+	struct dirent **names = NULL;
+	int n;
+
+	if (fs_join(dir, sizeof dir, js->dir, "jobs") < 0)
+		return;
+	n = scandir(dir, &names, NULL, alphasort);
+	for (int i = n - 1; i >= 0; i--) {
+		char path[4700];
+		struct err e;
+		json_t *o = NULL;
+		const char *state;
+
+		if (strstr(names[i]->d_name, ".json") &&
+		    !strstr(names[i]->d_name, FS_PARTIAL_SUFFIX) &&
+		    fs_join(path, sizeof path, dir, names[i]->d_name) == 0)
+			o = json_load_path(path, 1u << 20, &e);
+		free(names[i]);
+		if (!o)
+			continue;
+		state = json_get_str(o, "state");
+		if (state && strcmp(state, "running") == 0) {
+			json_object_set_new(o, "state", json_string("interrupted"));
+			json_object_set_new(o, "error", json_pack("{s:s, s:s}",
+			    "code", "interrupted", "message", "the agent stopped "
+			    "while this job ran"));
+			json_write_file(path, o, 0600, &e);
+			append_history(js, o);
+			log_warn("job_interrupted", "id=%s kind=%s",
+			    json_get_str(o, "id") ? json_get_str(o, "id") : "?",
+			    json_get_str(o, "kind") ? json_get_str(o, "kind") : "?");
+		}
+		if (json_array_size(js->recent) < RECENT_MAX)
+			json_array_append_new(js->recent, o);
+		else
+			json_decref(o);
+	}
+	free(names);
+}
+
+const struct agent_conf *
+jobs_conf(const struct jobs *js)
+{
+	return js->cf;
+}
+
+struct jobs *
+jobs_new(const struct agent_conf *cf, job_fn run, struct err *e)
+{
+	struct jobs *js = calloc(1, sizeof *js);
+	char name[64];
+
+	if (!js || !(js->recent = json_array())) {
+		free(js);
+		err_set(e, ERR_FAILED, "out of memory");
+		return NULL;
+	}
+	js->cf = cf;
+	js->run = run;
+	snprintf(name, sizeof name, "member%lld", cf->member);
+	if (fs_join(js->dir, sizeof js->dir, cf->backup_dir, name) < 0) {
+		json_decref(js->recent);
+		free(js);
+		err_set(e, ERR_CONFIG, "backup_dir is too long");
+		return NULL;
+	}
+	pthread_mutex_init(&js->mu, NULL);
+	pthread_cond_init(&js->cv, NULL);
+	load_persisted(js);
+	if (pthread_create(&js->worker, NULL, worker_main, js) != 0) {
+		jobs_free(js);
+		err_set(e, ERR_FAILED, "cannot start the job worker");
+		return NULL;
+	}
+	js->worker_started = 1;
+	return js;
+}
+
+void
+jobs_free(struct jobs *js)
+{
+	if (!js)
+		return;
+	if (js->worker_started) {
+		pthread_mutex_lock(&js->mu);
+		js->quit = 1;
+		js->cancel = 1;
+		pthread_cond_broadcast(&js->cv);
+		pthread_mutex_unlock(&js->mu);
+		pthread_join(js->worker, NULL);
+	}
+	job_free(js->pending);
+	json_decref(js->recent);
+	pthread_mutex_destroy(&js->mu);
+	pthread_cond_destroy(&js->cv);
+	free(js);
+}
+
+int
+jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
+    struct err *e)
+{
+	struct job *j;
+	struct tm tm;
+	char stamp[32];
+
+	pthread_mutex_lock(&js->mu);
+	if (js->current || js->pending) {
+		struct job *c = js->current ? js->current : js->pending;
+		err_set(e, ERR_BUSY, "job %s (%s) is running; one job at a time",
+		    c->id, job_kind_name(c->kind));
+		pthread_mutex_unlock(&js->mu);
+		return -1;
+	}
+	if (js->quit) {
+		pthread_mutex_unlock(&js->mu);
+		return err_set(e, ERR_BUSY, "the agent is shutting down");
+	}
+	if (!(j = calloc(1, sizeof *j))) {
+		pthread_mutex_unlock(&js->mu);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	j->kind = kind;
+	j->state = "running";
+	j->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->params = params ? json_incref(params) : json_object();
+	gmtime_r(&j->started, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(j->id, sizeof j->id, "j-%s-%u-%d", stamp, ++js->seq,
+	    (int)(getpid() % 100000));
+	*out = job_json(j);
+	js->pending = j;
+	pthread_cond_broadcast(&js->cv);
+	pthread_mutex_unlock(&js->mu);
+	if (*out)
+		persist(js, *out, j->id);
+	return 0;
+}
+
+static json_t *
+find_locked(struct jobs *js, const char *id)
+{
+	size_t i;
+	json_t *o;
+
+	if (js->current && strcmp(js->current->id, id) == 0)
+		return job_json(js->current);
+	if (js->pending && strcmp(js->pending->id, id) == 0)
+		return job_json(js->pending);
+	json_array_foreach(js->recent, i, o)
+		if (json_get_str(o, "id") && strcmp(json_get_str(o, "id"), id) == 0)
+			return json_incref(o);
+	return NULL;
+}
+
+json_t *
+jobs_get(struct jobs *js, const char *id, double wait_s)
+{
+	struct timespec deadline;
+	json_t *o;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)wait_s;
+	deadline.tv_nsec += (long)((wait_s - (double)(time_t)wait_s) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&js->mu);
+	while (wait_s > 0 && ((js->current && strcmp(js->current->id, id) == 0) ||
+	    (js->pending && strcmp(js->pending->id, id) == 0)))
+		if (pthread_cond_timedwait(&js->cv, &js->mu, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	o = find_locked(js, id);
+	pthread_mutex_unlock(&js->mu);
+	return o;
+}
+
+json_t *
+jobs_list(struct jobs *js)
+{
+	json_t *out;
+
+	pthread_mutex_lock(&js->mu);
+	out = json_array();
+	if (js->pending)
+		json_array_append_new(out, job_json(js->pending));
+	if (js->current)
+		json_array_append_new(out, job_json(js->current));
+	json_array_extend(out, js->recent);
+	pthread_mutex_unlock(&js->mu);
+	return out;
+}
+
+json_t *
+jobs_current(struct jobs *js)
+{
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&js->mu);
+	if (js->current)
+		o = job_json(js->current);
+	else if (js->pending)
+		o = job_json(js->pending);
+	pthread_mutex_unlock(&js->mu);
+	return o;
+}
+
+int
+jobs_running_kind(struct jobs *js, enum job_kind kind)
+{
+	int r;
+
+	pthread_mutex_lock(&js->mu);
+	r = (js->current && js->current->kind == kind) ||
+	    (js->pending && js->pending->kind == kind);
+	pthread_mutex_unlock(&js->mu);
+	return r;
+}
+
+json_t *
+jobs_history(struct jobs *js, size_t limit, struct err *e)
+{
+	char path[4500], *buf, *line, *save = NULL;
+	size_t len;
+	json_t *all, *out;
+
+	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0) {
+		err_set(e, ERR_FAILED, "path too long");
+		return NULL;
+	}
+	if (fs_read_file(path, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
+		if (e->code == ERR_NOT_FOUND)
+			return json_array();
+		return NULL;
+	}
+	all = json_array();
+	for (line = strtok_r(buf, "\n", &save); line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		if (o)
+			json_array_append_new(all, o);
+	}
+	free(buf);
+	out = json_array();
+	for (size_t i = json_array_size(all); i > 0 &&
+	    json_array_size(out) < limit; i--)
+		json_array_append(out, json_array_get(all, i - 1));
+	json_decref(all);
+	return out;
+}

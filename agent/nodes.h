@@ -1,0 +1,196 @@
+/* nodes: what the agent knows of the node processes it guards (geth,
+ * Tessera): their gates' control sockets (agent/gate_proto.h), their
+ * JSON-RPC or plain HTTP health checks (libcurl), and the facts a backup
+ * records. No HTTP-server and no tar knowledge.
+ *
+ * Every call is bounded in time and closes what it opened on every path.
+ * The functions keep no global state and may run on several threads at
+ * once, for different or the same nodes.
+ *
+ * libcurl: the caller runs curl_global_init(CURL_GLOBAL_DEFAULT) once, before
+ * any thread starts, and curl_global_cleanup() at the end; nothing here
+ * calls either. Transfers use CURLOPT_NOSIGNAL, http:// and https:// only,
+ * no proxy (the node runs in the same pod), no redirects, and replies of at
+ * most NODE_RPC_REPLY_MAX bytes.
+ *
+ * Errors: functions returning int give 0 on success and -1 after filling
+ * the caller's struct err (see common/err.h). */
+#ifndef QB_NODES_H
+#define QB_NODES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* Limits and the short timeouts of probes. */
+#define NODE_RPC_REPLY_MAX (1u << 20)      /* bytes of one HTTP reply */
+#define NODE_GATE_REPLY_MAX (64u << 10)    /* bytes of one gate reply line */
+#define NODE_GATE_LOGS_REPLY_MAX (1u << 20) /* ... of a `logs` reply */
+#define NODE_PROBE_GATE_TIMEOUT 1.5        /* s, the status request */
+#define NODE_PROBE_CHECK_TIMEOUT 2.0       /* s, all the RPC calls together */
+#define NODE_FACTS_TIMEOUT 10.0            /* s, all the facts calls together */
+#define NODE_START_TIMEOUT 30.0            /* s, a start request */
+#define NODE_STOP_SLACK 10.0               /* s added to stop_timeout */
+#define NODE_ERROR_LOG_LINES 8             /* log lines quoted in errors */
+
+/* One [node.NAME] section of the agent's configuration, in file order
+ * (stop order; starts go in reverse). */
+struct node_def {
+	char *name;              /* "quorum", "tessera", ... */
+	char *gate_socket;       /* the node's quorum-backup-gate control socket */
+	char *rpc_url;           /* geth JSON-RPC, e.g. http://127.0.0.1:8545, or NULL */
+	char *health_url;        /* plain HTTP check, e.g. http://127.0.0.1:9000/upcheck, or NULL */
+	long long min_peers;     /* ready only with at least this many peers (rpc nodes) */
+	long long stop_timeout;  /* seconds the gate waits for a stop (0..86400) */
+};
+
+/* A node_def with copies of the strings (rpc_url and health_url may be
+ * NULL); NULL when out of memory. Freed with node_def_free. */
+struct node_def *node_def_new(const char *name, const char *gate_socket,
+    const char *rpc_url, const char *health_url, long long min_peers,
+    long long stop_timeout);
+/* Free a node_def and its strings; NULL is allowed. */
+void node_def_free(struct node_def *n);
+/* Check a node_def as a configuration: a name, a gate socket path that fits
+ * in sockaddr_un, URLs starting with http:// or https://, min_peers >= 0,
+ * stop_timeout from 0 to 86400. ERR_CONFIG naming the node and the key. */
+int node_def_validate(const struct node_def *n, struct err *e);
+
+/* A snapshot of one node, from node_probe; JSON-able with node_state_json.
+ * Numbers that are not known are -1. */
+struct node_state {
+	char gate_state[16];     /* running/stopping/stopped/starting, or "unreachable" */
+	long long pid;           /* the node's pid, -1 when none */
+	long long restarts;      /* starts the gate made after its first */
+	double uptime;           /* seconds since the node started, -1 when none */
+	int held;                /* the gate's hold marker is present */
+	json_t *hold;            /* the gate's hold object (job, reason, until, since) or NULL */
+	int rpc_ok;              /* the check answered (rpc: eth_blockNumber; health: any HTTP status) */
+	long long height;        /* eth_blockNumber, -1 unknown */
+	int syncing;             /* eth_syncing is not false: 1, false: 0, -1 unknown */
+	long long peers;         /* net_peerCount, -1 unknown */
+	int ready;               /* gate running AND the check passes */
+	char reason[256];        /* why not ready ("" when ready) */
+};
+
+/* ---- gate control --------------------------------------------------- */
+
+/* Send one request line (without '\n', e.g. "status") to the node's gate
+ * and read its one JSON reply line, all within timeout_s seconds (connect,
+ * write and read together). *reply gets the reply object (the caller
+ * decrefs it) whatever its "ok" says: 0 means the gate answered. -1
+ * (ERR_FAILED) when nothing listens, the gate does not answer in time, or
+ * the reply is not a JSON object or is longer than NODE_GATE_REPLY_MAX
+ * (NODE_GATE_LOGS_REPLY_MAX for `logs`). */
+int node_gate_request(const struct node_def *n, const char *request,
+    double timeout_s, json_t **reply, struct err *e);
+
+/* Ask the gate to stop the node: "stop timeout=<stop_timeout> [job=JOB]
+ * [until=UNTIL] [reason=REASON]", waiting up to stop_timeout +
+ * NODE_STOP_SLACK seconds for the reply. job: the gate's job syntax (A-Z a-z
+ * 0-9 - . _ : @ /, at most 128; NULL for none; ERR_BAD_REQUEST otherwise);
+ * until: epoch seconds the hold lasts (0 for none); reason: any text (NULL
+ * for none), spaces and control characters become '_', cut to 256 bytes.
+ * 0 only when the reply says "stopped". Otherwise ERR_FAILED with the
+ * gate's reason and the node's last output lines (a `logs` request), e.g.
+ * "quorum: did not stop within 1 s (state stopping): ...". */
+int node_stop(const struct node_def *n, const char *job, long long until,
+    const char *reason, struct err *e);
+
+/* Ask the gate to start the node (it removes the hold marker). 0 when the
+ * reply says "running" (or "starting"); ERR_FAILED with the gate's reason
+ * and the last output lines otherwise (e.g. still stopping, exec failed). */
+int node_start(const struct node_def *n, struct err *e);
+
+/* The node's last output lines, at most `lines` (0: all the gate keeps):
+ * *out gets a JSON array of strings, oldest first (the caller decrefs it). */
+int node_logs(const struct node_def *n, size_t lines, json_t **out,
+    struct err *e);
+
+/* ---- probing -------------------------------------------------------- */
+
+/* Fill *st with a fresh snapshot: the gate's status (within
+ * NODE_PROBE_GATE_TIMEOUT), then the node's check within
+ * NODE_PROBE_CHECK_TIMEOUT: with rpc_url, eth_blockNumber, eth_syncing and
+ * net_peerCount; with health_url (and no rpc_url), one GET that must answer
+ * 200; with neither, a running gate is enough. Never blocks longer than
+ * those two timeouts. *st is overwritten without being freed: a previous
+ * snapshot in it must be node_state_clear'ed first. Returns st->ready. */
+int node_probe(const struct node_def *n, struct node_state *st);
+
+/* The snapshot as a new JSON object (NULL when out of memory):
+ * {"name","state","pid","uptime","restarts","held","hold","check",
+ *  "rpc_ok","height","syncing","peers","ready","reason"}, unknown
+ * numbers as null. */
+json_t *node_state_json(const struct node_def *n, const struct node_state *st);
+
+/* Release what a snapshot holds (the hold object) and reset it to
+ * "unknown"; the struct itself is the caller's. */
+void node_state_clear(struct node_state *st);
+
+/* ---- node facts ----------------------------------------------------- */
+
+/* Facts read before a stop, for a backup's metadata, over the node's
+ * JSON-RPC (within NODE_FACTS_TIMEOUT in all):
+ *   eth_getBlockByNumber("latest", false) -> block_number (integer),
+ *     block_hash, state_root (eth_blockNumber gives block_number when the
+ *     block call gives no block);
+ *   web3_clientVersion -> client_version;
+ *   istanbul_getValidators("latest"), else
+ *   qbft_getValidatorsByBlockNumber("latest") -> validators (array of
+ *     addresses) and validators_method; a node without either call ("method
+ *     not found" / "does not exist") simply has no "validators".
+ * A new JSON object (never NULL on success: {} for a node with no rpc_url).
+ * NULL and ERR_FAILED when the node answers none of the calls. */
+json_t *node_facts(const struct node_def *n, struct err *e);
+
+/* ---- several nodes -------------------------------------------------- */
+
+/* Stop nodes[0..n) in order with node_stop. When one fails, the ones it
+ * had stopped are started again in reverse order (the failed one is asked
+ * to start first: its gate refuses while it is still stopping), and the
+ * stop's error is returned. */
+int nodes_stop_all(struct node_def *const *nodes, size_t n, const char *job,
+    long long until, const char *reason, struct err *e);
+
+/* Start nodes[0..n) in reverse order with node_start; tries every node and
+ * returns the first error. */
+int nodes_start_all(struct node_def *const *nodes, size_t n, struct err *e);
+
+/* Probe every node about every 0.5 s until all are ready; ERR_FAILED after
+ * timeout_s seconds, naming the first node that is not ready, why, and its
+ * last output lines. */
+int nodes_wait_ready(struct node_def *const *nodes, size_t n,
+    double timeout_s, struct err *e);
+
+/* ---- JSON-RPC, for the probes and for tests ------------------------- */
+
+/* How a JSON-RPC call failed. */
+enum node_rpc_fail {
+	NODE_RPC_OK = 0,
+	NODE_RPC_TRANSPORT,      /* no HTTP answer, bad HTTP status, not JSON-RPC */
+	NODE_RPC_ERROR,          /* the node answered with a JSON-RPC error */
+	NODE_RPC_NO_METHOD       /* ... saying the method does not exist */
+};
+
+/* POST {"jsonrpc":"2.0","id":1,"method":METHOD,"params":PARAMS} to url
+ * within timeout_s seconds. params: an array or NULL for []; the call does
+ * not take it over. On success *result gets the "result" value (the caller
+ * decrefs it; JSON null is a value too). On failure *fail (if not NULL)
+ * says which kind and e says what, e.g. "http://...: eth_syncing: connect:
+ * Connection refused". */
+int node_rpc_call(const char *url, const char *method, json_t *params,
+    double timeout_s, json_t **result, enum node_rpc_fail *fail,
+    struct err *e);
+
+/* A JSON-RPC quantity ("0x1b4") or a non-negative JSON integer as a number;
+ * -1 when v is neither, has no digits, a bad digit or is >= 2^63. */
+long long node_hex_quantity(const json_t *v);
+
+/* GET url within timeout_s seconds: *status gets the HTTP status; -1 and
+ * ERR_FAILED when there is no HTTP answer. */
+int node_http_status(const char *url, double timeout_s, long *status,
+    struct err *e);
+
+#endif

@@ -1,0 +1,208 @@
+#!/bin/sh
+# The HTTP sidecar over a real socket on 127.0.0.1: auth and token
+# rotation, the error format and statuses, jobs (archive, unpack, verify,
+# prune, rollback) with ?wait, one job at a time, the archive download,
+# history, and a kill -9 mid-archive that leaves the job "interrupted" and
+# no incomplete backup.
+. "$(dirname "$0")/lib.sh"
+mkdata
+printf 'token-one\n' >"$T/token"
+chmod 0600 "$T/token"
+
+start_agent() {
+	tries=0
+	while :; do
+		PORT=$((20000 + ($$ + tries * 7) % 20000))
+		"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+			--set agent.listen=127.0.0.1:$PORT \
+			--set agent.token_file="$T/token" "$@" serve \
+			>>"$T/agent.out" 2>>"$T/agent.err" &
+		AGENT_PID=$!
+		track_pid "$AGENT_PID"
+		n=0
+		while [ $n -lt 50 ]; do
+			if curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
+				return 0
+			fi
+			kill -0 "$AGENT_PID" 2>/dev/null || break
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill "$AGENT_PID" 2>/dev/null || true
+		wait "$AGENT_PID" 2>/dev/null || true
+		tries=$((tries + 1))
+		[ $tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
+	done
+}
+
+stop_agent() {
+	kill "$AGENT_PID"
+	wait "$AGENT_PID" || fail "the agent exited with $? on SIGTERM"
+}
+
+TOKEN=token-one
+# call METHOD PATH [curl args]: status in $STATUS, body in $T/body
+call() {
+	m=$1 p=$2
+	shift 2
+	STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$m" \
+		-H "Authorization: Bearer $TOKEN" "$@" "http://127.0.0.1:$PORT$p")
+}
+expect() {
+	[ "$STATUS" = "$1" ] || { cat "$T/body" >&2; fail "$2: HTTP $STATUS, expected $1"; }
+}
+expect_code() {
+	expect "$1" "$3"
+	[ "$(jq -r .error.code "$T/body")" = "$2" ] || { cat "$T/body" >&2; fail "$3: error code"; }
+}
+
+# Refusals at start.
+expect_exit 2 "$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+	--set agent.listen=127.0.0.1:1 serve
+assert_contains "$T/err" "no token_file configured"
+expect_exit 2 "$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+	--set agent.listen=0.0.0.0:1 --set agent.auth=none serve
+assert_contains "$T/err" "auth = none is allowed only with a loopback"
+expect_exit 2 "$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+	--set agent.listen=127.0.0.1:1 --set agent.token_file="$T/missing" serve
+ok "no token, auth=none off loopback, missing token file: refused at start (exit 2)"
+
+start_agent
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")
+expect 200 healthz
+[ "$(cat "$T/body")" = ok ] || fail "healthz body"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")
+expect 200 readyz
+ok "healthz and readyz answer without a token"
+
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/status")
+expect_code 401 unauthorized "no token"
+TOKEN=wrong call GET /v1/status
+expect_code 401 unauthorized "wrong token"
+TOKEN=token-one-and-more call GET /v1/status
+expect_code 401 unauthorized "longer token"
+TOKEN=token-one
+call GET /v1/status
+expect 200 status
+[ "$(jq -r .member "$T/body")" = 1 ] || fail "status member"
+ok "401 without or with a wrong token; 200 with it"
+
+printf 'token-two\n' >"$T/token.new"
+mv "$T/token.new" "$T/token"
+call GET /v1/status
+expect_code 401 unauthorized "old token after rotation"
+TOKEN=token-two
+call GET /v1/status
+expect 200 "new token after rotation"
+ok "token rotation takes effect without a restart"
+
+call GET /v1/nope
+expect_code 404 not_found "unknown path"
+call GET /v1/backups/20200101T000000Z
+expect_code 404 not_found "unknown backup"
+call GET /v1/backups/..%2F..%2Fetc
+expect_code 400 bad_request "traversal id"
+call GET "/v1/backups/bad%00id"
+expect_code 400 bad_request "NUL in id"
+call GET /v1/backups/not-an-id
+expect_code 400 bad_request "bad id"
+call POST "/v1/unpack?backup=../x"
+expect_code 400 bad_request "bad unpack id"
+call POST "/v1/archive?wait=soon"
+expect_code 400 bad_request "bad wait"
+call PUT /v1/archive
+expect_code 405 method_not_allowed "PUT archive"
+head -c 200000 /dev/zero >"$T/big"
+call POST /v1/archive --data-binary "@$T/big"
+expect_code 413 body_too_large "large body"
+call POST /v1/quiesce
+expect_code 501 not_implemented "quiesce (not in this version)"
+ok "400 bad ids (traversal too), 404, 405, 413, 501 for what this version lacks"
+
+call POST "/v1/archive?wait=30"
+expect 200 "archive job"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive job state"
+id=$(jq -r .result.backup "$T/body")
+job=$(jq -r .id "$T/body")
+call GET "/v1/jobs/$job"
+expect 200 "job by id"
+[ "$(jq -r .kind "$T/body")" = archive ] || fail "job kind"
+call GET /v1/backups
+[ "$(jq -r '.[0].id' "$T/body")" = "$id" ] || fail "backup not listed"
+call GET "/v1/backups/$id"
+expect 200 "describe"
+[ "$(jq -r .metadata.archive.sha256 "$T/body")" != null ] || fail "describe metadata"
+call GET "/v1/backups/$id/archive"
+expect 200 "download"
+[ "$(sha256sum <"$T/body" | cut -d' ' -f1)" = \
+	"$(sha256sum <"$T/backups/member1/$id.tar.zst" | cut -d' ' -f1)" ] ||
+	fail "downloaded archive differs"
+ok "archive job with ?wait; list, describe and download (same bytes)"
+
+# A job without wait: 202 and a Location; then one job at a time.
+head -c 100000000 /dev/urandom >"$T/data/geth/chaindata/big.ldb"
+STATUS=$(curl -s -D "$T/headers" -o "$T/body" -w '%{http_code}' -X POST \
+	-H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/archive")
+expect 202 "archive without wait"
+grep -qi "^location: /v1/jobs/$(jq -r .id "$T/body")" "$T/headers" || fail "Location header"
+job=$(jq -r .id "$T/body")
+call POST /v1/prune
+expect_code 409 busy "a second job"
+call GET "/v1/jobs/$job?wait=60"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive did not finish: $(cat "$T/body")"
+[ "$(jq -r .progress.percent "$T/body")" = 100 ] || fail "progress percent: $(jq .progress "$T/body")"
+ok "202 with Location; a second job gets 409 busy; ?wait on the job"
+
+call POST "/v1/backups/$id/verify?wait=30"
+[ "$(jq -r .result.ok "$T/body")" = true ] || fail "verify job"
+call POST "/v1/unpack?backup=$id&wait=30"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "unpack job: $(cat "$T/body")"
+[ -e "$T/data/.quorum-backup/previous" ] || fail "no previous tree after unpack"
+[ ! -e "$T/data/geth/chaindata/big.ldb" ] || fail "unpack did not restore the older tree"
+call POST "/v1/rollback?wait=30"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "rollback job"
+[ -e "$T/data/geth/chaindata/big.ldb" ] || fail "rollback did not bring the tree back"
+ok "verify, unpack and rollback jobs"
+
+hold_lock flock "$T/data/geth/LOCK"
+call POST "/v1/archive?wait=30"
+[ "$(jq -r .state "$T/body")" = failed ] || fail "archive with the node running"
+[ "$(jq -r .error.code "$T/body")" = node_running ] || fail "node_running code"
+release_lock
+ok "a job refused because the node runs fails with node_running"
+
+call DELETE "/v1/backups/$(jq -r '.[0].id' "$T/body" 2>/dev/null || true)"
+call GET /v1/backups
+newest=$(jq -r '.[0].id' "$T/body")
+call DELETE "/v1/backups/$newest"
+expect_code 409 newest_backup "delete newest"
+call DELETE "/v1/backups/$id"
+expect 200 "delete an older backup"
+[ ! -e "$T/backups/member1/$id.json" ] || fail "delete left the metadata"
+ok "DELETE refuses the newest backup without force=1, deletes others"
+
+call GET /v1/history
+expect 200 history
+[ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "history order"
+[ "$(jq 'length' "$T/body")" -ge 5 ] || fail "history length"
+[ "$(wc -l <"$T/backups/member1/history.jsonl")" -ge 5 ] || fail "history.jsonl"
+ok "history: finished jobs newest first, kept in history.jsonl"
+
+# kill -9 mid-archive, then restart: interrupted, nothing incomplete.
+stop_agent
+start_agent --set archive.level=19
+call POST /v1/archive
+job=$(jq -r .id "$T/body")
+wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 100
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+start_agent
+call GET "/v1/jobs/$job"
+[ "$(jq -r .state "$T/body")" = interrupted ] || fail "job after kill -9: $(cat "$T/body")"
+call GET /v1/backups
+if jq -r '.[].id' "$T/body" | grep -q .partial; then fail "partial listed"; fi
+call POST "/v1/prune?wait=30"
+[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune left the partial archive"
+stop_agent
+ok "kill -9 mid-archive: the job is interrupted after a restart, nothing incomplete is listed"
+finish
