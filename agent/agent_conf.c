@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "agent_conf.h"
 
 #define OFF(f) offsetof(struct agent_conf, f)
+#define NOFF(f) offsetof(struct node_def, f)
 
 static const struct conf_key keys[] = {
 	{ "agent", "member", CONF_INT, 0, 999999, "0", NULL, NULL,
@@ -45,6 +48,13 @@ static const struct conf_key keys[] = {
 	{ "agent", "max_body", CONF_INT, 0, 16777216, "65536", NULL, NULL,
 	  "Largest request body accepted, in bytes (413 beyond).",
 	  OFF(max_body) },
+	{ "agent", "ready_timeout", CONF_INT, 1, 86400, "300", NULL, NULL,
+	  "Seconds a resume waits for every node to be ready again.",
+	  OFF(ready_timeout) },
+	{ "agent", "quiesce_hold", CONF_INT, 1, 604800, "3600", NULL, NULL,
+	  "Default hold of POST /v1/quiesce and of archive?quiesce=1, in "
+	  "seconds: when it expires with no live job owning it, the agent "
+	  "resumes the nodes.", OFF(quiesce_hold) },
 
 	{ "archive", "level", CONF_INT, 1, 19, "3", NULL, NULL,
 	  "zstd compression level.", OFF(level) },
@@ -73,8 +83,67 @@ static const struct conf_key keys[] = {
 	  "deleted only when no rule keeps it; the newest complete backup is "
 	  "never deleted, and neither are legacy .tar.gz backups.",
 	  OFF(keep_days) },
+
+	/* [node.NAME]: the node processes this agent guards, one section
+	 * each; their offsets are into struct node_def. */
+	{ "node.*", "gate_socket", CONF_STR, 1, 0, "", NULL, NULL,
+	  "The control socket of the node's quorum-backup-gate. Required.",
+	  NOFF(gate_socket) },
+	{ "node.*", "rpc_url", CONF_STR, 0, 0, "", NULL, NULL,
+	  "geth JSON-RPC URL (e.g. http://127.0.0.1:8545): ready when "
+	  "eth_blockNumber answers and eth_syncing is false; facts for the "
+	  "backup's metadata are read here before a stop.", NOFF(rpc_url) },
+	{ "node.*", "health_url", CONF_STR, 0, 0, "", NULL, NULL,
+	  "Plain HTTP check (e.g. Tessera's http://127.0.0.1:9000/upcheck): "
+	  "ready when it answers 200. Used when there is no rpc_url.",
+	  NOFF(health_url) },
+	{ "node.*", "min_peers", CONF_INT, 0, 100000, "0", NULL, NULL,
+	  "Ready only with at least this many peers (net_peerCount).",
+	  NOFF(min_peers) },
+	{ "node.*", "stop_timeout", CONF_INT, 1, 86400, "300", NULL, NULL,
+	  "Seconds the gate waits for the node to stop after its one SIGTERM; "
+	  "never followed by SIGKILL.", NOFF(stop_timeout) },
 };
 
+static void *
+node_instance(void *cfg, const char *prefix, const char *name)
+{
+	struct agent_conf *c = cfg;
+	struct node_def *n, **nv;
+	struct err e;
+
+	(void)prefix;
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (strcmp(c->nodes[i]->name, name) == 0)
+			return c->nodes[i];
+	if (!(n = calloc(1, sizeof *n)) || !(n->name = strdup(name))) {
+		free(n);
+		return NULL;
+	}
+	if (!(nv = realloc(c->nodes, (c->n_nodes + 1) * sizeof *nv))) {
+		free(n->name);
+		free(n);
+		return NULL;
+	}
+	c->nodes = nv;
+	c->nodes[c->n_nodes++] = n;
+	conf_init_instance(&agent_conf_table, "node", n, &e);
+	return n;
+}
+
+static void
+free_nodes(void *cfg)
+{
+	struct agent_conf *c = cfg;
+
+	for (size_t i = 0; i < c->n_nodes; i++)
+		node_def_free(c->nodes[i]);
+	free(c->nodes);
+	c->nodes = NULL;
+	c->n_nodes = 0;
+}
+
 const struct conf_table agent_conf_table = {
-	"quorum-backup-agent", keys, sizeof keys / sizeof keys[0]
+	"quorum-backup-agent", keys, sizeof keys / sizeof keys[0],
+	node_instance, free_nodes
 };

@@ -4,6 +4,7 @@
 #define QB_AGENT_CONF_H
 
 #include "conf.h"
+#include "nodes.h"
 
 struct agent_conf {
 	/* [agent] */
@@ -21,6 +22,8 @@ struct agent_conf {
 	long long per_ip_limit;
 	long long max_connections;
 	long long max_body;
+	long long ready_timeout;
+	long long quiesce_hold;
 	/* [archive] */
 	long long level;
 	long long threads;
@@ -29,6 +32,10 @@ struct agent_conf {
 	/* [retention] */
 	long long keep_last;
 	long long keep_days;
+	/* [node.NAME] sections, in file order: stopped in this order, started
+	 * in reverse. */
+	struct node_def **nodes;
+	size_t n_nodes;
 };
 
 extern const struct conf_table agent_conf_table;

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,49 @@
 
 /* ---- jobs: what the worker runs ---------------------------------------- */
 
+static json_t *
+first_facts(const struct agent_conf *cf)
+{
+	for (size_t i = 0; i < cf->n_nodes; i++)
+		if (cf->nodes[i]->rpc_url && cf->nodes[i]->rpc_url[0]) {
+			struct err e;
+			json_t *f = node_facts(cf->nodes[i], &e);
+			if (f)
+				return f;
+			log_warn("node_facts", "node=%s error=%s",
+			    cf->nodes[i]->name, logq(e.msg));
+		}
+	return NULL;
+}
+
+/* Recovery, start every node (reverse order), wait until all are ready;
+ * then the tree an unpack moved aside is no longer needed. */
+static int
+resume_nodes(const struct agent_conf *cf, json_t *result, struct err *e)
+{
+	int recovered, removed;
+	struct err de;
+
+	if (op_recover(cf, &recovered, e) < 0)
+		return -1;
+	if (cf->n_nodes == 0)
+		return err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
+		    "configured: there is nothing to resume");
+	if (nodes_start_all(cf->nodes, cf->n_nodes, e) < 0 ||
+	    nodes_wait_ready(cf->nodes, cf->n_nodes, (double)cf->ready_timeout,
+	    e) < 0)
+		return -1;
+	if (op_discard_previous(cf, &removed, &de) < 0)
+		log_warn("previous_kept", "error=%s", logq(de.msg));
+	json_object_set_new(result, "recovered", json_boolean(recovered));
+	json_object_set_new(result, "previous_discarded", json_boolean(removed));
+	return 0;
+}
+
 int
 api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
-    const struct op_hooks *hooks, json_t **result, struct err *e)
+    const char *job_id, const struct op_hooks *hooks, json_t **result,
+    struct err *e)
 {
 	const struct agent_conf *cf = jobs_conf(js);
 
@@ -28,13 +69,75 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	switch (kind) {
 	case JOB_ARCHIVE: {
 		struct archive_result r;
-		json_t *pruned = NULL;
-		if (op_archive(cf, hooks, &r, &pruned, e) < 0)
+		struct op_hooks h = *hooks;
+		json_t *pruned = NULL, *facts = NULL;
+		int quiesce = json_is_true(json_object_get(params, "quiesce"));
+		int rc;
+		struct err re;
+
+		if (quiesce) {
+			/* Facts before the stop; the nodes come back on every path. */
+			facts = first_facts(cf);
+			if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
+			    (long long)time(NULL) + cf->quiesce_hold, "archive",
+			    e) < 0) {
+				json_decref(facts);
+				return -1;
+			}
+			h.node_facts = facts;
+		}
+		rc = op_archive(cf, &h, &r, &pruned, e);
+		json_decref(facts);
+		if (rc == 0)
+			*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o}",
+			    "backup", r.id, "size", (json_int_t)r.size,
+			    "bytes", (json_int_t)r.bytes, "files",
+			    (json_int_t)r.files, "sha256", r.sha256,
+			    "seconds", r.seconds, "pruned",
+			    pruned ? pruned : json_array());
+		if (quiesce) {
+			json_t *res = json_object();
+			err_clear(&re);
+			if (resume_nodes(cf, res, &re) < 0) {
+				json_decref(res);
+				if (rc == 0) {
+					*e = re;
+					err_prefix(e, "backup %s was made, but resuming "
+					    "failed", r.id);
+				} else {
+					size_t n = strlen(e->msg);
+					snprintf(e->msg + n, sizeof e->msg - n, "; resuming "
+					    "the nodes failed too: %s", re.msg);
+				}
+				return -1;
+			}
+			if (rc == 0)
+				json_object_set_new(*result, "resume", res);
+			else
+				json_decref(res);
+		}
+		return rc;
+	}
+	case JOB_QUIESCE: {
+		long long hold = json_integer_value(json_object_get(params, "hold"));
+		json_t *facts = first_facts(cf);
+		if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
+		    (long long)time(NULL) + hold, "quiesce", e) < 0) {
+			json_decref(facts);
 			return -1;
-		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o}", "backup",
-		    r.id, "size", (json_int_t)r.size, "bytes", (json_int_t)r.bytes,
-		    "files", (json_int_t)r.files, "sha256", r.sha256,
-		    "seconds", r.seconds, "pruned", pruned ? pruned : json_array());
+		}
+		*result = json_pack("{s:I, s:o}", "until",
+		    (json_int_t)(time(NULL) + hold), "facts",
+		    facts ? facts : json_null());
+		return 0;
+	}
+	case JOB_RESUME: {
+		json_t *res = json_object();
+		if (resume_nodes(cf, res, e) < 0) {
+			json_decref(res);
+			return -1;
+		}
+		*result = res;
 		return 0;
 	}
 	case JOB_UNPACK: {
@@ -85,6 +188,133 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	}
 }
 
+/* ---- the background prober ---------------------------------------------- */
+
+static void
+maybe_resume(struct api *a, const char *why)
+{
+	json_t *job = NULL;
+	struct err e;
+
+	if (jobs_start(a->jobs, JOB_RESUME, json_pack("{s:s}", "reason", why),
+	    &job, &e) == 0) {
+		log_warn("auto_resume", "reason=%s job=%s", logq(why),
+		    json_get_str(job, "id") ? json_get_str(job, "id") : "?");
+		json_decref(job);
+	}
+}
+
+static void *
+prober_main(void *arg)
+{
+	struct api *a = arg;
+	const struct agent_conf *cf = a->cf;
+
+	for (;;) {
+		struct node_state *fresh = calloc(cf->n_nodes ? cf->n_nodes : 1,
+		    sizeof *fresh);
+		uint64_t fd = 0, fb = 0;
+		struct err e;
+		const char *why = NULL;
+		char whybuf[256];
+		struct timespec until;
+
+		for (size_t i = 0; fresh && i < cf->n_nodes; i++)
+			node_probe(cf->nodes[i], &fresh[i]);
+		fs_free_bytes(cf->data_dir, &fd, &e);
+		fs_free_bytes(cf->backup_dir, &fb, &e);
+		/* Holds nobody owns any more: an expired one, or (at start) one
+		 * whose job did not survive the agent's restart. */
+		for (size_t i = 0; fresh && i < cf->n_nodes && !why; i++) {
+			json_t *hold = fresh[i].hold;
+			long long hu = json_integer_value(json_object_get(hold, "until"));
+			const char *hjob = json_string_value(json_object_get(hold, "job"));
+			if (!fresh[i].held || jobs_busy(a->jobs))
+				continue;
+			if (hu > 0 && hu < (long long)time(NULL)) {
+				snprintf(whybuf, sizeof whybuf, "the hold of %s expired",
+				    cf->nodes[i]->name);
+				why = whybuf;
+			} else if (hjob) {
+				/* archive?quiesce=1 holds the nodes only while it runs:
+				 * a hold it left (the agent was killed) has no owner. */
+				json_t *j = jobs_get(a->jobs, hjob, 0);
+				const char *st = json_get_str(j, "state");
+				const char *kind = json_get_str(j, "kind");
+				if (st && kind && strcmp(st, "running") != 0 &&
+				    strcmp(kind, "quiesce") != 0) {
+					snprintf(whybuf, sizeof whybuf, "job %s holding %s "
+					    "was %s", hjob, cf->nodes[i]->name, st);
+					why = whybuf;
+				}
+				json_decref(j);
+			}
+		}
+		pthread_mutex_lock(&a->mu);
+		for (size_t i = 0; a->states && i < cf->n_nodes; i++)
+			node_state_clear(&a->states[i]);
+		free(a->states);
+		a->states = fresh;
+		a->free_data = fd;
+		a->free_backup = fb;
+		a->probed = 1;
+		pthread_mutex_unlock(&a->mu);
+		if (why)
+			maybe_resume(a, why);
+
+		pthread_mutex_lock(&a->mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 2;
+		while (!a->quit && pthread_cond_timedwait(&a->cv, &a->mu, &until) !=
+		    ETIMEDOUT)
+			;
+		int quit = a->quit;
+		pthread_mutex_unlock(&a->mu);
+		if (quit)
+			break;
+	}
+	return NULL;
+}
+
+int
+api_init(struct api *a, const struct agent_conf *cf, struct err *e)
+{
+	memset(a, 0, sizeof *a);
+	a->cf = cf;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	for (size_t i = 0; i < cf->n_nodes; i++)
+		if (node_def_validate(cf->nodes[i], e) < 0)
+			return -1;
+	if (!(a->jobs = jobs_new(cf, api_run_job, a, e)))
+		return -1;
+	if (pthread_create(&a->prober, NULL, prober_main, a) != 0) {
+		jobs_free(a->jobs);
+		a->jobs = NULL;
+		return err_set(e, ERR_FAILED, "cannot start the prober thread");
+	}
+	a->prober_started = 1;
+	return 0;
+}
+
+void
+api_fini(struct api *a)
+{
+	if (a->prober_started) {
+		pthread_mutex_lock(&a->mu);
+		a->quit = 1;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->prober, NULL);
+	}
+	jobs_free(a->jobs);
+	for (size_t i = 0; a->states && i < a->cf->n_nodes; i++)
+		node_state_clear(&a->states[i]);
+	free(a->states);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 /* A backup id from a URL or query: the ID syntax, a legacy name, or
@@ -133,6 +363,41 @@ wait_arg(struct request *r, double *out)
 	return 0;
 }
 
+/* The caller's lease holder name: X-Quorum-Backup-Holder or ?holder=. */
+static const char *
+holder_of(struct request *r)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "X-Quorum-Backup-Holder");
+	return h ? h : req_arg(r, "holder");
+}
+
+/* 1 when another holder's lease is live: mutating calls get 409 leased. */
+static int
+leased_to_other(struct request *r, char *who, size_t size)
+{
+	struct api *a = r->api;
+	const char *h = holder_of(r);
+	int other;
+
+	pthread_mutex_lock(&a->mu);
+	other = a->lease_holder[0] && a->lease_until > time(NULL) &&
+	    (!h || strcmp(h, a->lease_holder) != 0);
+	snprintf(who, size, "%s", a->lease_holder);
+	pthread_mutex_unlock(&a->mu);
+	return other;
+}
+
+static enum MHD_Result
+reply_leased(struct request *r, const char *who)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "the agent is leased to %s; mutating calls "
+	    "need X-Quorum-Backup-Holder: %s", who, who);
+	return reply_error(r, MHD_HTTP_CONFLICT, "leased", msg);
+}
+
 /* Start a job; 202 with Location, or 200 when ?wait=S saw it finish. */
 static enum MHD_Result
 start_job(struct request *r, enum job_kind kind, json_t *params)
@@ -140,9 +405,13 @@ start_job(struct request *r, enum job_kind kind, json_t *params)
 	json_t *job = NULL;
 	struct err e;
 	double wait_s;
-	char location[128];
+	char location[128], who[160];
 	const char *state;
 
+	if (kind != JOB_VERIFY && leased_to_other(r, who, sizeof who)) {
+		json_decref(params);
+		return reply_leased(r, who);
+	}
 	if (wait_arg(r, &wait_s) < 0) {
 		json_decref(params);
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
@@ -195,25 +464,139 @@ api_healthz(struct request *r)
 enum MHD_Result
 api_readyz(struct request *r)
 {
-	if (jobs_running_kind(r->api->jobs, JOB_UNPACK) ||
-	    jobs_running_kind(r->api->jobs, JOB_ROLLBACK))
+	struct api *a = r->api;
+	char reason[320] = "";
+
+	if (jobs_running_kind(a->jobs, JOB_UNPACK) ||
+	    jobs_running_kind(a->jobs, JOB_ROLLBACK))
+		snprintf(reason, sizeof reason, "a restore is in flight");
+	pthread_mutex_lock(&a->mu);
+	if (!reason[0] && a->cf->n_nodes > 0 && !a->probed)
+		snprintf(reason, sizeof reason, "the nodes were not probed yet");
+	for (size_t i = 0; !reason[0] && a->probed && i < a->cf->n_nodes; i++)
+		if (!a->states[i].ready)
+			snprintf(reason, sizeof reason, "%s: %s", a->cf->nodes[i]->name,
+			    a->states[i].reason[0] ? a->states[i].reason : "not ready");
+	pthread_mutex_unlock(&a->mu);
+	if (reason[0])
 		return reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, json_pack(
-		    "{s:b, s:s}", "ready", 0, "reason", "a restore is in flight"));
+		    "{s:b, s:s}", "ready", 0, "reason", reason));
 	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ready", 1));
 }
 
+/* Prometheus text: from the jobs' recent records and the probed state. */
 enum MHD_Result
 api_metrics(struct request *r)
 {
-	json_t *cur = jobs_current(r->api->jobs);
-	char text[512];
+	struct api *a = r->api;
+	json_t *list = jobs_list(a->jobs);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int busy = jobs_busy(a->jobs);
+	size_t i;
+	json_t *j;
+	enum MHD_Result ret;
 
-	snprintf(text, sizeof text,
-	    "# HELP quorum_backup_job_in_progress 1 while a job runs.\n"
+	if (!f) {
+		json_decref(list);
+		return MHD_NO;
+	}
+	fprintf(f, "# HELP quorum_backup_last_success_timestamp_seconds End of "
+	    "the last successful operation.\n"
+	    "# TYPE quorum_backup_last_success_timestamp_seconds gauge\n");
+	for (int k = 0; k < JOB_KIND_COUNT; k++) {
+		json_array_foreach(list, i, j) {
+			const char *kind = json_get_str(j, "kind");
+			const char *st = json_get_str(j, "state");
+			struct tm tm;
+			if (!kind || !st || strcmp(kind, job_kind_name(k)) != 0 ||
+			    strcmp(st, "succeeded") != 0)
+				continue;
+			memset(&tm, 0, sizeof tm);
+			if (strptime(json_get_str(j, "started") ?
+			    json_get_str(j, "started") : "", "%Y-%m-%dT%H:%M:%SZ",
+			    &tm)) {
+				double end = (double)timegm(&tm) + json_real_value(
+				    json_object_get(j, "elapsed"));
+				fprintf(f, "quorum_backup_last_success_timestamp_seconds"
+				    "{operation=\"%s\"} %.0f\n", kind, end);
+			}
+			break;
+		}
+	}
+	fprintf(f, "# HELP quorum_backup_duration_seconds Duration of the last "
+	    "operation of each kind.\n"
+	    "# TYPE quorum_backup_duration_seconds gauge\n");
+	for (int k = 0; k < JOB_KIND_COUNT; k++)
+		json_array_foreach(list, i, j) {
+			const char *kind = json_get_str(j, "kind");
+			const char *st = json_get_str(j, "state");
+			if (!kind || !st || strcmp(kind, job_kind_name(k)) != 0 ||
+			    strcmp(st, "running") == 0)
+				continue;
+			fprintf(f, "quorum_backup_duration_seconds{operation=\"%s\"} "
+			    "%.3f\n", kind, json_real_value(json_object_get(j,
+			    "elapsed")));
+			break;
+		}
+	fprintf(f, "# HELP quorum_backup_operations_total Operations since the "
+	    "agent started (recent jobs), by result.\n"
+	    "# TYPE quorum_backup_operations_total counter\n");
+	for (int k = 0; k < JOB_KIND_COUNT; k++) {
+		static const char *const results[] = { "succeeded", "failed",
+		    "interrupted" };
+		for (int res = 0; res < 3; res++) {
+			long n = 0;
+			json_array_foreach(list, i, j) {
+				const char *kind = json_get_str(j, "kind");
+				const char *st = json_get_str(j, "state");
+				if (kind && st && strcmp(kind, job_kind_name(k)) == 0 &&
+				    strcmp(st, results[res]) == 0)
+					n++;
+			}
+			fprintf(f, "quorum_backup_operations_total{operation=\"%s\","
+			    "result=\"%s\"} %ld\n", job_kind_name(k), results[res], n);
+		}
+	}
+	json_array_foreach(list, i, j) {
+		const char *kind = json_get_str(j, "kind");
+		const char *st = json_get_str(j, "state");
+		if (kind && st && strcmp(kind, "archive") == 0 &&
+		    strcmp(st, "succeeded") == 0) {
+			fprintf(f, "# HELP quorum_backup_archive_bytes Size of the last "
+			    "archive.\n# TYPE quorum_backup_archive_bytes gauge\n"
+			    "quorum_backup_archive_bytes %lld\n",
+			    json_get_u(json_object_get(j, "result"), "size"));
+			break;
+		}
+	}
+	fprintf(f, "# HELP quorum_backup_job_in_progress 1 while a job runs.\n"
 	    "# TYPE quorum_backup_job_in_progress gauge\n"
-	    "quorum_backup_job_in_progress %d\n", cur ? 1 : 0);
-	json_decref(cur);
-	return reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4", text);
+	    "quorum_backup_job_in_progress %d\n", busy);
+	pthread_mutex_lock(&a->mu);
+	fprintf(f, "# HELP quorum_backup_node_up 1 while the node runs and its "
+	    "check passes.\n# TYPE quorum_backup_node_up gauge\n");
+	double held = 0;
+	for (size_t n = 0; a->probed && n < a->cf->n_nodes; n++) {
+		fprintf(f, "quorum_backup_node_up{node=\"%s\"} %d\n",
+		    a->cf->nodes[n]->name, a->states[n].ready);
+		long long since = json_integer_value(json_object_get(
+		    a->states[n].hold, "since"));
+		if (a->states[n].held && since > 0 &&
+		    (double)(time(NULL) - since) > held)
+			held = (double)(time(NULL) - since);
+	}
+	pthread_mutex_unlock(&a->mu);
+	fprintf(f, "# HELP quorum_backup_node_held_seconds How long the nodes "
+	    "have been held stopped (0: not held).\n"
+	    "# TYPE quorum_backup_node_held_seconds gauge\n"
+	    "quorum_backup_node_held_seconds %.0f\n", held);
+	fclose(f);
+	json_decref(list);
+	ret = reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4", buf);
+	free(buf);
+	return ret;
 }
 
 enum MHD_Result
@@ -223,7 +606,6 @@ api_status(struct request *r)
 	struct store s;
 	struct backup_info last;
 	struct err e;
-	uint64_t free_bytes = 0;
 	json_t *o, *cur;
 
 	o = json_pack("{s:I, s:s, s:s, s:s}", "member", (json_int_t)cf->member,
@@ -231,6 +613,17 @@ api_status(struct request *r)
 	    "version", PACKAGE_VERSION);
 	cur = jobs_current(r->api->jobs);
 	json_object_set_new(o, "job", cur ? cur : json_null());
+	json_t *nodes = json_array();
+	pthread_mutex_lock(&r->api->mu);
+	for (size_t i = 0; r->api->probed && i < cf->n_nodes; i++)
+		json_array_append_new(nodes, node_state_json(cf->nodes[i],
+		    &r->api->states[i]));
+	json_object_set_new(o, "lease", r->api->lease_holder[0] &&
+	    r->api->lease_until > time(NULL) ? json_pack("{s:s, s:I}", "holder",
+	    r->api->lease_holder, "expires", (json_int_t)r->api->lease_until) :
+	    json_null());
+	pthread_mutex_unlock(&r->api->mu);
+	json_object_set_new(o, "nodes", nodes);
 	if (store_open(&s, cf->backup_dir, cf->member, 0, &e) == 0 &&
 	    store_find(&s, "latest", &last, &e) == 0) {
 		char created[32];
@@ -241,11 +634,11 @@ api_status(struct request *r)
 	} else {
 		json_object_set_new(o, "last_backup", json_null());
 	}
+	pthread_mutex_lock(&r->api->mu);
 	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
-	    "data", (json_int_t)(fs_free_bytes(cf->data_dir, &free_bytes, &e) == 0 ?
-	    free_bytes : 0),
-	    "backup", (json_int_t)(fs_free_bytes(cf->backup_dir, &free_bytes,
-	    &e) == 0 ? free_bytes : 0)));
+	    "data", (json_int_t)r->api->free_data,
+	    "backup", (json_int_t)r->api->free_backup));
+	pthread_mutex_unlock(&r->api->mu);
 	return reply_json(r, MHD_HTTP_OK, o);
 }
 
@@ -354,6 +747,9 @@ api_backup_delete(struct request *r)
 	if (bool_arg(r, "force", &force) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "force must be 0 or 1");
+	char who[160];
+	if (leased_to_other(r, who, sizeof who))
+		return reply_leased(r, who);
 	if (store_open(&s, cf->backup_dir, cf->member, 0, &e) < 0 ||
 	    store_lock(&s, &e) < 0)
 		return reply_err(r, &e);
@@ -402,11 +798,10 @@ api_archive(struct request *r)
 	if (bool_arg(r, "quiesce", &quiesce) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "quiesce must be 0 or 1");
-	if (quiesce)
-		return reply_error(r, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented",
-		    "archive?quiesce=1 needs the node gates, which this agent "
-		    "version does not drive yet: stop the node, then archive");
-	return start_job(r, JOB_ARCHIVE, json_object());
+	if (quiesce && r->api->cf->n_nodes == 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "quiesce=1 needs [node.NAME] sections in the configuration");
+	return start_job(r, JOB_ARCHIVE, json_pack("{s:b}", "quiesce", quiesce));
 }
 
 enum MHD_Result
@@ -471,9 +866,86 @@ api_history(struct request *r)
 }
 
 enum MHD_Result
-api_not_yet(struct request *r)
+api_quiesce(struct request *r)
 {
-	return reply_error(r, MHD_HTTP_NOT_IMPLEMENTED, "not_implemented",
-	    "quiesce, resume and leases need the node gates, which this agent "
-	    "version does not drive yet");
+	const char *v = req_arg(r, "hold");
+	long long hold = r->api->cf->quiesce_hold;
+	char *end;
+
+	if (r->api->cf->n_nodes == 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "no [node.NAME] sections are configured");
+	if (v) {
+		hold = strtoll(v, &end, 10);
+		if (end == v || *end || hold < 1 || hold > 604800)
+			return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+			    "hold must be whole seconds from 1 to 604800");
+	}
+	return start_job(r, JOB_QUIESCE, json_pack("{s:I}", "hold",
+	    (json_int_t)hold));
+}
+
+enum MHD_Result
+api_resume(struct request *r)
+{
+	return start_job(r, JOB_RESUME, json_object());
+}
+
+enum MHD_Result
+api_lease_take(struct request *r)
+{
+	struct api *a = r->api;
+	const char *holder = req_arg(r, "holder");
+	const char *ttl_s = req_arg(r, "ttl");
+	long long ttl = 600;
+	char *end;
+	time_t now = time(NULL);
+	json_t *out;
+
+	if (!holder || !holder[0] || strlen(holder) > 128 ||
+	    strspn(holder, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.:@") != strlen(holder))
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "holder=NAME is required (1..128 of A-Z a-z 0-9 - _ . : @)");
+	if (ttl_s) {
+		ttl = strtoll(ttl_s, &end, 10);
+		if (end == ttl_s || *end || ttl < 1 || ttl > 86400)
+			return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+			    "ttl must be whole seconds from 1 to 86400");
+	}
+	pthread_mutex_lock(&a->mu);
+	if (a->lease_holder[0] && a->lease_until > now &&
+	    strcmp(a->lease_holder, holder) != 0) {
+		char who[160];
+		snprintf(who, sizeof who, "%s", a->lease_holder);
+		pthread_mutex_unlock(&a->mu);
+		return reply_leased(r, who);
+	}
+	snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
+	a->lease_until = now + ttl;
+	out = json_pack("{s:s, s:I}", "holder", a->lease_holder, "expires",
+	    (json_int_t)a->lease_until);
+	pthread_mutex_unlock(&a->mu);
+	log_info("lease_taken", "holder=%s ttl=%lld", logq(holder), ttl);
+	return reply_json(r, MHD_HTTP_OK, out);
+}
+
+enum MHD_Result
+api_lease_release(struct request *r)
+{
+	struct api *a = r->api;
+	const char *holder = req_arg(r, "holder");
+
+	pthread_mutex_lock(&a->mu);
+	if (a->lease_holder[0] && a->lease_until > time(NULL) &&
+	    (!holder || strcmp(holder, a->lease_holder) != 0)) {
+		char who[160];
+		snprintf(who, sizeof who, "%s", a->lease_holder);
+		pthread_mutex_unlock(&a->mu);
+		return reply_leased(r, who);
+	}
+	a->lease_holder[0] = '\0';
+	a->lease_until = 0;
+	pthread_mutex_unlock(&a->mu);
+	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "released", 1));
 }

@@ -4,19 +4,42 @@
 #ifndef QB_API_H
 #define QB_API_H
 
+#include <pthread.h>
+#include <time.h>
+
 #include "agent_conf.h"
 #include "http.h"
 #include "jobs.h"
+#include "nodes.h"
 
 struct api {
 	const struct agent_conf *cf;
 	struct jobs *jobs;
+	/* State refreshed in the background (every ~2 s), so that /readyz,
+	 * /metrics and /v1/status answer at once whatever a job does. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t prober;
+	int prober_started, quit;
+	struct node_state *states;       /* one per cf->nodes */
+	int probed;                      /* at least one round done */
+	uint64_t free_data, free_backup;
+	/* A controller's lease: while live, other holders' mutating calls get
+	 * 409 leased. */
+	char lease_holder[129];
+	time_t lease_until;
 };
 
-/* The worker's job function: runs archive, unpack, rollback, verify and
- * prune through ops.c. */
+/* Start the background prober (nodes, disk space); resumes nodes whose
+ * hold belongs to an interrupted job, and any whose hold expired. */
+int api_init(struct api *a, const struct agent_conf *cf, struct err *e);
+void api_fini(struct api *a);
+
+/* The worker's job function: archive (with quiesce), unpack, rollback,
+ * verify, prune, quiesce and resume, through ops.c and nodes.c. */
 int api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
-    const struct op_hooks *hooks, json_t **result, struct err *e);
+    const char *job_id, const struct op_hooks *hooks, json_t **result,
+    struct err *e);
 
 enum MHD_Result api_healthz(struct request *r);
 enum MHD_Result api_readyz(struct request *r);
@@ -34,6 +57,9 @@ enum MHD_Result api_rollback(struct request *r);
 enum MHD_Result api_jobs_list(struct request *r);
 enum MHD_Result api_job_get(struct request *r);
 enum MHD_Result api_history(struct request *r);
-enum MHD_Result api_not_yet(struct request *r);
+enum MHD_Result api_quiesce(struct request *r);
+enum MHD_Result api_resume(struct request *r);
+enum MHD_Result api_lease_take(struct request *r);
+enum MHD_Result api_lease_release(struct request *r);
 
 #endif

@@ -422,7 +422,7 @@ static int
 spawn(struct gate *g, int by_request, struct err *e)
 {
 	sigset_t all, old;
-	int ep[2];
+	int ep[2], fork_errno;
 	pid_t pid;
 
 	if (pipe2(ep, O_CLOEXEC) < 0)
@@ -433,10 +433,12 @@ spawn(struct gate *g, int by_request, struct err *e)
 	pid = fork();
 	if (pid == 0)
 		child_exec(g, ep[1]);
+	fork_errno = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);
+		errno = fork_errno;
 		return err_sys(e, ERR_FAILED, "fork");
 	}
 	/* Also here, so the group exists whichever runs first. EACCES: the
@@ -786,7 +788,8 @@ do_stop(struct gate *g, struct client *c, const struct stop_req *r)
 	g->state = ST_STOPPING;
 	g->term_sent = 1;
 	g->stop_ms = gate_now_ms();
-	g->state = ST_STOPPED; g->pgid = 0; reply_status(g, c, NULL);
+	stop_wait(g, c, r->timeout);
+	check_group(g);
 }
 
 static void

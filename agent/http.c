@@ -43,10 +43,10 @@ static const struct route routes[] = {
 	{ "GET", "/v1/jobs", api_jobs_list, 1 },
 	{ "GET", "/v1/jobs/{id}", api_job_get, 1 },
 	{ "GET", "/v1/history", api_history, 1 },
-	{ "POST", "/v1/quiesce", api_not_yet, 1 },
-	{ "POST", "/v1/resume", api_not_yet, 1 },
-	{ "POST", "/v1/lease", api_not_yet, 1 },
-	{ "DELETE", "/v1/lease", api_not_yet, 1 },
+	{ "POST", "/v1/quiesce", api_quiesce, 1 },
+	{ "POST", "/v1/resume", api_resume, 1 },
+	{ "POST", "/v1/lease", api_lease_take, 1 },
+	{ "DELETE", "/v1/lease", api_lease_release, 1 },
 };
 
 struct http_server {

@@ -22,7 +22,8 @@
 static const char *const kind_names[JOB_KIND_COUNT] = {
 	[JOB_ARCHIVE] = "archive", [JOB_UNPACK] = "unpack",
 	[JOB_ROLLBACK] = "rollback", [JOB_VERIFY] = "verify",
-	[JOB_PRUNE] = "prune",
+	[JOB_PRUNE] = "prune", [JOB_QUIESCE] = "quiesce",
+	[JOB_RESUME] = "resume",
 };
 
 const char *
@@ -47,6 +48,7 @@ struct job {
 struct jobs {
 	const struct agent_conf *cf;
 	job_fn run;
+	void *ctx;
 	char dir[4352];             /* <backup_dir>/member<N> */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -196,7 +198,7 @@ worker_main(void *arg)
 		hooks.cancel = &js->cancel;
 		err_clear(&e);
 		log_info("job_start", "id=%s kind=%s", j->id, job_kind_name(j->kind));
-		rc = js->run(js, j->kind, j->params, &hooks, &result, &e);
+		rc = js->run(js, j->kind, j->params, j->id, &hooks, &result, &e);
 
 		pthread_mutex_lock(&js->mu);
 		j->elapsed = since(&j->t0);
@@ -281,8 +283,14 @@ jobs_conf(const struct jobs *js)
 	return js->cf;
 }
 
+void *
+jobs_ctx(const struct jobs *js)
+{
+	return js->ctx;
+}
+
 struct jobs *
-jobs_new(const struct agent_conf *cf, job_fn run, struct err *e)
+jobs_new(const struct agent_conf *cf, job_fn run, void *ctx, struct err *e)
 {
 	struct jobs *js = calloc(1, sizeof *js);
 	char name[64];
@@ -294,6 +302,7 @@ jobs_new(const struct agent_conf *cf, job_fn run, struct err *e)
 	}
 	js->cf = cf;
 	js->run = run;
+	js->ctx = ctx;
 	snprintf(name, sizeof name, "member%lld", cf->member);
 	if (fs_join(js->dir, sizeof js->dir, cf->backup_dir, name) < 0) {
 		json_decref(js->recent);
@@ -443,6 +452,17 @@ jobs_current(struct jobs *js)
 		o = job_json(js->pending);
 	pthread_mutex_unlock(&js->mu);
 	return o;
+}
+
+int
+jobs_busy(struct jobs *js)
+{
+	int r;
+
+	pthread_mutex_lock(&js->mu);
+	r = js->current || js->pending;
+	pthread_mutex_unlock(&js->mu);
+	return r;
 }
 
 int

@@ -19,6 +19,7 @@
 
 enum job_kind {
 	JOB_ARCHIVE, JOB_UNPACK, JOB_ROLLBACK, JOB_VERIFY, JOB_PRUNE,
+	JOB_QUIESCE, JOB_RESUME,
 	JOB_KIND_COUNT
 };
 
@@ -27,9 +28,13 @@ struct jobs;
 /* The function that does a job's work: fills *result (a JSON object) or
  * e. Runs on the worker thread. */
 typedef int (*job_fn)(struct jobs *js, enum job_kind kind, json_t *params,
-    const struct op_hooks *hooks, json_t **result, struct err *e);
+    const char *job_id, const struct op_hooks *hooks, json_t **result,
+    struct err *e);
 
-struct jobs *jobs_new(const struct agent_conf *cf, job_fn run, struct err *e);
+/* ctx: the caller's, handed back by jobs_ctx() to the job function. */
+struct jobs *jobs_new(const struct agent_conf *cf, job_fn run, void *ctx,
+    struct err *e);
+void *jobs_ctx(const struct jobs *js);
 /* Stop accepting jobs, cancel the running one and wait for it. */
 void jobs_free(struct jobs *js);
 
@@ -49,6 +54,8 @@ json_t *jobs_list(struct jobs *js);
 json_t *jobs_current(struct jobs *js);
 /* Finished jobs from history.jsonl, newest first (at most limit). */
 json_t *jobs_history(struct jobs *js, size_t limit, struct err *e);
+/* Whether a job runs (or is about to). */
+int jobs_busy(struct jobs *js);
 /* Whether the running job is of this kind. */
 int jobs_running_kind(struct jobs *js, enum job_kind kind);
 

@@ -1,6 +1,7 @@
 /* quorum-backup-agent: command line. */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <locale.h>
@@ -373,18 +374,22 @@ cmd_serve(const struct agent_conf *cf)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
 		return fail("serve", &e);
-	memset(&api, 0, sizeof api);
-	api.cf = cf;
-	if (!(api.jobs = jobs_new(cf, api_run_job, &e)))
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (api_init(&api, cf, &e) < 0) {
+		api_fini(&api);
+		curl_global_cleanup();
 		return fail("serve", &e);
+	}
 	if (!(srv = http_start(cf, &api, &e))) {
-		jobs_free(api.jobs);
+		api_fini(&api);
+		curl_global_cleanup();
 		return fail("serve", &e);
 	}
 	sigwait(&set, &sig);
 	log_info("stopping", "signal=%d", sig);
 	http_stop(srv);
-	jobs_free(api.jobs);
+	api_fini(&api);
+	curl_global_cleanup();
 	log_info("stopped", "signal=%d", sig);
 	return 0;
 }

@@ -4,7 +4,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -380,9 +379,10 @@ node_hex_quantity(const json_t *v)
 static int
 rpc_no_method(long long code, const char *msg)
 {
+	/* geth: -32601 "the method X does not exist/is not available";
+	 * ganache answers the same words with code -32700 */
 	return code == -32601 || (msg && (strcasestr(msg, "method not found") ||
-	    strcasestr(msg, "does not exist") ||
-	    strcasestr(msg, "not available")));
+	    strcasestr(msg, "does not exist")));
 }
 
 int
@@ -488,8 +488,7 @@ wait_fd(int fd, short events, double deadline)
 
 		if (left <= 0)
 			return 0;
-		r = poll(&p, 1, (int)ceil(left * 1000 > 60000 ? 60000 :
-		    left * 1000));
+		r = poll(&p, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -912,10 +911,12 @@ node_stop(const struct node_def *n, const char *job, long long until,
 		err_set(e, ERR_FAILED, "%s: did not stop within %lld s (state "
 		    "%s): %.300s", n->name, n->stop_timeout, state,
 		    why ? why : "no reason given");
-	else
+	else if (state)
 		err_set(e, ERR_FAILED, "%s: did not stop (state %.16s): %.300s",
-		    n->name, state ? state : "unknown",
-		    why ? why : "no reason given");
+		    n->name, state, why ? why : "no reason given");
+	else
+		err_set(e, ERR_FAILED, "%s: did not stop: %.300s", n->name,
+		    why ? why : "an unexpected reply from the gate");
 	json_decref(rep);
 	err_append_logs(n, e);
 	log_error("node_stop_failed", "node=%s error=%s", logq(n->name),
@@ -948,8 +949,12 @@ node_start(const struct node_def *n, struct err *e)
 		return 0;
 	}
 	why = json_get_str(rep, GATE_KEY_ERROR);
-	err_set(e, ERR_FAILED, "%s: did not start (state %.16s): %.400s",
-	    n->name, state ? state : "unknown", why ? why : "no reason given");
+	if (state)
+		err_set(e, ERR_FAILED, "%s: did not start (state %.16s): %.400s",
+		    n->name, state, why ? why : "no reason given");
+	else
+		err_set(e, ERR_FAILED, "%s: did not start: %.400s", n->name,
+		    why ? why : "an unexpected reply from the gate");
 	json_decref(rep);
 	err_append_logs(n, e);
 	log_error("node_start_failed", "node=%s error=%s", logq(n->name),
@@ -1364,6 +1369,7 @@ nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
 		struct node_state st;
 		size_t bad = n;
 		char reason[sizeof st.reason];
+		double left;
 
 		for (size_t i = 0; i < n && bad == n; i++) {
 			if (!node_probe(nodes[i], &st)) {
@@ -1378,11 +1384,12 @@ nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
 			return 0;
 		}
 		if (mono_now() >= deadline) {
-			err_set(e, ERR_FAILED, "%s: not ready after %.0f s: %s",
+			err_set(e, ERR_FAILED, "%s: not ready after %g s: %s",
 			    nodes[bad]->name, timeout_s, reason);
 			err_append_logs(nodes[bad], e);
 			return -1;
 		}
-		sleep_s(fmin(0.5, deadline - mono_now()));
+		left = deadline - mono_now();
+		sleep_s(left < 0.5 ? left : 0.5);
 	}
 }

@@ -79,10 +79,13 @@ struct node_state {
 /* Send one request line (without '\n', e.g. "status") to the node's gate
  * and read its one JSON reply line, all within timeout_s seconds (connect,
  * write and read together). *reply gets the reply object (the caller
- * decrefs it) whatever its "ok" says: 0 means the gate answered. -1
- * (ERR_FAILED) when nothing listens, the gate does not answer in time, or
- * the reply is not a JSON object or is longer than NODE_GATE_REPLY_MAX
- * (NODE_GATE_LOGS_REPLY_MAX for `logs`). */
+ * decrefs it) whatever its "ok" says: 0 means the gate answered. -1 and
+ * *reply NULL: ERR_FAILED when there is no such socket, nothing listens,
+ * the gate does not answer in time, or the reply is not a JSON object or
+ * is longer than NODE_GATE_REPLY_MAX (NODE_GATE_LOGS_REPLY_MAX for `logs`);
+ * ERR_CONFIG when the socket path does not fit in sockaddr_un;
+ * ERR_BAD_REQUEST when request is longer than GATE_REQUEST_MAX or holds a
+ * newline. Messages start with "NAME: gate PATH: ". */
 int node_gate_request(const struct node_def *n, const char *request,
     double timeout_s, json_t **reply, struct err *e);
 

@@ -705,6 +705,31 @@ out:
 }
 
 int
+op_recover(const struct agent_conf *cf, int *recovered, struct err *e)
+{
+	char pending[STORE_ID_MAX];
+	struct held held;
+	enum swap_state state;
+	int rc = -1;
+
+	memset(&held, 0, sizeof held);
+	*recovered = 0;
+	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
+		goto out;
+	if (state == SWAP_IN_PLACE_INCOMPLETE) {
+		err_set(e, ERR_INCOMPLETE, "the data directory holds an unfinished "
+		    "in-place restore of %s: the node must not start on it; run "
+		    "unpack again", pending);
+		goto out;
+	}
+	*recovered = state == SWAP_RECOVERED;
+	rc = 0;
+out:
+	release(&held);
+	return rc;
+}
+
+int
 op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
 {
 	char agent_dir[4200], previous[4300];

@@ -65,6 +65,10 @@ int op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
     const struct op_hooks *h, struct unpack_result *r, struct err *e);
 /* Swap .quorum-backup/previous back in; the unpacked tree is removed. */
 int op_rollback(const struct agent_conf *cf, struct err *e);
+/* Finish an interrupted swap (mutation lock and the node's locks held
+ * meanwhile: the node must be stopped). ERR_INCOMPLETE for an unfinished
+ * in-place restore, which only unpack can finish. */
+int op_recover(const struct agent_conf *cf, int *recovered, struct err *e);
 /* Remove .quorum-backup/previous (the node may be running). */
 int op_discard_previous(const struct agent_conf *cf, int *removed,
     struct err *e);

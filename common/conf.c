@@ -13,6 +13,75 @@
 
 #define FIELD(cfg, k, type) ((type *)((char *)(cfg) + (k)->offset))
 
+/* "node.*" */
+static int
+templated(const struct conf_key *k)
+{
+	size_t n = strlen(k->section);
+	return n > 2 && strcmp(k->section + n - 2, ".*") == 0;
+}
+
+/* Whether section is "PREFIX.NAME" for the templated key k; *name gets
+ * NAME. */
+static int
+instance_of(const struct conf_key *k, const char *section, const char **name)
+{
+	size_t plen = strlen(k->section) - 2;
+	const char *n = section + plen + 1;
+	size_t nlen;
+
+	if (!templated(k) || strncmp(section, k->section, plen) != 0 ||
+	    section[plen] != '.')
+		return 0;
+	nlen = strlen(n);
+	if (nlen == 0 || nlen > 32 ||
+	    strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_-") != nlen)
+		return 0;
+	*name = n;
+	return 1;
+}
+
+/* The key and the struct its offset applies to, for section.key. */
+static const struct conf_key *
+resolve(const struct conf_table *t, void *cfg, const char *section,
+    const char *key, void **base, int *oom)
+{
+	*oom = 0;
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		const char *name;
+		if (strcmp(k->key, key) != 0)
+			continue;
+		if (strcmp(k->section, section) == 0) {
+			*base = cfg;
+			return k;
+		}
+		if (t->instance && instance_of(k, section, &name)) {
+			char prefix[64];
+			snprintf(prefix, sizeof prefix, "%.*s",
+			    (int)(strlen(k->section) - 2), k->section);
+			if (!(*base = t->instance(cfg, prefix, name))) {
+				*oom = 1;
+				return NULL;
+			}
+			return k;
+		}
+	}
+	return NULL;
+}
+
+static int
+section_known(const struct conf_table *t, const char *section)
+{
+	for (size_t i = 0; i < t->count; i++) {
+		const char *name;
+		if (strcmp(t->keys[i].section, section) == 0 ||
+		    (t->instance && instance_of(&t->keys[i], section, &name)))
+			return 1;
+	}
+	return 0;
+}
+
 const struct conf_key *
 conf_find(const struct conf_table *t, const char *section, const char *key)
 {
@@ -148,6 +217,8 @@ conf_init(const struct conf_table *t, void *cfg, struct err *e)
 
 	for (size_t i = 0; i < t->count; i++) {
 		const struct conf_key *k = &t->keys[i];
+		if (templated(k))
+			continue;   /* conf_init_instance, per instance */
 		if (k->type == CONF_LIST) {
 			const char *p = k->def ? k->def : "";
 			while (*p) {
@@ -180,11 +251,37 @@ conf_init(const struct conf_table *t, void *cfg, struct err *e)
 	return 0;
 }
 
+int
+conf_init_instance(const struct conf_table *t, const char *prefix,
+    void *base, struct err *e)
+{
+	char reason[256];
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 0; i < t->count; i++) {
+		const struct conf_key *k = &t->keys[i];
+		if (!templated(k) || strncmp(k->section, prefix, plen) != 0 ||
+		    strcmp(k->section + plen, ".*") != 0 || !k->def ||
+		    (k->type == CONF_STR && k->def[0] == '\0') ||
+		    k->type == CONF_LIST)
+			continue;
+		if (set_value(k, base, k->def, SRC_DEFAULT, reason,
+		    sizeof reason) < 0)
+			return err_set(e, ERR_CONFIG, "default of %s.%s: %s",
+			    k->section, k->key, reason);
+	}
+	return 0;
+}
+
 void
 conf_free(const struct conf_table *t, void *cfg)
 {
+	if (t->free_instances)
+		t->free_instances(cfg);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct conf_key *k = &t->keys[i];
+		if (templated(k))
+			continue;
 		if (k->type == CONF_STR || k->type == CONF_ENUM) {
 			free(*FIELD(cfg, k, char *));
 			*FIELD(cfg, k, char *) = NULL;
@@ -202,7 +299,12 @@ struct parse_ctx {
 	const char *path;
 	FILE *f;
 	unsigned line;
-	unsigned *first_line;   /* per key: line where the file first set it */
+	struct seen {
+		char section[80];
+		size_t key;
+		unsigned line;
+	} *seen;                /* keys the file set, and where first */
+	size_t nseen;
 	int failed;
 	unsigned failed_line;   /* where our reader or handler failed */
 	struct err *e;
@@ -262,41 +364,63 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+static struct seen *
+seen_find(struct parse_ctx *c, const char *section, size_t key)
+{
+	for (size_t i = 0; i < c->nseen; i++)
+		if (c->seen[i].key == key && strcmp(c->seen[i].section, section) == 0)
+			return &c->seen[i];
+	return NULL;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
 	const struct conf_key *k;
 	char reason[256];
+	struct seen *sn;
+	void *base;
 	size_t idx;
-	int known_section = 0;
+	int oom;
 
 	if (c->failed)
 		return 0;
-	for (size_t i = 0; i < c->t->count; i++)
-		if (strcmp(c->t->keys[i].section, section) == 0)
-			known_section = 1;
-	if (!known_section) {
+	if (!section_known(c->t, section)) {
 		ctx_fail(c, "%s: unknown section [%s]", name, section);
 		return 0;
 	}
-	k = conf_find(c->t, section, name);
+	k = resolve(c->t, c->cfg, section, name, &base, &oom);
 	if (!k) {
-		ctx_fail(c, "%s: unknown key in [%s]", name, section);
+		if (oom)
+			ctx_fail(c, "%s: out of memory", name);
+		else
+			ctx_fail(c, "%s: unknown key in [%s]", name, section);
 		return 0;
 	}
 	idx = (size_t)(k - c->t->keys);
-	if (c->first_line[idx] && k->type != CONF_LIST) {
-		ctx_fail(c, "%s: set twice (first at line %u)", name,
-		    c->first_line[idx]);
+	sn = seen_find(c, section, idx);
+	if (sn && k->type != CONF_LIST) {
+		ctx_fail(c, "%s: set twice (first at line %u)", name, sn->line);
 		return 0;
 	}
-	if (set_value(k, c->cfg, value, SRC_FILE, reason, sizeof reason) < 0) {
+	if (set_value(k, base, value, SRC_FILE, reason, sizeof reason) < 0) {
 		ctx_fail(c, "%s: %s", name, reason);
 		return 0;
 	}
-	if (!c->first_line[idx])
-		c->first_line[idx] = c->line;
+	if (!sn) {
+		struct seen *ns = realloc(c->seen, (c->nseen + 1) * sizeof *ns);
+		if (!ns) {
+			ctx_fail(c, "%s: out of memory", name);
+			return 0;
+		}
+		c->seen = ns;
+		snprintf(ns[c->nseen].section, sizeof ns[c->nseen].section, "%s",
+		    section);
+		ns[c->nseen].key = idx;
+		ns[c->nseen].line = c->line;
+		c->nseen++;
+	}
 	return 1;
 }
 
@@ -315,11 +439,6 @@ conf_load_file(const struct conf_table *t, void *cfg, const char *path,
 	c.f = fopen(path, "re");
 	if (!c.f)
 		return err_sys(e, ERR_CONFIG, "%s", path);
-	c.first_line = calloc(t->count ? t->count : 1, sizeof *c.first_line);
-	if (!c.first_line) {
-		fclose(c.f);
-		return err_set(e, ERR_FAILED, "out of memory");
-	}
 	rc = ini_parse_stream(reader, &c, handler, &c);
 	/* inih goes on after a syntax error: report whichever came first. */
 	if (rc > 0 && (!c.failed || (unsigned)rc < c.failed_line)) {
@@ -328,7 +447,7 @@ conf_load_file(const struct conf_table *t, void *cfg, const char *path,
 		    "'[section]' or 'key = value')", path, rc);
 		c.failed = 1;
 	}
-	free(c.first_line);
+	free(c.seen);
 	free(c.buf);
 	fclose(c.f);
 	return c.failed ? -1 : 0;
@@ -363,10 +482,13 @@ conf_set(const struct conf_table *t, void *cfg, const char *name,
 		    origin, name);
 	memcpy(section, name, (size_t)(dot - name));
 	section[dot - name] = '\0';
-	k = conf_find(t, section, dot + 1);
+	void *base;
+	int oom;
+	k = resolve(t, cfg, section, dot + 1, &base, &oom);
 	if (!k)
-		return err_set(e, ERR_CONFIG, "%s: %s: unknown key", origin, name);
-	if (set_value(k, cfg, value, SRC_FLAG, reason, sizeof reason) < 0)
+		return err_set(e, ERR_CONFIG, "%s: %s: %s", origin, name,
+		    oom ? "out of memory" : "unknown key");
+	if (set_value(k, base, value, SRC_FLAG, reason, sizeof reason) < 0)
 		return err_set(e, ERR_CONFIG, "%s: %s: %s", origin, name, reason);
 	return 0;
 }
@@ -389,7 +511,13 @@ conf_print_keys(const struct conf_table *t, FILE *out)
 {
 	for (size_t i = 0; i < t->count; i++) {
 		const struct conf_key *k = &t->keys[i];
-		fprintf(out, "  [%s] %s: %s", k->section, k->key, type_name(k));
+		if (templated(k))
+			fprintf(out, "  [%.*s.NAME] %s: %s",
+			    (int)(strlen(k->section) - 2), k->section, k->key,
+			    type_name(k));
+		else
+			fprintf(out, "  [%s] %s: %s", k->section, k->key,
+			    type_name(k));
 		if (k->type == CONF_INT)
 			fprintf(out, " %lld..%lld", k->min, k->max);
 		if (k->def && k->def[0])
@@ -411,9 +539,18 @@ conf_print_sample(const struct conf_table *t, FILE *out)
 	for (size_t i = 0; i < t->count; i++) {
 		const struct conf_key *k = &t->keys[i];
 		const char *h = k->help;
+		/* A "PREFIX.*" section is an example, commented out twice so
+		 * that uncommenting the plain keys keeps the file valid. */
+		const char *lead = templated(k) ? ";;" : ";";
 		if (!section || strcmp(section, k->section) != 0) {
 			section = k->section;
-			fprintf(out, "\n[%s]\n", section);
+			if (templated(k))
+				fprintf(out, "\n; Any number of [%.*s.NAME] sections "
+				    "(NAME: a-z 0-9 _ -), for example:\n;[%.*s.NAME]\n",
+				    (int)(strlen(section) - 2), section,
+				    (int)(strlen(section) - 2), section);
+			else
+				fprintf(out, "\n[%s]\n", section);
 		}
 		fprintf(out, "\n");
 		/* Wrap help at about 72 columns. */
@@ -440,16 +577,17 @@ conf_print_sample(const struct conf_table *t, FILE *out)
 		if (k->type == CONF_LIST) {
 			const char *p = k->def ? k->def : "";
 			if (!*p)
-				fprintf(out, ";%s =\n", k->key);
+				fprintf(out, "%s%s =\n", lead, k->key);
 			while (*p) {
 				size_t n = strcspn(p, " ");
-				fprintf(out, ";%s = %.*s\n", k->key, (int)n, p);
+				fprintf(out, "%s%s = %.*s\n", lead, k->key, (int)n, p);
 				p += n;
 				while (*p == ' ')
 					p++;
 			}
 		} else {
-			fprintf(out, ";%s = %s\n", k->key, k->def ? k->def : "");
+			fprintf(out, "%s%s = %s\n", lead, k->key, k->def ? k->def :
+			    "");
 		}
 	}
 }

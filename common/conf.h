@@ -51,9 +51,20 @@ struct conf_table {
 	const char *program;
 	const struct conf_key *keys;
 	size_t count;
+	/* Keys whose section is "PREFIX.*" stand for any number of sections
+	 * "PREFIX.NAME" (NAME: a-z 0-9 _ -, at most 32), which the program
+	 * keeps in file order: instance() returns the struct those keys'
+	 * offsets apply to, creating it (conf_init_instance gives it its
+	 * defaults) when the name is new; NULL when out of memory.
+	 * free_instances() frees them all. Both NULL: no such sections. */
+	void *(*instance)(void *cfg, const char *prefix, const char *name);
+	void (*free_instances)(void *cfg);
 };
 
 int conf_init(const struct conf_table *t, void *cfg, struct err *e);
+/* Defaults of the "PREFIX.*" keys into a new instance. */
+int conf_init_instance(const struct conf_table *t, const char *prefix,
+    void *base, struct err *e);
 int conf_load_file(const struct conf_table *t, void *cfg, const char *path,
     struct err *e);
 int conf_apply_env(const struct conf_table *t, void *cfg, struct err *e);

@@ -9,8 +9,11 @@
  * - holds flock(LOCK_EX) on DIR/geth/LOCK while it runs (exit 1 if taken);
  * - appends "block N" to DIR/geth/chaindata/journal.log every 50 ms (the
  *   height goes on from the lines already there);
- * - answers any HTTP request on 127.0.0.1:PORT with 200 and the JSON-RPC
- *   reply of eth_blockNumber ({"jsonrpc":"2.0","id":1,"result":"0x<height>"});
+ * - answers HTTP requests on 127.0.0.1:PORT with 200 and a JSON-RPC reply:
+ *   eth_syncing false, net_peerCount 3, web3_clientVersion "testnode/v1",
+ *   eth_getBlockByNumber a block (number, hash, stateRoot), istanbul_* and
+ *   qbft_* "method does not exist", anything else eth_blockNumber's reply
+ *   ({"jsonrpc":"2.0","id":1,"result":"0x<height>"});
  * - prints "testnode: got signal N" on stdout for every signal it gets
  *   (HUP INT QUIT USR1 USR2 TERM); on TERM or INT waits --stop-delay ms,
  *   then exits with --term-code (default 0), unless --ignore-term;
@@ -371,7 +374,7 @@ main(int argc, char **argv)
 		for (int i = 0; i < MAX_CONN; i++) {
 			struct conn *cn = &conn[i];
 			ssize_t k;
-			char body[128];
+			char body[512];
 
 			if (cn->fd < 0 || !pfd[2 + i].revents)
 				continue;
@@ -385,8 +388,32 @@ main(int argc, char **argv)
 			cn->len += (size_t)k;
 			if (!request_complete(cn))
 				continue;
-			snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":1,"
-			    "\"result\":\"0x%lx\"}", height);
+			/* A few JSON-RPC methods as geth answers them (the
+			 * agent's readiness and facts); any other request gets
+			 * eth_blockNumber's reply. */
+			cn->buf[cn->len] = '\0';
+			if (strstr(cn->buf, "\"eth_syncing\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":false}");
+			else if (strstr(cn->buf, "\"net_peerCount\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":\"0x3\"}");
+			else if (strstr(cn->buf, "\"web3_clientVersion\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":\"testnode/v1\"}");
+			else if (strstr(cn->buf, "\"eth_getBlockByNumber\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":{\"number\":\"0x%lx\","
+				    "\"hash\":\"0x%064lx\",\"stateRoot\":"
+				    "\"0x%064lx\"}}", height, height, height + 1);
+			else if (strstr(cn->buf, "\"istanbul_") ||
+			    strstr(cn->buf, "\"qbft_"))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"error\":{\"code\":-32601,"
+				    "\"message\":\"the method does not exist\"}}");
+			else
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":\"0x%lx\"}", height);
 			snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
 			    "Content-Type: application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",

@@ -16,6 +16,25 @@ gate_cleanup() {
 		*testnode*) kill -KILL "$p" 2>/dev/null || true ;;
 		esac
 	done
+	# lib.sh's cleanup waits for each tracked process: a gate that does not
+	# exit on SIGTERM (a broken one) must not hang the test, so the gates
+	# get SIGTERM and 5 s, then SIGKILL.
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	n=50
+	while [ $n -gt 0 ]; do
+		left=""
+		for p in $PIDS; do
+			alive "$p" && left="$left $p"
+		done
+		[ -n "$left" ] || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for p in $left; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
 	cleanup
 }
 trap gate_cleanup EXIT

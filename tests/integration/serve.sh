@@ -116,8 +116,10 @@ head -c 200000 /dev/zero >"$T/big"
 call POST /v1/archive --data-binary "@$T/big"
 expect_code 413 body_too_large "large body"
 call POST /v1/quiesce
-expect_code 501 not_implemented "quiesce (not in this version)"
-ok "400 bad ids (traversal too), 404, 405, 413, 501 for what this version lacks"
+expect_code 400 bad_request "quiesce without nodes"
+call POST "/v1/archive?quiesce=1"
+expect_code 400 bad_request "archive?quiesce=1 without nodes"
+ok "400 bad ids (traversal too) and quiesce without nodes, 404, 405, 413"
 
 call POST "/v1/archive?wait=30"
 expect 200 "archive job"
@@ -187,6 +189,25 @@ expect 200 history
 [ "$(jq 'length' "$T/body")" -ge 5 ] || fail "history length"
 [ "$(wc -l <"$T/backups/member1/history.jsonl")" -ge 5 ] || fail "history.jsonl"
 ok "history: finished jobs newest first, kept in history.jsonl"
+
+# Leases: another holder's mutating calls get 409 leased.
+call POST "/v1/lease?holder=ctl-a&ttl=60"
+expect 200 "lease"
+call POST "/v1/lease?holder=ctl-b&ttl=60"
+expect_code 409 leased "a second holder's lease"
+call POST /v1/prune -H "X-Quorum-Backup-Holder: ctl-b"
+expect_code 409 leased "another holder's job"
+call POST /v1/prune
+expect_code 409 leased "a job without a holder"
+call POST "/v1/prune?wait=30" -H "X-Quorum-Backup-Holder: ctl-a"
+expect 200 "the holder's job"
+call DELETE "/v1/lease?holder=ctl-b"
+expect_code 409 leased "release by another holder"
+call DELETE "/v1/lease?holder=ctl-a"
+expect 200 "release"
+call POST "/v1/prune?wait=30"
+expect 200 "after the release"
+ok "leases: 409 leased for other holders until released"
 
 # kill -9 mid-archive, then restart: interrupted, nothing incomplete.
 stop_agent

@@ -133,7 +133,7 @@ static const struct conf_key tkeys[] = {
 };
 
 static const struct conf_table ttable = {
-	"test-program", tkeys, sizeof tkeys / sizeof tkeys[0]
+	"test-program", tkeys, sizeof tkeys / sizeof tkeys[0], NULL, NULL
 };
 
 static const char *const agent_exclude_def[] = { "geth/nodes",
@@ -246,7 +246,7 @@ START_TEST(test_conf_init_bad_default)
 	static const struct conf_key bad[] = {
 		{ "s", "n", CONF_INT, 1, 5, "9", NULL, NULL, "h", 0 },
 	};
-	static const struct conf_table bt = { "p", bad, 1 };
+	static const struct conf_table bt = { "p", bad, 1, NULL, NULL };
 	long long v = 0;
 	struct err e;
 
@@ -985,17 +985,22 @@ START_TEST(test_sample_agent)
 	for (size_t i = 0; i < agent_conf_table.count; i++) {
 		char want[128];
 		const struct conf_key *k = &agent_conf_table.keys[i];
-		snprintf(want, sizeof want, "\n;%s = ", k->key);
+		/* [node.NAME] keys are an example, commented out twice. */
+		int templ = strcmp(k->section, "node.*") == 0;
+		snprintf(want, sizeof want, "\n%s%s = ", templ ? ";;" : ";",
+		    k->key);
 		ck_assert_msg(strstr(text, want) != NULL, "no %s", k->key);
-		snprintf(want, sizeof want, "\n[%s]\n", k->section);
+		snprintf(want, sizeof want, templ ? "\n;[node.NAME]\n" :
+		    "\n[%s]\n", k->section);
 		ck_assert_msg(strstr(text, want) != NULL, "no [%s]",
 		    k->section);
 	}
 
 	/* Uncommented: the keys set to their defaults. */
 	keys = uncomment_keys(text);
-	/* Lists give one line per item. */
-	ck_assert_uint_eq(keys, agent_conf_table.count - 2 + 3 + 4);
+	/* Lists give one line per item; the five [node.NAME] keys stay
+	 * commented (an example section). */
+	ck_assert_uint_eq(keys, agent_conf_table.count - 5 - 2 + 3 + 4);
 	p = write_conf("uncommented.ini", text);
 	free(text);
 	agent_init(&c);
@@ -1084,7 +1089,11 @@ START_TEST(test_print_keys)
 	for (size_t i = 0; i < agent_conf_table.count; i++) {
 		char want[128];
 		const struct conf_key *k = &agent_conf_table.keys[i];
-		snprintf(want, sizeof want, "  [%s] %s: ", k->section, k->key);
+		if (strcmp(k->section, "node.*") == 0)
+			snprintf(want, sizeof want, "  [node.NAME] %s: ", k->key);
+		else
+			snprintf(want, sizeof want, "  [%s] %s: ", k->section,
+			    k->key);
 		ck_assert_msg(strstr(text, want) != NULL, "no %s", want);
 		ck_assert_msg(strstr(text, k->help) != NULL, "no help of %s",
 		    k->key);
@@ -1117,6 +1126,66 @@ START_TEST(test_print_keys)
 END_TEST
 
 /* ---- conf_free ------------------------------------------------------ */
+
+/* [node.NAME] sections: any number, in file order, each with its defaults;
+ * a key twice in one section is an error, in two sections it is not. */
+START_TEST(test_node_sections)
+{
+	struct agent_conf c;
+	struct err e;
+	const char *p = write_conf("nodes.ini",
+	    "[node.quorum]\n"
+	    "gate_socket = /run/q.sock\n"
+	    "rpc_url = http://127.0.0.1:8545\n"
+	    "[node.tessera]\n"
+	    "gate_socket = /run/t.sock\n"
+	    "stop_timeout = 60\n"
+	    "[node.quorum]\n"
+	    "min_peers = 2\n");
+
+	agent_init(&c);
+	ck_assert_msg(conf_load_file(&agent_conf_table, &c, p, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_uint_eq(c.n_nodes, 2);
+	ck_assert_str_eq(c.nodes[0]->name, "quorum");
+	ck_assert_str_eq(c.nodes[0]->gate_socket, "/run/q.sock");
+	ck_assert_str_eq(c.nodes[0]->rpc_url, "http://127.0.0.1:8545");
+	ck_assert_ptr_null(c.nodes[0]->health_url);
+	ck_assert_int_eq(c.nodes[0]->min_peers, 2);
+	ck_assert_int_eq(c.nodes[0]->stop_timeout, 300);
+	ck_assert_str_eq(c.nodes[1]->name, "tessera");
+	ck_assert_int_eq(c.nodes[1]->stop_timeout, 60);
+	ck_assert_int_eq(conf_set(&agent_conf_table, &c, "node.tessera.health_url",
+	    "http://127.0.0.1:9000/upcheck", "--set", &e), 0);
+	ck_assert_str_eq(c.nodes[1]->health_url, "http://127.0.0.1:9000/upcheck");
+	ck_assert_int_eq(conf_set(&agent_conf_table, &c, "node.extra.gate_socket",
+	    "/run/x.sock", "--set", &e), 0);
+	ck_assert_uint_eq(c.n_nodes, 3);
+	conf_free(&agent_conf_table, &c);
+	ck_assert_uint_eq(c.n_nodes, 0);
+
+	p = write_conf("nodes-twice.ini", "[node.quorum]\ngate_socket = a\n"
+	    "[node.tessera]\ngate_socket = b\n[node.quorum]\ngate_socket = c\n");
+	agent_init(&c);
+	ck_assert_int_eq(conf_load_file(&agent_conf_table, &c, p, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, ":6: gate_socket: set twice (first at "
+	    "line 2)"));
+	conf_free(&agent_conf_table, &c);
+
+	p = write_conf("nodes-bad.ini", "[node.Bad Name]\ngate_socket = a\n");
+	agent_init(&c);
+	ck_assert_int_eq(conf_load_file(&agent_conf_table, &c, p, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, ":2: gate_socket: unknown section "
+	    "[node.Bad Name]"));
+	conf_free(&agent_conf_table, &c);
+
+	p = write_conf("nodes-range.ini", "[node.q]\nstop_timeout = 0\n");
+	agent_init(&c);
+	ck_assert_int_eq(conf_load_file(&agent_conf_table, &c, p, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, ":2: stop_timeout: 0 is out of range"));
+	conf_free(&agent_conf_table, &c);
+}
+END_TEST
 
 START_TEST(test_conf_free)
 {
@@ -1204,6 +1273,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_sample_own);
 	tcase_add_test(tc, test_print_keys);
 	tcase_add_test(tc, test_conf_free);
+	tcase_add_test(tc, test_node_sections);
 	suite_add_tcase(s, tc);
 	return s;
 }
