@@ -193,11 +193,12 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 static void
 maybe_resume(struct api *a, const char *why)
 {
-	json_t *job = NULL;
+	json_t *job = NULL, *params = json_pack("{s:s}", "reason", why);
 	struct err e;
+	int rc = jobs_start(a->jobs, JOB_RESUME, params, &job, &e);
 
-	if (jobs_start(a->jobs, JOB_RESUME, json_pack("{s:s}", "reason", why),
-	    &job, &e) == 0) {
+	json_decref(params);   /* the job holds its own reference */
+	if (rc == 0) {
 		log_warn("auto_resume", "reason=%s job=%s", logq(why),
 		    json_get_str(job, "id") ? json_get_str(job, "id") : "?");
 		json_decref(job);

@@ -309,7 +309,7 @@ cmd_unpack(const struct agent_conf *cf, const struct unpack_opts *u, int json,
 		human_bytes(r.v.bytes, bytes, sizeof bytes);
 		if (r.recovered)
 			printf("completed an interrupted restore first\n");
-		printf("restored %s onto %s: %llu entries, %s, verified, in %.1f "
+		printf("restored %s onto %s: %llu entries, %s, verified, in %.2f "
 		    "s\n", r.backup.id, cf->data_dir,
 		    (unsigned long long)r.v.files, bytes, r.seconds);
 		if (r.previous_kept)

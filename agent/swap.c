@@ -361,14 +361,16 @@ swap_recover(const char *data_dir, enum swap_state *state, char *backup,
 		json_decref(j);
 		return 0;
 	}
-	log_warn("recovery", "kind=%s phase=%s reason=%s", logq(kind ? kind : "?"),
+	char kindbuf[32];
+	snprintf(kindbuf, sizeof kindbuf, "%s", kind ? kind : "?");
+	log_warn("recovery", "kind=%s phase=%s reason=%s", logq(kindbuf),
 	    logq(json_get_str(j, "phase") ? json_get_str(j, "phase") : "?"),
 	    logq("an interrupted swap is being completed"));
 	rc = finish(data_dir, j, e);
 	json_decref(j);
 	if (rc == 0) {
 		*state = SWAP_RECOVERED;
-		log_info("recovery_done", "kind=%s", logq(kind ? kind : "?"));
+		log_info("recovery_done", "kind=%s", logq(kindbuf));
 	}
 	return rc;
 }

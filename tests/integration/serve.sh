@@ -37,7 +37,7 @@ start_agent() {
 
 stop_agent() {
 	kill "$AGENT_PID"
-	wait "$AGENT_PID" || fail "the agent exited with $? on SIGTERM"
+	wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
 }
 
 TOKEN=token-one
@@ -208,6 +208,31 @@ expect 200 "release"
 call POST "/v1/prune?wait=30"
 expect 200 "after the release"
 ok "leases: 409 leased for other holders until released"
+
+# The agent killed in the middle of an unpack's swap (a test crash point):
+# after a restart the job is interrupted, and the next job's recovery makes
+# the data directory wholly the restored tree.
+stop_agent
+call_id=$(ls "$T/backups/member1" | sed -n 's/\.json$//p' | sort | tail -1)
+cp -a "$T/data" "$T/before-unpack"
+QUORUM_BACKUP_CRASH_AT=swap-old-first
+export QUORUM_BACKUP_CRASH_AT
+start_agent
+unset QUORUM_BACKUP_CRASH_AT
+call POST "/v1/unpack?backup=$call_id"
+job=$(jq -r .id "$T/body")
+wait "$AGENT_PID" 2>/dev/null || true
+[ -e "$T/data/.quorum-backup/journal" ] || fail "the crash point was not reached"
+start_agent
+call GET "/v1/jobs/$job"
+[ "$(jq -r .state "$T/body")" = interrupted ] || fail "unpack job after the crash: $(cat "$T/body")"
+call POST "/v1/archive?wait=60"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive after the crash: $(cat "$T/body")"
+[ ! -e "$T/data/.quorum-backup/journal" ] || fail "recovery left the journal"
+mkdir -p "$T/restored"
+tar --zstd -xf "$T/backups/member1/$call_id.tar.zst" -C "$T/restored"
+same_tree "$T/restored" "$T/data"
+ok "killed mid-unpack: the job is interrupted, and the next job's recovery completes the restore"
 
 # kill -9 mid-archive, then restart: interrupted, nothing incomplete.
 stop_agent

@@ -129,6 +129,6 @@ call GET "/v1/jobs/$job"
 ready_is 200 150
 grep -q "was interrupted" "$T/agent.err" || fail "no resume of the interrupted job's hold"
 kill "$AGENT_PID"
-wait "$AGENT_PID" || fail "agent exit on SIGTERM"
+wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "agent exit on SIGTERM"; }
 ok "agent killed while holding the node: at restart the job is interrupted and the node resumed"
 finish
