@@ -33,9 +33,6 @@ static const struct conf_key keys[] = {
 	{ "agent", "auth", CONF_ENUM, 0, 0, "token", "token|none", NULL,
 	  "token: /v1/ needs the bearer token. none: no auth, allowed only with "
 	  "a loopback listen address.", OFF(auth) },
-	{ "agent", "http_threads", CONF_INT, 1, 64, "4", NULL, NULL,
-	  "Threads answering HTTP requests (jobs run on their own thread).",
-	  OFF(http_threads) },
 	{ "agent", "conn_timeout", CONF_INT, 1, 3600, "30", NULL, NULL,
 	  "Seconds an idle HTTP connection is kept.", OFF(conn_timeout) },
 	{ "agent", "conn_memory", CONF_INT, 8192, 16777216, "65536", NULL, NULL,

@@ -16,7 +16,6 @@ struct agent_conf {
 	char *listen;
 	char *token_file;
 	char *auth;
-	long long http_threads;
 	long long conn_timeout;
 	long long conn_memory;
 	long long per_ip_limit;

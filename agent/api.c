@@ -224,6 +224,16 @@ prober_main(void *arg)
 			node_probe(cf->nodes[i], &fresh[i]);
 		fs_free_bytes(cf->data_dir, &fd, &e);
 		fs_free_bytes(cf->backup_dir, &fb, &e);
+		json_t *last = NULL;
+		struct store bs;
+		struct backup_info lb;
+		if (store_open(&bs, cf->backup_dir, cf->member, 0, &e) == 0 &&
+		    store_find(&bs, "latest", &lb, &e) == 0) {
+			char created[32];
+			store_format_time(lb.created, created, sizeof created);
+			last = json_pack("{s:s, s:s, s:I}", "id", lb.id, "created",
+			    created, "size", (json_int_t)lb.size);
+		}
 		/* Holds nobody owns any more: an expired one, or (at start) one
 		 * whose job did not survive the agent's restart. */
 		for (size_t i = 0; fresh && i < cf->n_nodes && !why; i++) {
@@ -258,6 +268,8 @@ prober_main(void *arg)
 		a->states = fresh;
 		a->free_data = fd;
 		a->free_backup = fb;
+		json_decref(a->last_backup);
+		a->last_backup = last;
 		a->probed = 1;
 		pthread_mutex_unlock(&a->mu);
 		if (why)
@@ -312,6 +324,7 @@ api_fini(struct api *a)
 	for (size_t i = 0; a->states && i < a->cf->n_nodes; i++)
 		node_state_clear(&a->states[i]);
 	free(a->states);
+	json_decref(a->last_backup);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
 }
@@ -604,9 +617,6 @@ enum MHD_Result
 api_status(struct request *r)
 {
 	const struct agent_conf *cf = r->api->cf;
-	struct store s;
-	struct backup_info last;
-	struct err e;
 	json_t *o, *cur;
 
 	o = json_pack("{s:I, s:s, s:s, s:s}", "member", (json_int_t)cf->member,
@@ -625,16 +635,11 @@ api_status(struct request *r)
 	    json_null());
 	pthread_mutex_unlock(&r->api->mu);
 	json_object_set_new(o, "nodes", nodes);
-	if (store_open(&s, cf->backup_dir, cf->member, 0, &e) == 0 &&
-	    store_find(&s, "latest", &last, &e) == 0) {
-		char created[32];
-		store_format_time(last.created, created, sizeof created);
-		json_object_set_new(o, "last_backup", json_pack("{s:s, s:s, s:I}",
-		    "id", last.id, "created", created, "size",
-		    (json_int_t)last.size));
-	} else {
-		json_object_set_new(o, "last_backup", json_null());
-	}
+	/* From the background prober: no disk scan per request. */
+	pthread_mutex_lock(&r->api->mu);
+	json_object_set(o, "last_backup", r->api->last_backup ?
+	    r->api->last_backup : json_null());
+	pthread_mutex_unlock(&r->api->mu);
 	pthread_mutex_lock(&r->api->mu);
 	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
 	    "data", (json_int_t)r->api->free_data,

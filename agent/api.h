@@ -24,6 +24,7 @@ struct api {
 	struct node_state *states;       /* one per cf->nodes */
 	int probed;                      /* at least one round done */
 	uint64_t free_data, free_backup;
+	json_t *last_backup;             /* id, created, size; or NULL */
 	/* A controller's lease: while live, other holders' mutating calls get
 	 * 409 leased. */
 	char lease_holder[129];
