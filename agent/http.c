@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "fsutil.h"
@@ -51,6 +52,7 @@ static const struct route routes[] = {
 
 struct http_server {
 	struct MHD_Daemon *d;
+	int active;              /* requests between first call and completion */
 	const struct agent_conf *cf;
 	struct api *api;
 	pthread_mutex_t token_mu;
@@ -313,6 +315,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!(st = calloc(1, sizeof *st)))
 			return MHD_NO;
 		*con_cls = st;
+		__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
 		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cf->max_body)
 			return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE,
 			    "body_too_large", "the request body is over the limit");
@@ -346,12 +349,13 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct http_server *s = cls;
 	struct req_state *st = *con_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
 	if (st) {
+		__atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
 		free(st->body);
 		free(st);
 		*con_cls = NULL;
@@ -447,6 +451,7 @@ http_start(const struct agent_conf *cf, struct api *api, struct err *e)
 	 * one second during an archive). */
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+	    MHD_USE_ITC |
 	    (ipv6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
 	    on_request, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -470,9 +475,19 @@ http_start(const struct agent_conf *cf, struct api *api, struct err *e)
 void
 http_stop(struct http_server *s)
 {
+	MHD_socket ls;
+
 	if (!s)
 		return;
+	/* No new connections; requests in flight (one that waited for a job
+	 * has just got its answer) get up to 5 s to be sent. */
+	ls = MHD_quiesce_daemon(s->d);
+	for (int i = 0; i < 100 && __atomic_load_n(&s->active,
+	    __ATOMIC_SEQ_CST) > 0; i++)
+		usleep(50000);
 	MHD_stop_daemon(s->d);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
 	pthread_mutex_destroy(&s->token_mu);
 	free(s);
 }

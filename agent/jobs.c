@@ -323,18 +323,25 @@ jobs_new(const struct agent_conf *cf, job_fn run, void *ctx, struct err *e)
 }
 
 void
+jobs_stop(struct jobs *js)
+{
+	if (!js || !js->worker_started)
+		return;
+	pthread_mutex_lock(&js->mu);
+	js->quit = 1;
+	js->cancel = 1;
+	pthread_cond_broadcast(&js->cv);
+	pthread_mutex_unlock(&js->mu);
+	pthread_join(js->worker, NULL);
+	js->worker_started = 0;
+}
+
+void
 jobs_free(struct jobs *js)
 {
 	if (!js)
 		return;
-	if (js->worker_started) {
-		pthread_mutex_lock(&js->mu);
-		js->quit = 1;
-		js->cancel = 1;
-		pthread_cond_broadcast(&js->cv);
-		pthread_mutex_unlock(&js->mu);
-		pthread_join(js->worker, NULL);
-	}
+	jobs_stop(js);
 	job_free(js->pending);
 	json_decref(js->recent);
 	pthread_mutex_destroy(&js->mu);

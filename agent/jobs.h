@@ -35,7 +35,10 @@ typedef int (*job_fn)(struct jobs *js, enum job_kind kind, json_t *params,
 struct jobs *jobs_new(const struct agent_conf *cf, job_fn run, void *ctx,
     struct err *e);
 void *jobs_ctx(const struct jobs *js);
-/* Stop accepting jobs, cancel the running one and wait for it. */
+/* Stop accepting jobs, cancel the running one and wait until it has
+ * ended (its cleanup done: partial files removed, nodes resumed).
+ * Idempotent; jobs_free calls it too. */
+void jobs_stop(struct jobs *js);
 void jobs_free(struct jobs *js);
 
 const char *job_kind_name(enum job_kind kind);

@@ -387,6 +387,9 @@ cmd_serve(const struct agent_conf *cf)
 	}
 	sigwait(&set, &sig);
 	log_info("stopping", "signal=%d", sig);
+	/* The job first: it cleans up (and resumes what it stopped), and the
+	 * requests waiting for it get their answer; then the server. */
+	jobs_stop(api.jobs);
 	http_stop(srv);
 	api_fini(&api);
 	curl_global_cleanup();

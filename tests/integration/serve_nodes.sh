@@ -128,7 +128,28 @@ call GET "/v1/jobs/$job"
 [ "$(jq -r .state "$T/body")" = interrupted ] || fail "job: $(cat "$T/body")"
 ready_is 200 150
 grep -q "was interrupted" "$T/agent.err" || fail "no resume of the interrupted job's hold"
+ok "agent killed while holding the node: at restart the job is interrupted and the node resumed"
+
+# SIGTERM during archive?quiesce=1: the job is cancelled, its partial file
+# removed, the node resumed, and the agent exits 0 (a request waiting for
+# the job gets its answer first).
 kill "$AGENT_PID"
 wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "agent exit on SIGTERM"; }
-ok "agent killed while holding the node: at restart the job is interrupted and the node resumed"
+start_agent --set archive.level=19
+ready_is 200
+call POST "/v1/prune?wait=30"   # removes the partial the kill -9 left
+[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune kept a partial file"
+curl -s -o "$T/waiter" -X POST -H "Authorization: Bearer $TOKEN" \
+	"http://127.0.0.1:$APORT/v1/archive?quiesce=1&wait=600" &
+waiter=$!
+track_pid "$waiter"
+wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 200
+kill "$AGENT_PID"
+wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "agent exit on SIGTERM mid-job"; }
+wait "$waiter" || true
+[ "$(jq -r .state "$T/waiter")" = failed ] || { tail -30 "$T/agent.err" >&2; fail "the waiting request: $(cat "$T/waiter")"; }
+[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "partial left after SIGTERM"
+ctl quorum status
+[ "$(field .state)" = running ] || fail "node not resumed after SIGTERM: $REPLY"
+ok "SIGTERM mid-archive: job cancelled, partial removed, node resumed, waiting request answered, exit 0"
 finish
