@@ -68,6 +68,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	*result = NULL;
 	switch (kind) {
 	case JOB_ARCHIVE: {
+		struct api *a = jobs_ctx(js);
 		struct archive_result r;
 		struct op_hooks h = *hooks;
 		json_t *pruned = NULL, *facts = NULL;
@@ -75,7 +76,13 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		int rc;
 		struct err re;
 
-		if (quiesce) {
+		if (!quiesce) {
+			/* The nodes were stopped by a quiesce: its facts. */
+			pthread_mutex_lock(&a->mu);
+			facts = json_incref(a->facts);
+			pthread_mutex_unlock(&a->mu);
+			h.node_facts = facts;
+		} else {
 			/* Facts before the stop; the nodes come back on every path. */
 			facts = first_facts(cf);
 			if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
@@ -119,6 +126,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		return rc;
 	}
 	case JOB_QUIESCE: {
+		struct api *a = jobs_ctx(js);
 		long long hold = json_integer_value(json_object_get(params, "hold"));
 		json_t *facts = first_facts(cf);
 		if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
@@ -126,13 +134,22 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 			json_decref(facts);
 			return -1;
 		}
+		pthread_mutex_lock(&a->mu);
+		json_decref(a->facts);
+		a->facts = json_incref(facts);
+		pthread_mutex_unlock(&a->mu);
 		*result = json_pack("{s:I, s:o}", "until",
 		    (json_int_t)(time(NULL) + hold), "facts",
 		    facts ? facts : json_null());
 		return 0;
 	}
 	case JOB_RESUME: {
+		struct api *a = jobs_ctx(js);
 		json_t *res = json_object();
+		pthread_mutex_lock(&a->mu);
+		json_decref(a->facts);   /* the nodes move on */
+		a->facts = NULL;
+		pthread_mutex_unlock(&a->mu);
 		if (resume_nodes(cf, res, e) < 0) {
 			json_decref(res);
 			return -1;
@@ -325,6 +342,7 @@ api_fini(struct api *a)
 		node_state_clear(&a->states[i]);
 	free(a->states);
 	json_decref(a->last_backup);
+	json_decref(a->facts);
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->cv);
 }

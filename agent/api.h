@@ -25,6 +25,8 @@ struct api {
 	int probed;                      /* at least one round done */
 	uint64_t free_data, free_backup;
 	json_t *last_backup;             /* id, created, size; or NULL */
+	json_t *facts;                   /* read by the last quiesce, for the
+	                                  * archives made until the resume */
 	/* A controller's lease: while live, other holders' mutating calls get
 	 * 409 leased. */
 	char lease_holder[129];

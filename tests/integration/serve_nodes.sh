@@ -91,6 +91,12 @@ grep -q "event=auto_resume" "$T/agent.err" || fail "no auto_resume logged"
 ok "quiesce?hold=3: held, readyz 503, node_up 0; the hold expired and the agent resumed the node"
 
 call POST "/v1/quiesce?wait=30"
+[ "$(jq -r '.result.facts.client_version' "$T/body")" = testnode/v1 ] || fail "quiesce facts: $(cat "$T/body")"
+call POST "/v1/archive?wait=60"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive after quiesce: $(cat "$T/body")"
+qid=$(jq -r .result.backup "$T/body")
+[ "$(jq -r .node.client_version "$T/backups/member1/$qid.json")" = testnode/v1 ] ||
+	fail "the quiesce's facts are not in the next archive's metadata"
 printf 'after the backup\n' >"$D/geth/extra-file"
 call POST "/v1/unpack?backup=$id&wait=60"
 [ "$(jq -r .state "$T/body")" = succeeded ] || fail "unpack: $(cat "$T/body")"
