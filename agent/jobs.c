@@ -250,8 +250,10 @@ load_persisted(struct jobs *js)
 		json_t *o = NULL;
 		const char *state;
 
-		if (strstr(names[i]->d_name, ".json") &&
-		    !strstr(names[i]->d_name, FS_PARTIAL_SUFFIX) &&
+		if (strstr(names[i]->d_name, FS_PARTIAL_SUFFIX) &&
+		    fs_join(path, sizeof path, dir, names[i]->d_name) == 0) {
+			unlink(path);   /* a record write the agent did not finish */
+		} else if (strstr(names[i]->d_name, ".json") &&
 		    fs_join(path, sizeof path, dir, names[i]->d_name) == 0)
 			o = json_load_path(path, 1u << 20, &e);
 		free(names[i]);

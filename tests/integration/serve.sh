@@ -239,7 +239,7 @@ stop_agent
 start_agent --set archive.level=19
 call POST /v1/archive
 job=$(jq -r .id "$T/body")
-wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 100
+wait_for "[ -n \"\$(find '$T/backups/member1' -maxdepth 1 -name '*.partial')\" ]" 100
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 start_agent
@@ -248,7 +248,8 @@ call GET "/v1/jobs/$job"
 call GET /v1/backups
 if jq -r '.[].id' "$T/body" | grep -q .partial; then fail "partial listed"; fi
 call POST "/v1/prune?wait=30"
-[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune left the partial archive"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "prune: $(cat "$T/body")"
+[ -z "$(find "$T/backups/member1" -maxdepth 1 -name '*.partial')" ] || fail "prune left the partial archive"
 stop_agent
 ok "kill -9 mid-archive: the job is interrupted after a restart, nothing incomplete is listed"
 finish

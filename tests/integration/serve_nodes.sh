@@ -129,7 +129,7 @@ start_agent --set archive.level=19
 ready_is 200
 call POST "/v1/archive?quiesce=1"
 job=$(jq -r .id "$T/body")
-wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 200
+wait_for "[ -n \"\$(find '$T/backups/member1' -maxdepth 1 -name '*.partial')\" ]" 200
 kill -9 "$AGENT_PID"
 wait "$AGENT_PID" 2>/dev/null || true
 start_agent
@@ -147,17 +147,17 @@ wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "agent exit on SIGTERM"
 start_agent --set archive.level=19
 ready_is 200
 call POST "/v1/prune?wait=30"   # removes the partial the kill -9 left
-[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "prune kept a partial file"
+[ -z "$(find "$T/backups/member1" -maxdepth 1 -name '*.partial')" ] || fail "prune kept a partial file"
 curl -s -o "$T/waiter" -X POST -H "Authorization: Bearer $TOKEN" \
 	"http://127.0.0.1:$APORT/v1/archive?quiesce=1&wait=600" &
 waiter=$!
 track_pid "$waiter"
-wait_for "[ -n \"\$(find '$T/backups/member1' -name '*.partial')\" ]" 200
+wait_for "[ -n \"\$(find '$T/backups/member1' -maxdepth 1 -name '*.partial')\" ]" 200
 kill "$AGENT_PID"
 wait "$AGENT_PID" || { tail -60 "$T/agent.err" >&2; fail "agent exit on SIGTERM mid-job"; }
 wait "$waiter" || true
 [ "$(jq -r .state "$T/waiter")" = failed ] || { tail -30 "$T/agent.err" >&2; fail "the waiting request: $(cat "$T/waiter")"; }
-[ -z "$(find "$T/backups/member1" -name '*.partial')" ] || fail "partial left after SIGTERM"
+[ -z "$(find "$T/backups/member1" -maxdepth 1 -name '*.partial')" ] || fail "partial left after SIGTERM"
 ctl quorum status
 [ "$(field .state)" = running ] || fail "node not resumed after SIGTERM: $REPLY"
 ok "SIGTERM mid-archive: job cancelled, partial removed, node resumed, waiting request answered, exit 0"
