@@ -227,6 +227,8 @@ prober_main(void *arg)
 {
 	struct api *a = arg;
 	const struct agent_conf *cf = a->cf;
+	time_t last_auto = 0;   /* a resume that keeps failing is retried
+	                         * once a minute, not at every probe */
 
 	for (;;) {
 		struct node_state *fresh = calloc(cf->n_nodes ? cf->n_nodes : 1,
@@ -289,8 +291,10 @@ prober_main(void *arg)
 		a->last_backup = last;
 		a->probed = 1;
 		pthread_mutex_unlock(&a->mu);
-		if (why)
+		if (why && time(NULL) - last_auto >= 60) {
+			last_auto = time(NULL);
 			maybe_resume(a, why);
+		}
 
 		pthread_mutex_lock(&a->mu);
 		clock_gettime(CLOCK_REALTIME, &until);
