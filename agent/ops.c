@@ -20,6 +20,20 @@
 #include "swap.h"
 #include "sysinfo.h"
 
+/* <data_dir>/.quorum-backup/NAME (NAME NULL: the directory itself). */
+static int
+agent_path(const struct agent_conf *cf, const char *name, char *out,
+    size_t size, struct err *e)
+{
+	char dir[4096];
+
+	if (fs_join(dir, sizeof dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
+	    (name ? fs_join(out, size, dir, name) :
+	    (snprintf(out, size, "%s", dir) >= (int)size ? -1 : 0)) < 0)
+		return err_set(e, ERR_CONFIG, "data_dir is too long");
+	return 0;
+}
+
 /* Locks held by a mutating operation. */
 struct held {
 	int mutation_fd;
@@ -42,9 +56,9 @@ take_mutation_lock(const struct agent_conf *cf, struct held *h, struct err *e)
 	if (!S_ISDIR(st.st_mode))
 		return err_set(e, ERR_FAILED, "data directory %s is not a "
 		    "directory", cf->data_dir);
-	if (fs_join(dir, sizeof dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    fs_join(path, sizeof path, dir, "lock") < 0)
-		return err_set(e, ERR_CONFIG, "data_dir is too long");
+	if (agent_path(cf, NULL, dir, sizeof dir, e) < 0 ||
+	    agent_path(cf, "lock", path, sizeof path, e) < 0)
+		return -1;
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_sys(e, ERR_FAILED, "mkdir %s", dir);
 	h->mutation_fd = lock_exclusive(path, "another operation on this data "
@@ -461,7 +475,7 @@ int
 op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
     const struct op_hooks *h, struct unpack_result *r, struct err *e)
 {
-	char agent_dir[4200], staging[4300], previous[4300];
+	char staging[4300], previous[4300];
 	char live_key[SHA256_HEX_LEN + 1], pending[STORE_ID_MAX];
 	const char *backup_key = NULL;
 	struct extract_opts xo;
@@ -477,12 +491,9 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
 	r->recovered = state == SWAP_RECOVERED;
-	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    fs_join(staging, sizeof staging, agent_dir, SWAP_STAGING) < 0 ||
-	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
-		err_set(e, ERR_CONFIG, "data_dir is too long");
+	if (agent_path(cf, SWAP_STAGING, staging, sizeof staging, e) < 0 ||
+	    agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
 		goto out;
-	}
 	if (store_open(&held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
 	    store_lock(&held.store, e) < 0 ||
 	    store_find(&held.store, u->id, &r->backup, e) < 0)
@@ -667,7 +678,7 @@ dir_has_entries(const char *path)
 int
 op_rollback(const struct agent_conf *cf, struct err *e)
 {
-	char agent_dir[4200], previous[4300];
+	char previous[4300];
 	char pending[STORE_ID_MAX];
 	struct held held;
 	enum swap_state state;
@@ -682,11 +693,8 @@ op_rollback(const struct agent_conf *cf, struct err *e)
 		    pending);
 		goto out;
 	}
-	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
-		err_set(e, ERR_CONFIG, "data_dir is too long");
+	if (agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
 		goto out;
-	}
 	if (!dir_has_entries(previous)) {
 		err_set(e, ERR_NOT_FOUND, "there is no previous tree to roll back "
 		    "to in %s", previous);
@@ -732,7 +740,7 @@ out:
 int
 op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
 {
-	char agent_dir[4200], previous[4300];
+	char previous[4300];
 	struct held held;
 	int rc = -1;
 
@@ -746,11 +754,8 @@ op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
 		    cf->data_dir, AGENT_DIR_NAME);
 		goto out;
 	}
-	if (fs_join(agent_dir, sizeof agent_dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    fs_join(previous, sizeof previous, agent_dir, SWAP_PREVIOUS) < 0) {
-		err_set(e, ERR_CONFIG, "data_dir is too long");
+	if (agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
 		goto out;
-	}
 	*removed = dir_has_entries(previous);
 	if (fs_remove_tree(previous, e) < 0)
 		goto out;
