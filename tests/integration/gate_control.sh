@@ -175,20 +175,35 @@ ok "exec failure on start: ok=false, stopped with start_error, probe 1; fixed: r
 start_gate many exec -- --ignore-term
 ctl many stop timeout=1
 expect_field .state stopping
-WAITERS=""
-for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-	"$GATE" ctl --socket "$T/many.sock" stop timeout=20 >"$T/many.$i" 2>&1 &
-	WAITERS="$WAITERS $!"
+# launch_waiter I: one waiting stop, its PID in W_I.
+launch_waiter() {
+	"$GATE" ctl --socket "$T/many.sock" stop timeout=20 >"$T/many.$1" 2>&1 &
+	eval "W_$1=$!"
 	track_pid "$!"
+}
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+	launch_waiter "$i"
 done
-# Once all 16 are connected (slow under ASan and load), a 17th is turned away.
+# Once all 16 are connected (slow under ASan and load), a 17th is turned
+# away. A waiter that arrived while this loop's own status request held a
+# slot was itself refused: it is launched again.
 n=150
 while :; do
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+		if grep -q "too many clients" "$T/many.$i" 2>/dev/null; then
+			eval "wait \$W_$i" 2>/dev/null || true
+			launch_waiter "$i"
+		fi
+	done
 	ctl many status
 	[ "$CTL_RC" = 1 ] && break
 	[ $n -gt 0 ] || fail "a 17th client was still served: $REPLY"
 	sleep 0.1
 	n=$((n - 1))
+done
+WAITERS=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+	eval "WAITERS=\"\$WAITERS \$W_$i\""
 done
 field .error | grep -q "too many clients" || fail "unclear refusal: $REPLY"
 kill -KILL "$NPID"
