@@ -86,8 +86,8 @@ head -c 20000000 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
 	--member 1 archive ) >"$T/out" 2>"$T/err" && fail "archive passed the file size limit"
 rc=0
 ( ulimit -f 4096; exec "$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" \
-	--member 1 archive ) >/dev/null 2>&1 || rc=$?
-[ "$rc" = 6 ] || fail "RLIMIT_FSIZE: expected exit 6, got $rc"
+	--member 1 archive ) >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 6 ] || { cat "$T/err" >&2; fail "RLIMIT_FSIZE: expected exit 6, got $rc"; }
 assert_contains "$T/err" "File too large"
 assert_no_backup_files
 ok "write limit reached mid-archive: exit 6, partial removed"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# conf/quorum-backup-agent.ini is what the config table generates, it loads
-# cleanly (commented or not), and --help documents every key.
+# conf/quorum-backup-agent.ini and conf/quorum-backup.ini are what the
+# config tables generate, they load cleanly (commented or not), and --help
+# documents every key.
 . "$(dirname "$0")/lib.sh"
 
 "$AGENT" --sample-config >"$T/sample.ini"
@@ -18,4 +19,19 @@ for key in $(grep -o '^;[a-z_]* =' "$T/sample.ini" | tr -d ';= ' | sort -u); do
 	grep -q "\] $key:" "$T/help" || fail "--help does not document $key"
 done
 ok "--help documents every key"
+
+: "${CONTROLLER:=$top_builddir/quorum-backup}"
+"$CONTROLLER" --sample-config >"$T/ctl.ini"
+diff -u "$top_srcdir/conf/quorum-backup.ini" "$T/ctl.ini" >&2 ||
+	fail "conf/quorum-backup.ini is stale: regenerate it with quorum-backup --sample-config"
+sed 's/^;\([a-z_]* =\)/\1/' "$T/ctl.ini" >"$T/ctl-active.ini"
+grep -q '^ready_timeout = 300' "$T/ctl-active.ini" || fail "uncommenting failed"
+# No members are configured: status says so (exit 2), after the file loaded.
+expect_exit 2 "$CONTROLLER" -c "$T/ctl-active.ini" status
+assert_contains "$T/err" "no members are configured"
+"$CONTROLLER" --help >"$T/help"
+for key in $(grep -o '^;[a-z_]* =' "$T/ctl.ini" | tr -d ';= ' | sort -u); do
+	grep -q "\] $key:" "$T/help" || fail "quorum-backup --help does not document $key"
+done
+ok "the controller's sample matches its table, loads, and --help documents it"
 finish

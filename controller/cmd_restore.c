@@ -1,0 +1,356 @@
+/* restore: the listed members go down together. Before anything stops:
+ * every agent answers, the leases are taken, and the backup exists and is
+ * complete on every member (exit 4 otherwise); stopping more members than
+ * the quorum allows needs --all or --force. Then: quiesce each, unpack on
+ * each (--parallel K at a time), resume each in member order, and wait
+ * until all are ready. A member whose unpack failed keeps its data (the
+ * agent verifies before it swaps) and is resumed like the others. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "json.h"
+#include "log.h"
+
+static void
+fail_member(struct result *r, const char *code, const char *msg)
+{
+	snprintf(r->state, sizeof r->state, "failed");
+	if (!r->code[0]) {   /* the first failure is the one to tell */
+		snprintf(r->code, sizeof r->code, "%s", code);
+		snprintf(r->msg, sizeof r->msg, "%s", msg);
+	}
+}
+
+/* Look the backup up on member i: 0 found and complete, 1 not found, -1
+ * the agent could not say. */
+static int
+find_backup(struct ctl *c, size_t i, const char *want, struct result *r)
+{
+	char path[200], esc[160];
+	struct reply rep;
+	const json_t *meta;
+	int rc = 0;
+
+	client_escape(want, esc, sizeof esc);
+	snprintf(path, sizeof path, "/v1/backups/%s", esc);
+	if (client_call(&c->cl, &c->members[i], "GET", path, 0, &rep) < 0) {
+		rc = rep.status == 404 || rep.status == 400 ? 1 : -1;
+		snprintf(r->code, sizeof r->code, "%s", rep.status == 404 ?
+		    "not_found" : rep.code);
+		snprintf(r->msg, sizeof r->msg, "backup %s: %s", want, rep.msg);
+		reply_free(&rep);
+		return rc;
+	}
+	meta = json_object_get(rep.body, "metadata");
+	snprintf(r->backup, sizeof r->backup, "%s",
+	    json_get_str(rep.body, "id") ? json_get_str(rep.body, "id") : want);
+	r->size = json_get_u(rep.body, "size");
+	r->height = json_get_u(json_object_get(meta, "node"), "block_number");
+	if (!json_is_object(meta) &&
+	    !json_is_true(json_object_get(rep.body, "legacy"))) {
+		snprintf(r->code, sizeof r->code, "not_found");
+		snprintf(r->msg, sizeof r->msg, "backup %s has no metadata: it is "
+		    "not complete", r->backup);
+		rc = 1;
+	}
+	reply_free(&rep);
+	return rc;
+}
+
+/* Follow several jobs at once until each has ended: ids[k] for member
+ * idx[k] ("" = none). A failure is recorded in the member's result. */
+static void
+follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
+    const char *step, double deadline)
+{
+	size_t left = 0;
+
+	for (size_t k = 0; k < n; k++)
+		left += ids[k][0] != '\0';
+	while (left > 0) {
+		for (size_t k = 0; k < n; k++) {
+			json_t *job = NULL;
+			char code[64], msg[1024];
+			int st;
+
+			if (!ids[k][0])
+				continue;
+			if (now_mono() > deadline) {
+				snprintf(msg, sizeof msg, "job %s did not end within "
+				    "job_timeout (%lld s); it goes on on the agent", ids[k],
+				    c->cf.job_timeout);
+				fail_member(&c->res[idx[k]], "timeout", msg);
+				ids[k][0] = '\0';
+				left--;
+				continue;
+			}
+			st = poll_job(c, idx[k], ids[k], left > 1 ? 0.5 : 2, &job,
+			    code, sizeof code, msg, sizeof msg);
+			if (st != 0) {
+				if (st < 0 || strcmp(json_get_str(job, "state"),
+				    "succeeded") != 0)
+					fail_member(&c->res[idx[k]], code, msg);
+				else
+					c->res[idx[k]].duration += json_number_value(
+					    json_object_get(job, "elapsed"));
+				out_progress(c, c->members[idx[k]].n, step, job, 1);
+				ids[k][0] = '\0';
+				left--;
+			} else {
+				out_progress(c, c->members[idx[k]].n, step, job, 0);
+			}
+			json_decref(job);
+			leases_renew(c, 0);
+		}
+	}
+	out_flush(c);
+}
+
+/* Start `path` on each member of idx whose start[k] is set, in order;
+ * then follow them. */
+static void
+run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
+    int with_backup, const char *step, long parallel, const int *start)
+{
+	char (*ids)[96] = calloc(n ? n : 1, sizeof *ids);
+	double deadline = now_mono() + (double)c->cf.job_timeout;
+	size_t next = 0;
+
+	if (!ids)
+		return;
+	if (parallel < 1)
+		parallel = (long)n;
+	while (next < n) {
+		size_t running = 0;
+
+		/* Start up to `parallel` jobs, then follow them to their end. */
+		for (; next < n && running < (size_t)parallel; next++) {
+			char full[400], esc[200], code[64], msg[1024];
+			struct result *r = &c->res[idx[next]];
+
+			if (!start[next])
+				continue;
+			client_escape(r->backup, esc, sizeof esc);
+			snprintf(full, sizeof full, "%s%s", path, with_backup ? esc :
+			    "");
+			if (start_job(c, idx[next], full, ids[next], sizeof ids[next],
+			    code, sizeof code, msg, sizeof msg) < 0) {
+				fail_member(r, code, msg);
+				ids[next][0] = '\0';
+				continue;
+			}
+			running++;
+		}
+		follow_jobs(c, idx, n, ids, step, deadline);
+	}
+	free(ids);
+}
+
+int
+cmd_restore(struct ctl *c, const struct cmd_opts *o)
+{
+	const char *want = o->backup ? o->backup : "latest";
+	size_t *idx = NULL, n = 0;
+	int *quiesced = NULL, *go = NULL;
+	double *down_at = NULL;
+	int missing = 0, unreachable = 0, rc;
+	char msg[1200], why[1200];
+	struct network net;
+
+	if (select_members(c, o, 0, &idx, &n) < 0)
+		return EXIT_USAGE;
+	quiesced = calloc(n, sizeof *quiesced);
+	go = calloc(n, sizeof *go);
+	down_at = calloc(n, sizeof *down_at);
+	if (!quiesced || !go || !down_at) {
+		free(idx);
+		free(quiesced);
+		free(go);
+		free(down_at);
+		fprintf(stderr, "quorum-backup: out of memory\n");
+		return EXIT_FAILED;
+	}
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && idx[b - 1] > idx[b]; b--) {
+			size_t t = idx[b];
+			idx[b] = idx[b - 1];
+			idx[b - 1] = t;
+		}
+	for (size_t k = 0; k < n; k++)
+		snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
+		    "pending");
+
+	/* 1. Before anything stops: the backup on every member. */
+	for (size_t k = 0; k < n; k++) {
+		struct result *r = &c->res[idx[k]];
+		int f = find_backup(c, idx[k], want, r);
+
+		if (f == 1) {
+			missing = 1;
+			snprintf(r->state, sizeof r->state, "not_found");
+		} else if (f < 0) {
+			unreachable = 1;
+			snprintf(r->state, sizeof r->state, "failed");
+		}
+	}
+	if (missing || unreachable) {
+		rc = missing ? EXIT_NOT_FOUND : EXIT_FAILED;
+		out_info(c, "nothing was stopped: %s", missing ?
+		    "the backup is not on every member" :
+		    "an agent does not answer");
+		goto done;
+	}
+
+	/* 2. The leases, then the quorum. */
+	rc = leases_take(c, idx, n, msg, sizeof msg);
+	if (rc < 0) {
+		out_info(c, "nothing was stopped: cannot take the lease: %s", msg);
+		for (size_t k = 0; k < n; k++) {
+			snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
+			    rc == -1 ? "refused" : "failed");
+			snprintf(c->res[idx[k]].code, sizeof c->res[idx[k]].code,
+			    "%s", rc == -1 ? "leased" : "lease_failed");
+			snprintf(c->res[idx[k]].msg, sizeof c->res[idx[k]].msg, "%s",
+			    msg);
+		}
+		rc = rc == -1 ? EXIT_REFUSED : EXIT_FAILED;
+		goto done;
+	}
+	network_read(c, &net);
+	rc = safety_check(c, &net, idx, n, 0, why, sizeof why);
+	network_free(&net);
+	if (rc < 0) {
+		if (!o->all && !o->force) {
+			out_info(c, "refused: %s. Use --all (every member) or --force "
+			    "to restore anyway; the network halts until they are "
+			    "back", why);
+			for (size_t k = 0; k < n; k++) {
+				snprintf(c->res[idx[k]].state,
+				    sizeof c->res[idx[k]].state, "refused");
+				snprintf(c->res[idx[k]].code, sizeof c->res[idx[k]].code,
+				    "unsafe");
+				snprintf(c->res[idx[k]].msg, sizeof c->res[idx[k]].msg,
+				    "%s", why);
+			}
+			leases_release(c);
+			rc = EXIT_REFUSED;
+			goto done;
+		}
+		out_warn(c, "the network halts until the restored members are "
+		    "back: %s", why);
+	}
+
+	/* 3. Quiesce, in member order. A failure stops here: what was
+	 * stopped is resumed below. */
+	for (size_t k = 0; k < n && !ctl_stopping(c); k++) {
+		char path[96], code[64], m2[1024];
+		json_t *job = NULL;
+
+		snprintf(path, sizeof path, "/v1/quiesce?hold=%lld", c->cf.hold);
+		out_info(c, "member %d: stopping the node", c->members[idx[k]].n);
+		down_at[k] = now_mono();
+		if (run_job(c, idx[k], path, "stop", &job, code, sizeof code, m2,
+		    sizeof m2) < 0) {
+			fail_member(&c->res[idx[k]], code, m2);
+			/* A quiesce that failed may have stopped some nodes: the
+			 * resume below covers it. */
+			quiesced[k] = 1;
+			json_decref(job);
+			break;
+		}
+		c->res[idx[k]].duration = 0;
+		quiesced[k] = 1;
+		json_decref(job);
+	}
+
+	/* 4. Unpack where every member was stopped. */
+	{
+		int all_down = 1;
+		for (size_t k = 0; k < n; k++)
+			if (!quiesced[k] || c->res[idx[k]].code[0])
+				all_down = 0;
+		for (size_t k = 0; k < n; k++)
+			go[k] = all_down && !ctl_stopping(c);
+		if (all_down && !ctl_stopping(c)) {
+			out_info(c, "unpacking on %zu member%s, %ld at a time", n,
+			    n == 1 ? "" : "s", o->parallel);
+			run_on_all(c, idx, n, "/v1/unpack?backup=", 1, "unpack",
+			    o->parallel, go);
+		} else if (!ctl_stopping(c)) {
+			out_info(c, "not every member stopped: nothing is unpacked, "
+			    "the stopped members are resumed");
+			for (size_t k = 0; k < n; k++)
+				if (!c->res[idx[k]].code[0])
+					fail_member(&c->res[idx[k]], "not_started", "another "
+					    "member could not be stopped");
+		}
+	}
+
+	/* 5. Resume every member that was stopped, in member order, even
+	 * after a stop signal: a validator is not left down by us. */
+	{
+		volatile sig_atomic_t *saved = c->stop;
+		c->stop = NULL;   /* the resume runs to its end */
+		for (size_t k = 0; k < n; k++)
+			if (quiesced[k])
+				out_info(c, "member %d: starting the node",
+				    c->members[idx[k]].n);
+		run_on_all(c, idx, n, "/v1/resume", 0, "start", 0, quiesced);
+		for (size_t k = 0; k < n; k++) {
+			struct result *r = &c->res[idx[k]];
+			long long h;
+			char w[1024];
+
+			if (!quiesced[k])
+				continue;
+			if (wait_ready(c, idx[k], -1, &h, w, sizeof w) < 0)
+				fail_member(r, "not_ready", w);
+			r->height_now = h;
+			r->downtime = now_mono() - down_at[k];
+		}
+		c->stop = saved;
+	}
+	leases_release(c);
+
+	rc = EXIT_OK;
+	for (size_t k = 0; k < n; k++) {
+		struct result *r = &c->res[idx[k]];
+		if (ctl_stopping(c) && !r->code[0] && !go[k])
+			fail_member(r, "interrupted", "the controller was stopped "
+			    "before the unpack; the node was resumed");
+		if (r->code[0])
+			rc = EXIT_FAILED;
+		else
+			snprintf(r->state, sizeof r->state, "succeeded");
+	}
+	/* The restored heights: equal when the backups were taken together. */
+	{
+		long long first = -2;
+		int differ = 0;
+		for (size_t k = 0; k < n; k++) {
+			long long h = c->res[idx[k]].height;
+			if (strcmp(c->res[idx[k]].state, "succeeded") != 0)
+				continue;
+			if (first == -2)
+				first = h;
+			else if (h != first)
+				differ = 1;
+		}
+		if (differ)
+			out_warn(c, "the restored members were backed up at different "
+			    "heights; they catch up from their peers after the "
+			    "restore");
+	}
+done:
+	free(idx);
+	free(quiesced);
+	free(go);
+	free(down_at);
+	out_summary(c, "restore", rc);
+	return rc;
+}

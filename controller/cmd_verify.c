@@ -1,0 +1,60 @@
+/* verify: a full read of a backup on each member given (POST
+ * /v1/backups/ID/verify, followed to its end): zstd checksums, the tar
+ * walk, every file hash and the archive's SHA-256. Nothing stops; verify
+ * jobs need no lease. Exit 4 when the backup is not there, 1 when it does
+ * not verify. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "json.h"
+
+int
+cmd_verify(struct ctl *c, const struct cmd_opts *o)
+{
+	const char *want = o->backup ? o->backup : "latest";
+	size_t *idx, n;
+	int failed = 0, missing = 0, rc;
+	char esc[200], path[320];
+
+	if (select_members(c, o, 0, &idx, &n) < 0)
+		return EXIT_USAGE;
+	client_escape(want, esc, sizeof esc);
+	snprintf(path, sizeof path, "/v1/backups/%s/verify", esc);
+	for (size_t k = 0; k < n && !ctl_stopping(c); k++) {
+		struct result *r = &c->res[idx[k]];
+		json_t *job = NULL;
+		char code[64], msg[1024];
+
+		out_info(c, "member %d: verifying backup %s", c->members[idx[k]].n,
+		    want);
+		if (run_job(c, idx[k], path, "verify", &job, code, sizeof code, msg,
+		    sizeof msg) < 0) {
+			snprintf(r->state, sizeof r->state, "failed");
+			snprintf(r->code, sizeof r->code, "%s", code);
+			snprintf(r->msg, sizeof r->msg, "%s", msg);
+			if (strcmp(code, "not_found") == 0)
+				missing = 1;
+			else
+				failed = 1;
+		} else {
+			const json_t *res = json_object_get(job, "result");
+			snprintf(r->state, sizeof r->state, "verified");
+			snprintf(r->backup, sizeof r->backup, "%s",
+			    json_get_str(res, "backup") ? json_get_str(res, "backup") :
+			    want);
+			r->duration = json_number_value(json_object_get(job,
+			    "elapsed"));
+			r->size = json_get_u(res, "bytes");
+		}
+		json_decref(job);
+	}
+	free(idx);
+	rc = failed || ctl_stopping(c) ? EXIT_FAILED : missing ?
+	    EXIT_NOT_FOUND : EXIT_OK;
+	out_summary(c, "verify", rc);
+	return rc;
+}

@@ -1,0 +1,171 @@
+/* ctl: what the controller's subcommands share: the configuration, the
+ * members, the agent client, the output, the leases and the member
+ * results that make the summary. */
+#ifndef QB_CTL_H
+#define QB_CTL_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client.h"
+#include "ctl_conf.h"
+#include "err.h"
+
+/* Exit codes (DESIGN section 4). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,     /* some member failed */
+	EXIT_USAGE = 2,      /* usage or configuration */
+	EXIT_REFUSED = 3,    /* the safety check or a lease refused */
+	EXIT_NOT_FOUND = 4,  /* a backup was not found */
+};
+
+/* One member's line in the summary. */
+struct result {
+	int member;
+	char state[16];      /* succeeded, failed, refused, skipped, pending */
+	char backup[64];     /* backup id */
+	long long size;      /* archive bytes, -1 unknown */
+	long long height;    /* block height recorded in the backup, -1 unknown */
+	long long height_now;/* height seen once ready again, -1 unknown */
+	double duration;     /* seconds of the member's job(s) */
+	double downtime;     /* seconds the member's node was not serving */
+	char code[64];       /* error code when failed */
+	char msg[1600];
+};
+
+/* The live status of one member, read from its agent's /v1/status. */
+struct mstat {
+	int reachable;
+	char code[64], msg[1024];      /* why not reachable */
+	int ready;                     /* every node ready */
+	int syncing;                   /* any node syncing */
+	long long height;              /* highest node height, -1 unknown */
+	char why[1200];                /* why not ready */
+	char address[64];              /* the node's signer address, "" unknown */
+	int is_validator;              /* 1, 0, -1 unknown (from the node) */
+	json_t *validators;            /* the set the node reports, or NULL */
+	int held;                      /* some node is held stopped */
+	char version[32];              /* agent version */
+	json_t *status;                /* the whole /v1/status reply */
+};
+
+struct ctl {
+	struct ctl_conf cf;
+	struct member *members;        /* every member of the network */
+	size_t n_members;
+	struct client cl;
+	int json, verbose, tty;
+	volatile sig_atomic_t *stop;   /* SIGINT/SIGTERM seen */
+	/* leases held, per member index; renewed while we work */
+	unsigned char *leased;
+	time_t lease_renewed;
+	json_t *warnings;              /* strings, for the summary */
+	struct result *res;            /* per member index */
+	/* progress line state */
+	double last_line;
+	int live;                      /* a live line is on the terminal */
+};
+
+/* ---- progress and summary (progress.c) ---------------------------- */
+
+/* A message for the operator (stderr); warnings also go to the summary. */
+void out_info(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void out_warn(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A job's progress for member m's step: a live line on a terminal,
+ * otherwise a line every progress_interval seconds (force: now). */
+void out_progress(struct ctl *c, int m, const char *step, const json_t *job,
+    int force);
+/* End the live line, if any. */
+void out_flush(struct ctl *c);
+/* The summary: a table on stdout, or with --json one JSON document. */
+void out_summary(struct ctl *c, const char *command, int exit_code);
+void human_bytes(long long n, char *buf, size_t size);
+void human_age(double seconds, char *buf, size_t size);
+double now_mono(void);
+
+/* ---- agents, jobs and leases (run.c) ------------------------------ */
+
+int member_index(const struct ctl *c, int n);
+/* GET /v1/status of member index i into *s (freed by mstat_free). */
+void member_status(struct ctl *c, size_t i, struct mstat *s);
+void mstat_free(struct mstat *s);
+/* Start a job (POST path) on member index i and follow it until it ends,
+ * showing progress as `step`. 0 when it succeeded (*job holds it); -1 with
+ * code and msg otherwise (*job holds it if there was one). */
+int run_job(struct ctl *c, size_t i, const char *path, const char *step,
+    json_t **job, char *code, size_t code_size, char *msg, size_t msg_size);
+/* Start a job without following it: its id in id. */
+int start_job(struct ctl *c, size_t i, const char *path, char *id,
+    size_t id_size, char *code, size_t code_size, char *msg,
+    size_t msg_size);
+/* One look at a job (waiting up to wait_s for it to end). 1 when it ended,
+ * 0 while it runs, -1 when the agent cannot be asked. */
+int poll_job(struct ctl *c, size_t i, const char *id, double wait_s,
+    json_t **job, char *code, size_t code_size, char *msg, size_t msg_size);
+/* Wait until member index i is ready and (min_height >= 0) its head is
+ * above min_height, within ready_timeout. 0 ready, -1 with why. */
+int wait_ready(struct ctl *c, size_t i, long long min_height,
+    long long *height, char *why, size_t why_size);
+/* Sleep in small steps, renewing leases; 1 when a stop signal came. */
+int ctl_sleep(struct ctl *c, double seconds);
+int ctl_stopping(const struct ctl *c);
+
+/* Leases on the member indexes given, in member order: all or none. */
+int leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
+    size_t size);
+void leases_renew(struct ctl *c, int force);
+void leases_release(struct ctl *c);
+
+/* ---- safety (safety.c) -------------------------------------------- */
+
+struct network {
+	struct mstat *st;      /* per member index */
+	size_t n;
+	long long highest;     /* highest head among ready members, -1 none */
+	int vset_known;        /* some node gave its validator set */
+	size_t vset_n;         /* n of the QBFT/IBFT quorum */
+	size_t unknown_validators;  /* set members no configured member is */
+};
+
+/* Read every member's status. */
+void network_read(struct ctl *c, struct network *net);
+void network_free(struct network *net);
+/* Whether taking down the members in `down` (indexes) keeps the quorum
+ * and every other member ready. 0 safe; -1 with the reasons in why. */
+int safety_check(struct ctl *c, const struct network *net,
+    const size_t *down, size_t n_down, int check_others, char *why,
+    size_t why_size);
+/* The backup check with retries: heads seen by the agents' probes may be
+ * a probe apart, so a lagging head is looked at again before it refuses. */
+int safety_backup(struct ctl *c, size_t target, char *why, size_t why_size);
+size_t quorum_of(size_t n);
+
+/* ---- subcommands --------------------------------------------------- */
+
+struct cmd_opts {
+	int all, force, keep_going, dry_run;
+	long parallel;
+	const char *backup;
+	int *members;          /* member numbers given */
+	size_t n_members;
+};
+
+int cmd_backup(struct ctl *c, const struct cmd_opts *o);
+int cmd_restore(struct ctl *c, const struct cmd_opts *o);
+int cmd_list(struct ctl *c, const struct cmd_opts *o);
+int cmd_status(struct ctl *c, const struct cmd_opts *o);
+int cmd_verify(struct ctl *c, const struct cmd_opts *o);
+int cmd_prune(struct ctl *c, const struct cmd_opts *o);
+
+/* The member indexes a command works on: those given, or all (--all or,
+ * when all_default, none given). -1 with a message when a number is not a
+ * member of the configuration. */
+int select_members(struct ctl *c, const struct cmd_opts *o, int all_default,
+    size_t **idx, size_t *n);
+
+#endif
