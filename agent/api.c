@@ -207,6 +207,12 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 
 /* ---- the background prober ---------------------------------------------- */
 
+/* The wall-clock time (epoch seconds) the last probe round ended, for
+ * /v1/status "probed_at"; guarded by api.mu like the rest of the probed
+ * state and meaningful once api.probed is set. A process has one struct
+ * api (main.c), one prober. */
+static double probed_at;
+
 static void
 maybe_resume(struct api *a, const char *why)
 {
@@ -229,6 +235,10 @@ prober_main(void *arg)
 	const struct agent_conf *cf = a->cf;
 	time_t last_auto = 0;   /* a resume that keeps failing is retried
 	                         * once a minute, not at every probe */
+	/* The methods each node lacks, so that they are not asked every 2 s;
+	 * this thread's alone (NULL when out of memory: always ask). */
+	struct node_probe_memo *memo = calloc(cf->n_nodes ? cf->n_nodes : 1,
+	    sizeof *memo);
 
 	for (;;) {
 		struct node_state *fresh = calloc(cf->n_nodes ? cf->n_nodes : 1,
@@ -237,10 +247,11 @@ prober_main(void *arg)
 		struct err e;
 		const char *why = NULL;
 		char whybuf[256];
-		struct timespec until;
+		struct timespec until, now;
 
 		for (size_t i = 0; fresh && i < cf->n_nodes; i++)
-			node_probe(cf->nodes[i], &fresh[i]);
+			node_probe_with(cf->nodes[i], &fresh[i],
+			    memo ? &memo[i] : NULL);
 		fs_free_bytes(cf->data_dir, &fd, &e);
 		fs_free_bytes(cf->backup_dir, &fb, &e);
 		json_t *last = NULL;
@@ -280,6 +291,7 @@ prober_main(void *arg)
 				json_decref(j);
 			}
 		}
+		clock_gettime(CLOCK_REALTIME, &now);
 		pthread_mutex_lock(&a->mu);
 		for (size_t i = 0; a->states && i < cf->n_nodes; i++)
 			node_state_clear(&a->states[i]);
@@ -290,6 +302,7 @@ prober_main(void *arg)
 		json_decref(a->last_backup);
 		a->last_backup = last;
 		a->probed = 1;
+		probed_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 		pthread_mutex_unlock(&a->mu);
 		if (why && time(NULL) - last_auto >= 60) {
 			last_auto = time(NULL);
@@ -307,6 +320,7 @@ prober_main(void *arg)
 		if (quit)
 			break;
 	}
+	free(memo);
 	return NULL;
 }
 
@@ -666,8 +680,28 @@ api_status(struct request *r)
 	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
 	    "data", (json_int_t)r->api->free_data,
 	    "backup", (json_int_t)r->api->free_backup));
+	/* How fresh "nodes" is: a controller acting on them wants to know. */
+	json_object_set_new(o, "probed_at", r->api->probed ?
+	    json_real(probed_at) : json_null());
 	pthread_mutex_unlock(&r->api->mu);
-	return reply_json(r, MHD_HTTP_OK, o);
+	/* reply_json's 9 significant digits would round an epoch time to 10
+	 * s; 13 keep milliseconds. */
+	char *text = o ? json_dumps(o, JSON_INDENT(2) |
+	    JSON_REAL_PRECISION(13)) : NULL;
+	json_decref(o);
+	if (!text)
+		return MHD_NO;
+	size_t len = strlen(text);
+	char *withnl = realloc(text, len + 2);
+	if (!withnl) {
+		free(text);
+		return MHD_NO;
+	}
+	memcpy(withnl + len, "\n", 2);
+	enum MHD_Result ret = reply_text(r, MHD_HTTP_OK, "application/json",
+	    withnl);
+	free(withnl);
+	return ret;
 }
 
 /* ---- backups ------------------------------------------------------------ */

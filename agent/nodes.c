@@ -980,6 +980,8 @@ void
 node_state_clear(struct node_state *st)
 {
 	json_decref(st->hold);
+	free(st->address);
+	json_decref(st->validators);
 	state_reset(st);
 }
 
@@ -1039,9 +1041,9 @@ probe_gate(const struct node_def *n, struct node_state *st)
 }
 
 static void
-probe_rpc(const struct node_def *n, struct node_state *st, int running)
+probe_rpc(const struct node_def *n, struct node_state *st, int running,
+    double deadline)
 {
-	double deadline = mono_now() + NODE_PROBE_CHECK_TIMEOUT;
 	json_t *r;
 	struct err e;
 
@@ -1113,8 +1115,134 @@ probe_health(const struct node_def *n, struct node_state *st, int running)
 		set_reason(st, "%s: HTTP %ld", n->health_url, status);
 }
 
-int
-node_probe(const struct node_def *n, struct node_state *st)
+/* The optional methods, by enum node_probe_method. */
+static const char *const probe_methods[NODE_PM_COUNT] = {
+	[NODE_PM_NODE_ADDRESS] = "istanbul_nodeAddress",
+	[NODE_PM_ISTANBUL_VALIDATORS] = "istanbul_getValidators",
+	[NODE_PM_QBFT_VALIDATORS] = "qbft_getValidatorsByBlockNumber",
+};
+
+/* Longest string taken as an address: 0x and 40 hex digits, with room for
+ * other spellings, but not a page of text in /v1/status. */
+#define ADDRESS_MAX 128
+
+static int
+memo_asks(const struct node_probe_memo *memo, enum node_probe_method m)
+{
+	return !memo || memo->skip_until[m] <= mono_now();
+}
+
+/* The node answered "method not found" for m: leave m alone for a while. */
+static void
+memo_missing(struct node_probe_memo *memo, const struct node_def *n,
+    enum node_probe_method m)
+{
+	if (!memo)
+		return;
+	memo->skip_until[m] = mono_now() + NODE_PROBE_SKIP_S;
+	log_debug("node_method_missing", "node=%s method=%s retry_in=%.0f",
+	    logq(n->name), probe_methods[m], NODE_PROBE_SKIP_S);
+}
+
+/* The validator set at "latest": istanbul_getValidators (IBFT, and QBFT in
+ * GoQuorum, which keeps the istanbul_ API), else
+ * qbft_getValidatorsByBlockNumber. *set gets an array of strings (the
+ * caller decrefs it) and *method the call that gave it, or both NULL.
+ * memo: methods to leave alone, and where to note a "method not found"
+ * (NULL: ask both). *answered is set when a call got a JSON-RPC answer.
+ * warn: log failures other than "method not found" (node_facts, once per
+ * backup; the prober, every 2 s, keeps quiet). */
+static void
+rpc_validators(const struct node_def *n, double deadline,
+    struct node_probe_memo *memo, int warn, json_t **set,
+    const char **method, int *answered)
+{
+	static const enum node_probe_method order[] = {
+		NODE_PM_ISTANBUL_VALIDATORS, NODE_PM_QBFT_VALIDATORS };
+
+	*set = NULL;
+	*method = NULL;
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		const char *m = probe_methods[order[i]];
+		enum node_rpc_fail f;
+		json_t *params, *r = NULL;
+		struct err e;
+		int ok = 1;
+
+		if (!memo_asks(memo, order[i]))
+			continue;
+		if (!(params = json_pack("[s]", "latest")))
+			return;   /* out of memory: unknown */
+		if (rpc_until(n->rpc_url, m, params, deadline, &r, &f,
+		    &e) < 0) {
+			json_decref(params);
+			if (f != NODE_RPC_TRANSPORT)
+				*answered = 1;
+			if (f == NODE_RPC_NO_METHOD)
+				memo_missing(memo, n, order[i]);
+			else if (warn)
+				log_warn("node_facts_validators", "node=%s "
+				    "error=%s", logq(n->name), logq(e.msg));
+			continue;
+		}
+		json_decref(params);
+		*answered = 1;
+		if (!json_is_array(r))
+			ok = 0;
+		for (size_t k = 0; ok && k < json_array_size(r); k++)
+			if (!json_is_string(json_array_get(r, k)))
+				ok = 0;
+		if (!ok) {
+			if (warn)
+				log_warn("node_facts_validators", "node=%s "
+				    "method=%s error=%s", logq(n->name), m,
+				    logq("the result is not an array of "
+				    "addresses"));
+			json_decref(r);
+			continue;
+		}
+		*set = r;
+		*method = m;
+		return;
+	}
+}
+
+/* The node's signer address and the validator set, for a controller that
+ * must know whether stopping this node costs the chain a validator. */
+static void
+probe_validators(const struct node_def *n, struct node_state *st,
+    struct node_probe_memo *memo, double deadline)
+{
+	enum node_rpc_fail f;
+	struct err e;
+	json_t *r;
+	int answered = 0;
+
+	if (memo && memo->pid != st->pid) {
+		memset(memo->skip_until, 0, sizeof memo->skip_until);
+		memo->pid = st->pid;
+	}
+	if (memo_asks(memo, NODE_PM_NODE_ADDRESS)) {
+		if (rpc_until(n->rpc_url, probe_methods[NODE_PM_NODE_ADDRESS],
+		    NULL, deadline, &r, &f, &e) == 0) {
+			const char *a = json_string_value(r);
+
+			/* strdup failing leaves it unknown, as it should */
+			if (a && a[0] && strlen(a) <= ADDRESS_MAX)
+				st->address = strdup(a);
+			json_decref(r);
+		} else if (f == NODE_RPC_NO_METHOD) {
+			memo_missing(memo, n, NODE_PM_NODE_ADDRESS);
+		}
+	}
+	rpc_validators(n, deadline, memo, 0, &st->validators,
+	    &st->validators_method, &answered);
+}
+
+/* node_probe, and with validators set, node_probe_with. */
+static int
+probe(const struct node_def *n, struct node_state *st, int validators,
+    struct node_probe_memo *memo)
 {
 	int running;
 
@@ -1134,20 +1262,55 @@ node_probe(const struct node_def *n, struct node_state *st)
 	}
 	/* A stopped node has no process to ask. */
 	if (strcmp(st->gate_state, GATE_STATE_STOPPED) != 0) {
-		if (n->rpc_url)
-			probe_rpc(n, st, running);
-		else if (n->health_url)
+		if (n->rpc_url) {
+			/* one deadline: the facts get what readiness left */
+			double deadline = mono_now() + NODE_PROBE_CHECK_TIMEOUT;
+
+			probe_rpc(n, st, running, deadline);
+			if (validators && running && st->rpc_ok)
+				probe_validators(n, st, memo, deadline);
+		} else if (n->health_url) {
 			probe_health(n, st, running);
+		}
 	}
 	st->ready = running && !st->reason[0];
 	return st->ready;
+}
+
+int
+node_probe(const struct node_def *n, struct node_state *st)
+{
+	return probe(n, st, 0, NULL);
+}
+
+int
+node_probe_with(const struct node_def *n, struct node_state *st,
+    struct node_probe_memo *memo)
+{
+	return probe(n, st, 1, memo);
+}
+
+/* 1 when address is in the validator set, 0 when not, -1 unknown. */
+static int
+is_validator(const struct node_state *st)
+{
+	if (!st->address || !json_is_array(st->validators))
+		return -1;
+	for (size_t i = 0; i < json_array_size(st->validators); i++) {
+		const char *v = json_string_value(json_array_get(st->validators,
+		    i));
+
+		if (v && strcasecmp(v, st->address) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 json_t *
 node_state_json(const struct node_def *n, const struct node_state *st)
 {
 	json_t *j = json_object();
-	int bad = 0;
+	int bad = 0, iv = is_validator(st);
 
 #define SET(k, v) bad |= json_object_set_new(j, k, v)
 	if (!j)
@@ -1171,6 +1334,12 @@ node_state_json(const struct node_def *n, const struct node_state *st)
 	SET("peers", st->peers >= 0 ? json_integer(st->peers) : json_null());
 	SET("ready", json_boolean(st->ready));
 	SET("reason", st->reason[0] ? json_string(st->reason) : json_null());
+	SET("address", st->address ? json_string(st->address) : json_null());
+	SET("validators", st->validators ? json_deep_copy(st->validators) :
+	    json_null());
+	SET("validators_method", st->validators_method ?
+	    json_string(st->validators_method) : json_null());
+	SET("is_validator", iv >= 0 ? json_boolean(iv) : json_null());
 #undef SET
 	if (bad) {
 		json_decref(j);
@@ -1185,47 +1354,16 @@ static int
 facts_validators(const struct node_def *n, json_t *out, double deadline,
     int *answered)
 {
-	static const char *const methods[] = { "istanbul_getValidators",
-		"qbft_getValidatorsByBlockNumber" };
+	const char *method;
+	json_t *set;
 
-	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		enum node_rpc_fail f;
-		json_t *params = json_pack("[s]", "latest"), *r = NULL;
-		struct err e;
-		int ok = 1;
-
-		if (!params)
-			return -1;
-		if (rpc_until(n->rpc_url, methods[i], params, deadline, &r, &f,
-		    &e) < 0) {
-			json_decref(params);
-			if (f != NODE_RPC_TRANSPORT)
-				*answered = 1;
-			if (f != NODE_RPC_NO_METHOD)
-				log_warn("node_facts_validators", "node=%s "
-				    "error=%s", logq(n->name), logq(e.msg));
-			continue;
-		}
-		json_decref(params);
-		*answered = 1;
-		if (!json_is_array(r))
-			ok = 0;
-		for (size_t k = 0; ok && k < json_array_size(r); k++)
-			if (!json_is_string(json_array_get(r, k)))
-				ok = 0;
-		if (!ok) {
-			log_warn("node_facts_validators", "node=%s method=%s "
-			    "error=%s", logq(n->name), methods[i],
-			    logq("the result is not an array of addresses"));
-			json_decref(r);
-			continue;
-		}
-		if (json_object_set_new(out, "validators", r) < 0 ||
-		    json_object_set_new(out, "validators_method",
-		    json_string(methods[i])) < 0)
-			return -1;
+	rpc_validators(n, deadline, NULL, 1, &set, &method, answered);
+	if (!set)
 		return 0;
-	}
+	if (json_object_set_new(out, "validators", set) < 0 ||
+	    json_object_set_new(out, "validators_method",
+	    json_string(method)) < 0)
+		return -1;
 	return 0;
 }
 

@@ -58,7 +58,10 @@ void node_def_free(struct node_def *n);
 int node_def_validate(const struct node_def *n, struct err *e);
 
 /* A snapshot of one node, from node_probe; JSON-able with node_state_json.
- * Numbers that are not known are -1. */
+ * Numbers that are not known are -1, pointers NULL. The validator facts
+ * (address, validators) come only from node_probe_with, and only when the
+ * gate says running and eth_blockNumber answered: they are facts for a
+ * controller's safety checks, never part of readiness. */
 struct node_state {
 	char gate_state[16];     /* running/stopping/stopped/starting, or "unreachable" */
 	long long pid;           /* the node's pid, -1 when none */
@@ -72,6 +75,36 @@ struct node_state {
 	long long peers;         /* net_peerCount, -1 unknown */
 	int ready;               /* gate running AND the check passes */
 	char reason[256];        /* why not ready ("" when ready) */
+	char *address;           /* istanbul_nodeAddress: the node's signer
+	                          * address (malloc'ed), NULL unknown */
+	json_t *validators;      /* the validator set at "latest": an array
+	                          * of address strings, NULL unknown */
+	const char *validators_method; /* the method that gave it (a static
+	                          * string, not freed), NULL unknown */
+};
+
+/* The optional JSON-RPC methods node_probe_with asks, as indexes of
+ * struct node_probe_memo's skip_until. */
+enum node_probe_method {
+	NODE_PM_NODE_ADDRESS,    /* istanbul_nodeAddress */
+	NODE_PM_ISTANBUL_VALIDATORS, /* istanbul_getValidators("latest") */
+	NODE_PM_QBFT_VALIDATORS, /* qbft_getValidatorsByBlockNumber("latest") */
+	NODE_PM_COUNT
+};
+
+/* A node that answers "method not found" for an optional method is not
+ * asked again for this long: most nodes never gain a method, and the
+ * prober asks every node every 2 s. */
+#define NODE_PROBE_SKIP_S 60.0
+
+/* What a prober remembers of one node between its rounds. Zeroed: nothing
+ * known. Not locked: only the thread that owns it may pass it to
+ * node_probe_with (the agent's prober keeps one per node; the job
+ * worker's node_facts and nodes_wait_ready use none). */
+struct node_probe_memo {
+	double skip_until[NODE_PM_COUNT]; /* CLOCK_MONOTONIC s; 0: ask */
+	long long pid;           /* the node's pid the skips were learnt from:
+	                          * a restarted node may offer other APIs */
 };
 
 /* ---- gate control --------------------------------------------------- */
@@ -122,14 +155,33 @@ int node_logs(const struct node_def *n, size_t lines, json_t **out,
  * snapshot in it must be node_state_clear'ed first. Returns st->ready. */
 int node_probe(const struct node_def *n, struct node_state *st);
 
+/* node_probe, then, with rpc_url, when the gate says running and
+ * eth_blockNumber answered, the validator facts, within the same
+ * NODE_PROBE_CHECK_TIMEOUT (they come after the readiness calls, so that a
+ * slow answer costs them, never readiness): istanbul_nodeAddress ->
+ * st->address; istanbul_getValidators("latest"), else
+ * qbft_getValidatorsByBlockNumber("latest") -> st->validators and
+ * st->validators_method. A method that answers "method not found" is
+ * skipped for NODE_PROBE_SKIP_S seconds, remembered in *memo (NULL: ask
+ * every time); the memo forgets when the node's pid changes. Whatever they
+ * answer, they change neither st->ready nor st->reason. Returns st->ready. */
+int node_probe_with(const struct node_def *n, struct node_state *st,
+    struct node_probe_memo *memo);
+
 /* The snapshot as a new JSON object (NULL when out of memory):
  * {"name","state","pid","uptime","restarts","held","hold","check",
- *  "rpc_ok","height","syncing","peers","ready","reason"}, unknown
- * numbers as null. */
+ *  "rpc_ok","height","syncing","peers","ready","reason","address",
+ *  "validators","validators_method","is_validator"}, unknown values as
+ * null. "address" is the node's signer address (istanbul_nodeAddress),
+ * "validators" the validator set (array of address strings) and
+ * "validators_method" the call that gave it; "is_validator" is true or
+ * false when both are known (the address compared with the set's without
+ * regard to case, as nodes differ in their checksum casing), else null. */
 json_t *node_state_json(const struct node_def *n, const struct node_state *st);
 
-/* Release what a snapshot holds (the hold object) and reset it to
- * "unknown"; the struct itself is the caller's. */
+/* Release what a snapshot holds (the hold object, the address, the
+ * validator set) and reset it to "unknown"; the struct itself is the
+ * caller's. */
 void node_state_clear(struct node_state *st);
 
 /* ---- node facts ----------------------------------------------------- */

@@ -5,15 +5,28 @@
  *            [--term-code C] [--orphans K] [--orphan-ms MS]
  *            [--exit-after MS] [--exit-code C] [--print-lines]
  *            [--print-special] [--pid-file FILE] [--list-fds]
+ *            [--address ADDR] [--validators A,B,...]
+ *            [--block-ms MS --genesis-ms EPOCH_MS] [--syncing-file PATH]
  *
  * - holds flock(LOCK_EX) on DIR/geth/LOCK while it runs (exit 1 if taken);
  * - appends "block N" to DIR/geth/chaindata/journal.log every 50 ms (the
  *   height goes on from the lines already there);
+ * - --block-ms MS --genesis-ms EPOCH_MS (together): a chain clock shared by
+ *   every testnode given the same values, so that they report the same
+ *   height at the same time: the height is (now - EPOCH_MS) / MS, now in
+ *   CLOCK_REALTIME milliseconds (0 before EPOCH_MS), and "block N" is
+ *   appended only when the height changes, instead of every 50 ms;
  * - answers HTTP requests on 127.0.0.1:PORT with 200 and a JSON-RPC reply:
  *   eth_syncing false, net_peerCount 3, web3_clientVersion "testnode/v1",
  *   eth_getBlockByNumber a block (number, hash, stateRoot), istanbul_* and
  *   qbft_* "method does not exist", anything else eth_blockNumber's reply
  *   ({"jsonrpc":"2.0","id":1,"result":"0x<height>"});
+ * - --address ADDR: istanbul_nodeAddress answers "ADDR";
+ * - --validators A,B,...: istanbul_getValidators answers ["A","B",...]
+ *   (qbft_* still "method does not exist");
+ * - --syncing-file PATH: while PATH exists (looked at for each request),
+ *   eth_syncing answers {"currentBlock":"0x1","highestBlock":
+ *   "0x<height+100>","startingBlock":"0x0"}, as a node catching up does;
  * - prints "testnode: got signal N" on stdout for every signal it gets
  *   (HUP INT QUIT USR1 USR2 TERM); on TERM or INT waits --stop-delay ms,
  *   then exits with --term-code (default 0), unless --ignore-term;
@@ -68,6 +81,54 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The --block-ms chain clock's height: wall-clock time, since that is what
+ * separate processes share. */
+static unsigned long
+clock_height(long long block_ms, long long genesis_ms)
+{
+	struct timespec ts;
+	long long t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return t <= genesis_ms ? 0 : (unsigned long)((t - genesis_ms) /
+	    block_ms);
+}
+
+/* --validators A,B,C as the JSON array ["A","B","C"] into out; -1 when it
+ * does not fit or an address holds a character that would need escaping. */
+static int
+validators_json(char *out, size_t size, const char *list)
+{
+	size_t o = 0;
+
+	if (size < 3)
+		return -1;
+	out[o++] = '[';
+	for (const char *p = list; *p;) {
+		size_t k = strcspn(p, ",");
+
+		if (o + k + 4 >= size)
+			return -1;
+		if (o > 1)
+			out[o++] = ',';
+		out[o++] = '"';
+		for (size_t i = 0; i < k; i++) {
+			if (p[i] == '"' || p[i] == '\\' ||
+			    (unsigned char)p[i] < 0x20)
+				return -1;
+			out[o++] = p[i];
+		}
+		out[o++] = '"';
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	out[o++] = ']';
+	out[o] = '\0';
+	return 0;
 }
 
 static void
@@ -170,15 +231,22 @@ main(int argc, char **argv)
 		{ "print-special", no_argument, NULL, 'S' },
 		{ "pid-file", required_argument, NULL, 'P' },
 		{ "list-fds", no_argument, NULL, 'f' },
+		{ "address", required_argument, NULL, 'A' },
+		{ "validators", required_argument, NULL, 'V' },
+		{ "block-ms", required_argument, NULL, 'b' },
+		{ "genesis-ms", required_argument, NULL, 'g' },
+		{ "syncing-file", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
 		SIGTERM };
-	const char *data = NULL, *pid_file = NULL;
+	const char *data = NULL, *pid_file = NULL, *address = NULL;
+	const char *validators = NULL, *syncing_file = NULL;
 	int port = 0, stop_delay = 0, ignore_term = 0, term_code = 0;
 	int orphans = 0, orphan_ms = 1000, exit_after = -1, exit_code = 0;
-	int print_lines = 0, print_special = 0, fds = 0;
-	char path[4096], msg[8192];
+	int print_lines = 0, print_special = 0, fds = 0, have_genesis = 0;
+	long long block_ms = 0, genesis_ms = 0;
+	char path[4096], msg[8192], vjson[4096];
 	struct conn conn[MAX_CONN];
 	struct sockaddr_in sa;
 	struct sigaction act;
@@ -202,8 +270,27 @@ main(int argc, char **argv)
 		case 'S': print_special = 1; break;
 		case 'P': pid_file = optarg; break;
 		case 'f': fds = 1; break;
+		case 'A': address = optarg; break;
+		case 'V': validators = optarg; break;
+		case 'b': block_ms = atoll(optarg); break;
+		case 'g': genesis_ms = atoll(optarg); have_genesis = 1; break;
+		case 'y': syncing_file = optarg; break;
 		default: return 2;
 		}
+	}
+	if ((block_ms != 0 || have_genesis) && (block_ms <= 0 ||
+	    !have_genesis)) {
+		say(2, "testnode: --block-ms (> 0) and --genesis-ms go "
+		    "together\n");
+		return 2;
+	}
+	/* The replies are built in body[] below: keep them within it. */
+	if ((address && (strlen(address) > 256 || strpbrk(address,
+	    "\"\\\n"))) || (validators && validators_json(vjson,
+	    sizeof vjson, validators) < 0)) {
+		say(2, "testnode: --address or --validators: too long or a "
+		    "character that needs escaping\n");
+		return 2;
 	}
 	if (fds) {
 		list_fds();
@@ -307,6 +394,10 @@ main(int argc, char **argv)
 
 	for (int i = 0; i < MAX_CONN; i++)
 		conn[i].fd = -1;
+	/* On the chain clock, the height is the clock's whatever the journal
+	 * holds; the block the node starts in is not a new one. */
+	if (block_ms > 0)
+		height = clock_height(block_ms, genesis_ms);
 	start = now_ms();
 	next_tick = start;
 	for (;;) {
@@ -318,8 +409,14 @@ main(int argc, char **argv)
 			exit(exit_code);
 		if (stop_at >= 0 && now >= stop_at)
 			exit(term_code);
-		if (now >= next_tick) {
-			snprintf(msg, sizeof msg, "block %lu\n", ++height);
+		if (now >= next_tick && block_ms > 0 &&
+		    clock_height(block_ms, genesis_ms) == height) {
+			next_tick = now + TICK_MS;   /* the same block still */
+			wake = next_tick;
+		} else if (now >= next_tick) {
+			height = block_ms > 0 ? clock_height(block_ms,
+			    genesis_ms) : height + 1;
+			snprintf(msg, sizeof msg, "block %lu\n", height);
 			say(journal_fd, msg);
 			if (print_lines) {
 				snprintf(msg, sizeof msg, "testnode: block %lu\n",
@@ -374,7 +471,8 @@ main(int argc, char **argv)
 		for (int i = 0; i < MAX_CONN; i++) {
 			struct conn *cn = &conn[i];
 			ssize_t k;
-			char body[512];
+			char body[sizeof vjson + 512];
+			unsigned long h;
 
 			if (cn->fd < 0 || !pfd[2 + i].revents)
 				continue;
@@ -392,7 +490,16 @@ main(int argc, char **argv)
 			 * agent's readiness and facts); any other request gets
 			 * eth_blockNumber's reply. */
 			cn->buf[cn->len] = '\0';
-			if (strstr(cn->buf, "\"eth_syncing\""))
+			/* the chain clock's height now, not at the last tick */
+			h = block_ms > 0 ? clock_height(block_ms, genesis_ms) :
+			    height;
+			if (strstr(cn->buf, "\"eth_syncing\"") && syncing_file &&
+			    access(syncing_file, F_OK) == 0)
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":{\"currentBlock\":"
+				    "\"0x1\",\"highestBlock\":\"0x%lx\","
+				    "\"startingBlock\":\"0x0\"}}", h + 100);
+			else if (strstr(cn->buf, "\"eth_syncing\""))
 				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
 				    "\"id\":1,\"result\":false}");
 			else if (strstr(cn->buf, "\"net_peerCount\""))
@@ -405,7 +512,15 @@ main(int argc, char **argv)
 				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
 				    "\"id\":1,\"result\":{\"number\":\"0x%lx\","
 				    "\"hash\":\"0x%064lx\",\"stateRoot\":"
-				    "\"0x%064lx\"}}", height, height, height + 1);
+				    "\"0x%064lx\"}}", h, h, h + 1);
+			else if (address &&
+			    strstr(cn->buf, "\"istanbul_nodeAddress\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":\"%s\"}", address);
+			else if (validators &&
+			    strstr(cn->buf, "\"istanbul_getValidators\""))
+				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
+				    "\"id\":1,\"result\":%s}", vjson);
 			else if (strstr(cn->buf, "\"istanbul_") ||
 			    strstr(cn->buf, "\"qbft_"))
 				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
@@ -413,7 +528,7 @@ main(int argc, char **argv)
 				    "\"message\":\"the method does not exist\"}}");
 			else
 				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":\"0x%lx\"}", height);
+				    "\"id\":1,\"result\":\"0x%lx\"}", h);
 			snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
 			    "Content-Type: application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",

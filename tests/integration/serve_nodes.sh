@@ -4,25 +4,33 @@
 # stops, archives (with the node's facts) and resumes, also when the archive
 # fails; quiesce holds expire and the agent resumes; unpack then resume
 # discards the previous tree; a kill -9 of the agent while it holds the node
-# is repaired at its restart.
+# is repaired at its restart. /v1/status carries each node's validator facts
+# (signer address, validator set) without them touching readiness; a
+# syncing node is not ready; test nodes on one chain clock agree on the
+# height.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gate_lib.sh"
 
 start_gate quorum exec
+QPORT=$PORT
 D="$T/quorum.data"
 mkdir -p "$T/backups"
 printf 'tok\n' >"$T/token"
 TOKEN=tok
 
+# start_agent [OPTION...]: the agent on a free port, APORT. Only our agent
+# counts: a /healthz answer on APORT from another test's agent (ours could
+# not bind) must not pass, so its "listening" line is awaited too.
 start_agent() {
 	tries=0
 	while :; do
 		APORT=$((20000 + ($$ * 3 + tries * 11) % 20000))
+		mark=$(cat "$T/agent.err" 2>/dev/null | wc -l)
 		"$AGENT" --data-dir "$D" --backup-dir "$T/backups" --member 1 \
 			--set agent.listen=127.0.0.1:$APORT \
 			--set agent.token_file="$T/token" \
 			--set node.quorum.gate_socket="$T/quorum.sock" \
-			--set node.quorum.rpc_url="http://127.0.0.1:$PORT" \
+			--set node.quorum.rpc_url="http://127.0.0.1:$QPORT" \
 			--set node.quorum.stop_timeout=20 \
 			--set agent.ready_timeout=30 "$@" serve \
 			>>"$T/agent.out" 2>>"$T/agent.err" &
@@ -30,7 +38,11 @@ start_agent() {
 		track_pid "$AGENT_PID"
 		n=0
 		while [ $n -lt 50 ]; do
-			curl -s -o /dev/null "http://127.0.0.1:$APORT/healthz" && return 0
+			if tail -n +$((mark + 1)) "$T/agent.err" |
+				grep -q "event=listening address=127.0.0.1:$APORT " &&
+				curl -s -o /dev/null "http://127.0.0.1:$APORT/healthz"; then
+				return 0
+			fi
 			kill -0 "$AGENT_PID" 2>/dev/null || break
 			sleep 0.1
 			n=$((n + 1))
@@ -58,11 +70,38 @@ ready_is() {
 	fail "readyz stayed $(cat "$T/ready"), expected $1"
 }
 
+# status_probed_at: /v1/status's probed_at, in $PROBED_AT.
+status_probed_at() {
+	call GET /v1/status
+	PROBED_AT=$(jq -r '.probed_at' "$T/body")
+}
+# nodefield NAME FILTER: FILTER on the node NAME of the last /v1/status.
+nodefield() {
+	jq -c ".nodes[] | select(.name == \"$1\") | $2" "$T/body"
+}
+
 start_agent
 ready_is 200
 call GET /v1/status
 [ "$(jq -r '.nodes[0].state' "$T/body")" = running ] || fail "status: $(cat "$T/body")"
 ok "readyz 200 and status show the running node"
+
+# A node without istanbul_*/qbft_* (testnode's default): nulls, and ready.
+for f in address validators validators_method is_validator; do
+	[ "$(nodefield quorum ".$f")" = null ] || fail "$f not null: $(cat "$T/body")"
+done
+[ "$(nodefield quorum .ready)" = true ] || fail "not ready: $(cat "$T/body")"
+status_probed_at
+now=$(date +%s)
+jq -e '.probed_at | type == "number"' "$T/body" >/dev/null ||
+	fail "probed_at is not a number: $(cat "$T/body")"
+awk -v p="$PROBED_AT" -v n="$now" 'BEGIN { exit !(p > n - 30 && p < n + 2) }' ||
+	fail "probed_at $PROBED_AT is not about now ($now)"
+first=$PROBED_AT
+wait_for "status_probed_at; awk -v p=\"\$PROBED_AT\" -v f=$first 'BEGIN { exit !(p > f) }'" 100
+awk -v p="$PROBED_AT" -v f="$first" 'BEGIN { exit !(p - f > 1 && p - f < 10) }' ||
+	fail "probed_at went from $first to $PROBED_AT, not one round (~2 s) on"
+ok "status: a node without validator methods has null facts and is ready; probed_at follows the rounds"
 
 call POST "/v1/archive?wait=30"
 [ "$(jq -r .error.code "$T/body")" = node_running ] || fail "archive while running: $(cat "$T/body")"
@@ -161,4 +200,109 @@ wait "$waiter" || true
 ctl quorum status
 [ "$(field .state)" = running ] || fail "node not resumed after SIGTERM: $REPLY"
 ok "SIGTERM mid-archive: job cancelled, partial removed, node resumed, waiting request answered, exit 0"
+
+# Validator facts. Two more nodes on one chain clock (1 s blocks since an
+# hour ago): "val" signs with an address in the set (in other letter case),
+# "obs" with one outside it. They start a second apart: on a private clock
+# their heights would differ.
+VA=0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA0001
+VB=0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb0002
+VC=0xcccccccccccccccccccccccccccccccccccc0003
+VO=0xdddddddddddddddddddddddddddddddddddd0004
+SET="$(printf '%s' "$VA" | tr 'A-F' 'a-f'),$VB,$VC"
+GEN=$(($(now_ms) - 3600 * 1000))
+t_start=$(now_ms)
+start_gate val exec -- --address $VA --validators "$SET" --block-ms 1000 \
+	--genesis-ms $GEN --syncing-file "$T/val.syncing"
+VPORT=$PORT
+sleep 1
+start_gate obs exec -- --address $VO --validators "$SET" --block-ms 1000 \
+	--genesis-ms $GEN
+OPORT=$PORT
+
+# rpc_height PORT: eth_blockNumber as a decimal number in $H.
+rpc_height() {
+	http_ok "$1" || fail "node on port $1 does not answer eth_blockNumber"
+	H=$(printf '%d' "$HEIGHT")
+}
+t0=$(now_ms)
+rpc_height "$VPORT"
+hv=$H
+rpc_height "$OPORT"
+ho=$H
+[ "$hv" -ge 3600 ] && [ "$ho" -ge 3600 ] ||
+	fail "heights $hv and $ho: not the chain clock's (>= 3600)"
+[ $((hv - ho)) -le 1 ] && [ $((ho - hv)) -le 1 ] ||
+	fail "same clock, heights $hv and $ho differ by more than 1"
+sleep 2.2
+rpc_height "$VPORT"
+t1=$(now_ms)
+[ "$H" -ge $((hv + 2)) ] && [ "$H" -le $((hv + (t1 - t0) / 1000 + 1)) ] ||
+	fail "height $hv, then $H $((t1 - t0)) ms later: not one block a second"
+# One line per block the node saw, not one per 50 ms tick.
+J="$T/val.data/geth/chaindata/journal.log"
+[ -z "$(uniq -d "$J")" ] || fail "journal.log repeats a height: $(uniq -d "$J" | head -3)"
+[ "$(wc -l <"$J")" -le $(((t1 - t_start) / 1000 + 2)) ] ||
+	fail "journal.log: $(wc -l <"$J") lines in $((t1 - t_start)) ms"
+last=$(tail -1 "$J" | sed 's/^block //')
+[ $((H - last)) -le 1 ] && [ $((last - H)) -le 1 ] ||
+	fail "journal.log ends at block $last, the node says $H"
+ok "testnode --block-ms/--genesis-ms: two nodes agree on the height, the journal gets a line per block"
+
+# (the agent exited on the SIGTERM above)
+skip=$(wc -l <"$T/agent.err")
+start_agent --set agent.log_level=debug \
+	--set node.val.gate_socket="$T/val.sock" \
+	--set node.val.rpc_url="http://127.0.0.1:$VPORT" \
+	--set node.obs.gate_socket="$T/obs.sock" \
+	--set node.obs.rpc_url="http://127.0.0.1:$OPORT"
+ready_is 200
+n=0
+while call GET /v1/status; [ "$(nodefield obs .is_validator)" != false ]; do
+	[ $n -lt 50 ] || fail "obs is_validator not false after 10 s: $(cat "$T/body")"
+	sleep 0.2
+	n=$((n + 1))
+done
+[ "$(nodefield val .address)" = "\"$VA\"" ] || fail "val address: $(cat "$T/body")"
+[ "$(nodefield val .validators)" = "$(printf '%s' "$SET" | jq -Rc 'split(",")')" ] ||
+	fail "val validators: $(cat "$T/body")"
+[ "$(nodefield val .validators_method)" = '"istanbul_getValidators"' ] ||
+	fail "val validators_method: $(cat "$T/body")"
+[ "$(nodefield val .is_validator)" = true ] || fail "val is_validator: $(cat "$T/body")"
+[ "$(nodefield obs .address)" = "\"$VO\"" ] || fail "obs address: $(cat "$T/body")"
+[ "$(nodefield obs '.validators | length')" = 3 ] || fail "obs validators: $(cat "$T/body")"
+for f in address validators validators_method is_validator; do
+	[ "$(nodefield quorum ".$f")" = null ] || fail "quorum $f: $(cat "$T/body")"
+done
+[ "$(jq -r '[.nodes[].ready] | all' "$T/body")" = true ] || fail "not all ready: $(cat "$T/body")"
+ok "status: address, validators, validators_method and is_validator (true, false; null without the methods)"
+
+# A method a node lacks is asked once, then left alone (60 s): after a few
+# rounds, one "missing" line per method, for quorum only.
+status_probed_at
+first=$PROBED_AT
+wait_for "status_probed_at; awk -v p=\"\$PROBED_AT\" -v f=$first 'BEGIN { exit !(p - f > 3.5) }'" 150
+tail -n +$((skip + 1)) "$T/agent.err" | grep 'event=node_method_missing' >"$T/missing" || true
+for m in istanbul_nodeAddress istanbul_getValidators qbft_getValidatorsByBlockNumber; do
+	n=$(grep -c "node=quorum method=$m " "$T/missing" || true)
+	[ "$n" = 1 ] || fail "quorum $m: $n 'missing' lines over 3 rounds, expected 1: $(cat "$T/missing")"
+done
+[ "$(wc -l <"$T/missing")" = 3 ] || fail "missing methods logged for other nodes: $(cat "$T/missing")"
+ok "a method the node lacks is asked once, not at every round"
+
+: >"$T/val.syncing"
+ready_is 503 50
+grep -q 'val: syncing' "$T/ready" || fail "readyz reason: $(cat "$T/ready")"
+call GET /v1/status
+[ "$(nodefield val .syncing)" = true ] && [ "$(nodefield val .ready)" = false ] ||
+	fail "val while syncing: $(cat "$T/body")"
+rm -f "$T/val.syncing"
+ready_is 200 50
+ok "testnode --syncing-file: readyz 503 (val: syncing) while the file exists, 200 once it is gone"
+
+# The snapshots' addresses and sets are freed (a sanitizer build exits
+# non-zero on a leak).
+kill "$AGENT_PID"
+wait "$AGENT_PID" || { tail -40 "$T/agent.err" >&2; fail "agent exit on SIGTERM"; }
+ok "the agent that probed validator facts exits 0 on SIGTERM"
 finish
