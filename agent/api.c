@@ -34,28 +34,82 @@ first_facts(const struct agent_conf *cf)
 	return NULL;
 }
 
-/* Recovery, start every node (reverse order), wait until all are ready;
- * then the tree an unpack moved aside is no longer needed. */
-static int
-resume_nodes(const struct agent_conf *cf, json_t *result, struct err *e)
+/* Mark (job) or clear (NULL) the window in which our job keeps the nodes
+ * down. */
+static void
+set_stopped_by(struct jobs *js, const char *job)
 {
-	int recovered, removed;
+	struct api *a = jobs_ctx(js);
+
+	pthread_mutex_lock(&a->mu);
+	snprintf(a->stopped_by, sizeof a->stopped_by, "%s", job ? job : "");
+	pthread_mutex_unlock(&a->mu);
+}
+
+static double
+mono_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Stop every node for job_id (phase "stopping"); the window opens. */
+static int
+stop_nodes(struct jobs *js, const char *job_id, long long until,
+    const char *why, struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+
+	jobs_set_phase(js, "stopping");
+	set_stopped_by(js, job_id);
+	if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id, until, why, e) < 0) {
+		/* nodes_stop_all started again what it had stopped. */
+		set_stopped_by(js, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Recovery, start every node (reverse order), wait until all are ready;
+ * then the tree an unpack moved aside is no longer needed. down_since:
+ * when the nodes were stopped (monotonic seconds), 0 when unknown; the
+ * downtime goes into the result. Whatever the outcome, the window of
+ * set_stopped_by closes: from here on the prober tells how the nodes are. */
+static int
+resume_nodes(struct jobs *js, double down_since, json_t *result,
+    struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	int recovered, removed, rc = -1;
 	struct err de;
 
+	jobs_set_phase(js, "starting");
 	if (op_recover(cf, &recovered, e) < 0)
-		return -1;
-	if (cf->n_nodes == 0)
-		return err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
+		goto out;
+	if (cf->n_nodes == 0) {
+		err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
 		    "configured: there is nothing to resume");
-	if (nodes_start_all(cf->nodes, cf->n_nodes, e) < 0 ||
-	    nodes_wait_ready(cf->nodes, cf->n_nodes, (double)cf->ready_timeout,
+		goto out;
+	}
+	if (nodes_start_all(cf->nodes, cf->n_nodes, e) < 0)
+		goto out;
+	jobs_set_phase(js, "waiting for readiness");
+	if (nodes_wait_ready(cf->nodes, cf->n_nodes, (double)cf->ready_timeout,
 	    e) < 0)
-		return -1;
+		goto out;
 	if (op_discard_previous(cf, &removed, &de) < 0)
 		log_warn("previous_kept", "error=%s", logq(de.msg));
 	json_object_set_new(result, "recovered", json_boolean(recovered));
 	json_object_set_new(result, "previous_discarded", json_boolean(removed));
-	return 0;
+	if (down_since > 0)
+		json_object_set_new(result, "downtime_seconds",
+		    json_real(mono_seconds() - down_since));
+	rc = 0;
+out:
+	set_stopped_by(js, NULL);
+	return rc;
 }
 
 int
@@ -75,6 +129,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		int quiesce = json_is_true(json_object_get(params, "quiesce"));
 		int rc;
 		struct err re;
+		double down_since = 0;
 
 		if (!quiesce) {
 			/* The nodes were stopped by a quiesce: its facts. */
@@ -84,15 +139,17 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 			h.node_facts = facts;
 		} else {
 			/* Facts before the stop; the nodes come back on every path. */
+			jobs_set_phase(js, "reading node facts");
 			facts = first_facts(cf);
-			if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
-			    (long long)time(NULL) + cf->quiesce_hold, "archive",
-			    e) < 0) {
+			down_since = mono_seconds();
+			if (stop_nodes(js, job_id, (long long)time(NULL) +
+			    cf->quiesce_hold, "archive", e) < 0) {
 				json_decref(facts);
 				return -1;
 			}
 			h.node_facts = facts;
 		}
+		jobs_set_phase(js, "archiving");
 		rc = op_archive(cf, &h, &r, &pruned, e);
 		json_decref(facts);
 		if (rc == 0)
@@ -105,7 +162,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		if (quiesce) {
 			json_t *res = json_object();
 			err_clear(&re);
-			if (resume_nodes(cf, res, &re) < 0) {
+			if (resume_nodes(js, down_since, res, &re) < 0) {
 				json_decref(res);
 				if (rc == 0) {
 					*e = re;
@@ -128,9 +185,11 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	case JOB_QUIESCE: {
 		struct api *a = jobs_ctx(js);
 		long long hold = json_integer_value(json_object_get(params, "hold"));
-		json_t *facts = first_facts(cf);
-		if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id,
-		    (long long)time(NULL) + hold, "quiesce", e) < 0) {
+		json_t *facts;
+		jobs_set_phase(js, "reading node facts");
+		facts = first_facts(cf);
+		if (stop_nodes(js, job_id, (long long)time(NULL) + hold, "quiesce",
+		    e) < 0) {
 			json_decref(facts);
 			return -1;
 		}
@@ -150,7 +209,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		json_decref(a->facts);   /* the nodes move on */
 		a->facts = NULL;
 		pthread_mutex_unlock(&a->mu);
-		if (resume_nodes(cf, res, e) < 0) {
+		if (resume_nodes(js, 0, res, e) < 0) {
 			json_decref(res);
 			return -1;
 		}
@@ -164,6 +223,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		u.id = json_get_str(params, "backup");
 		u.force = json_is_true(json_object_get(params, "force"));
 		u.in_place = json_is_true(json_object_get(params, "in_place"));
+		jobs_set_phase(js, "unpacking");
 		if (op_unpack(cf, &u, hooks, &r, e) < 0)
 			return -1;
 		*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
@@ -521,6 +581,9 @@ api_readyz(struct request *r)
 	    jobs_running_kind(a->jobs, JOB_ROLLBACK))
 		snprintf(reason, sizeof reason, "a restore is in flight");
 	pthread_mutex_lock(&a->mu);
+	if (!reason[0] && a->stopped_by[0])
+		snprintf(reason, sizeof reason, "job %s stopped the nodes",
+		    a->stopped_by);
 	if (!reason[0] && a->cf->n_nodes > 0 && !a->probed)
 		snprintf(reason, sizeof reason, "the nodes were not probed yet");
 	for (size_t i = 0; !reason[0] && a->probed && i < a->cf->n_nodes; i++)
@@ -649,6 +712,8 @@ api_metrics(struct request *r)
 	return ret;
 }
 
+#define FRESH_HEAD_TIMEOUT 2.0
+
 enum MHD_Result
 api_status(struct request *r)
 {
@@ -670,6 +735,25 @@ api_status(struct request *r)
 	    r->api->lease_holder, "expires", (json_int_t)r->api->lease_until) :
 	    json_null());
 	pthread_mutex_unlock(&r->api->mu);
+	/* ?fresh=1: each node's head read now ("head"), for a controller that
+	 * compares members' heads and cannot use readings a probe apart. Only
+	 * here, on request, bounded by FRESH_HEAD_TIMEOUT per node. */
+	if (req_arg(r, "fresh") && strcmp(req_arg(r, "fresh"), "1") == 0) {
+		for (size_t i = 0; i < json_array_size(nodes) &&
+		    i < cf->n_nodes; i++) {
+			json_t *res = NULL, *nd = json_array_get(nodes, i);
+			long long h = -1;
+			struct err fe;
+
+			if (cf->nodes[i]->rpc_url && node_rpc_call(
+			    cf->nodes[i]->rpc_url, "eth_blockNumber", NULL,
+			    FRESH_HEAD_TIMEOUT, &res, NULL, &fe) == 0)
+				h = node_hex_quantity(res);
+			json_decref(res);
+			json_object_set_new(nd, "head", h >= 0 ? json_integer(h) :
+			    json_null());
+		}
+	}
 	json_object_set_new(o, "nodes", nodes);
 	/* From the background prober: no disk scan per request. */
 	pthread_mutex_lock(&r->api->mu);

@@ -27,6 +27,9 @@ struct api {
 	json_t *last_backup;             /* id, created, size; or NULL */
 	json_t *facts;                   /* read by the last quiesce, for the
 	                                  * archives made until the resume */
+	/* A job of ours stopped the nodes and has not seen them ready again:
+	 * /readyz says so at once, not one probe later. */
+	char stopped_by[64];             /* the job's id, "" when none */
 	/* A controller's lease: while live, other holders' mutating calls get
 	 * 409 leased. */
 	char lease_holder[129];

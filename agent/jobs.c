@@ -43,6 +43,7 @@ struct job {
 	json_t *result;
 	struct err err;
 	struct progress prog;
+	const char *phase;          /* a static string, NULL when none */
 };
 
 struct jobs {
@@ -98,6 +99,9 @@ job_json(const struct job *j)
 	    0.0);
 	if (!o)
 		return NULL;
+	/* While it runs: what it is doing now (stopping, archiving...). */
+	json_object_set_new(o, "phase", j->phase && strcmp(j->state,
+	    "running") == 0 ? json_string(j->phase) : json_null());
 	json_object_set(o, "result", j->result ? j->result : json_null());
 	if (j->err.code != ERR_OK)
 		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code",
@@ -167,6 +171,16 @@ on_progress(const struct progress *p, void *arg)
 	if (js->current)
 		js->current->prog = *p;
 	pthread_mutex_unlock(&js->mu);
+}
+
+void
+jobs_set_phase(struct jobs *js, const char *phase)
+{
+	pthread_mutex_lock(&js->mu);
+	if (js->current)
+		js->current->phase = phase;
+	pthread_mutex_unlock(&js->mu);
+	log_info("job_phase", "phase=%s", logq(phase));
 }
 
 static void *

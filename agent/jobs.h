@@ -44,6 +44,10 @@ void jobs_free(struct jobs *js);
 const char *job_kind_name(enum job_kind kind);
 /* The configuration the jobs run with. */
 const struct agent_conf *jobs_conf(const struct jobs *js);
+/* What the running job does now, shown as "phase" in its JSON while it
+ * runs: a static string ("stopping", "archiving", "starting", ...). Called
+ * from the job function on the worker thread. */
+void jobs_set_phase(struct jobs *js, const char *phase);
 
 /* Start a job; ERR_BUSY when a mutating job runs. *job gets its JSON. */
 int jobs_start(struct jobs *js, enum job_kind kind, json_t *params,

@@ -98,7 +98,7 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 	if (r->backup[0])
 		r->height = backup_height(c, i, r->backup, &r->size);
 	if (wait_ready(c, i, h0, &h1, why, sizeof why) < 0) {
-		set_failed(r, "not_ready", why);
+		set_failed(r, ctl_stopping(c) ? "interrupted" : "not_ready", why);
 		if (r->downtime < 0)
 			r->downtime = now_mono() - t0;
 		return -1;
@@ -188,6 +188,8 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 				snprintf(r->msg, sizeof r->msg, "%s (--force overrides)",
 				    why);
 				refused = 1;
+				out_info(c, "member %d: refused, nothing was stopped: %s",
+				    c->members[i].n, r->msg);
 				skip_rest(c, idx, live, k + 1);
 				break;
 			}

@@ -93,6 +93,9 @@ double now_mono(void);
 int member_index(const struct ctl *c, int n);
 /* GET /v1/status of member index i into *s (freed by mstat_free). */
 void member_status(struct ctl *c, size_t i, struct mstat *s);
+/* The same; fresh: with the heads read now (?fresh=1), for comparing
+ * members' heads. */
+void member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh);
 void mstat_free(struct mstat *s);
 /* Start a job (POST path) on member index i and follow it until it ends,
  * showing progress as `step`. 0 when it succeeded (*job holds it); -1 with

@@ -92,6 +92,12 @@ mstat_free(struct mstat *s)
 void
 member_status(struct ctl *c, size_t i, struct mstat *s)
 {
+	member_status_ex(c, i, s, 0);
+}
+
+void
+member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh)
+{
 	struct reply r;
 	json_t *nodes, *nd;
 	size_t k;
@@ -99,7 +105,8 @@ member_status(struct ctl *c, size_t i, struct mstat *s)
 	memset(s, 0, sizeof *s);
 	s->height = -1;
 	s->is_validator = -1;
-	if (client_call(&c->cl, &c->members[i], "GET", "/v1/status", 0, &r) < 0) {
+	if (client_call(&c->cl, &c->members[i], "GET", fresh ?
+	    "/v1/status?fresh=1" : "/v1/status", 0, &r) < 0) {
 		snprintf(s->code, sizeof s->code, "%s", r.code);
 		snprintf(s->msg, sizeof s->msg, "%s", r.msg);
 		snprintf(s->why, sizeof s->why, "agent: %s: %s", r.code, r.msg);
@@ -118,7 +125,10 @@ member_status(struct ctl *c, size_t i, struct mstat *s)
 		snprintf(s->why, sizeof s->why, "the agent reports no nodes (none "
 		    "configured, or not probed yet)");
 	json_array_foreach(nodes, k, nd) {
-		long long h = json_get_u(nd, "height");
+		/* The head read for this request when asked (fresh), else the
+		 * agent's last probe. */
+		long long h = json_get_u(nd, fresh && json_is_integer(
+		    json_object_get(nd, "head")) ? "head" : "height");
 		const char *addr = json_get_str(nd, "address");
 		json_t *vs = json_object_get(nd, "validators");
 		json_t *isv = json_object_get(nd, "is_validator");
@@ -333,8 +343,8 @@ wait_ready(struct ctl *c, size_t i, long long min_height, long long *height,
 			json_decref(fake);
 		}
 		if (ctl_sleep(c, 1)) {
-			snprintf(why, why_size, "interrupted while waiting for "
-			    "readiness");
+			snprintf(why, why_size, "the controller was stopped while "
+			    "waiting for the member to be ready again");
 			return -1;
 		}
 	}

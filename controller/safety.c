@@ -42,7 +42,7 @@ network_read(struct ctl *c, struct network *net)
 	for (size_t i = 0; i < c->n_members; i++) {
 		struct mstat *s = &net->st[i];
 
-		member_status(c, i, s);
+		member_status_ex(c, i, s, 1);
 		if (s->reachable && s->height > net->highest)
 			net->highest = s->height;
 		/* The set as the most advanced node sees it. */

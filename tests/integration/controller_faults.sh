@@ -13,7 +13,9 @@
 N=4
 k=1
 while [ $k -le $N ]; do
-	start_node $k --syncing-file "$T/m$k.syncing"
+	# --stop-delay: each node takes 0.7 s to stop, so that the tests can
+	# see it held (the gate's hold marker) and act then.
+	start_node $k --syncing-file "$T/m$k.syncing" --stop-delay 700
 	start_member_agent $k
 	k=$((k + 1))
 done
@@ -55,6 +57,7 @@ jq -r '.warnings[]' "$T/out" | grep -q "^--force: backing up member 1 although" 
 jq -r '.warnings[]' "$T/out" | grep -q "configuration's validator flags" ||
 	fail "no validator-flags warning: $(jq .warnings "$T/out")"
 start_member_agent 4
+write_conf $N
 wait_members_ready $N
 no_leases
 ok "--keep-going --force: the reachable members backed up, exit 1"
@@ -102,6 +105,7 @@ ok "--keep-going: the others backed up after the failure, exit 1"
 stop_member_agent 2
 rm -f "$T/m2.data/geth/chaindata/000002.ldb"
 start_member_agent 2
+write_conf $N
 wait_members_ready $N
 
 # ---- a node that does not become ready -------------------------------------
@@ -109,6 +113,7 @@ wait_members_ready $N
 # stopped, the node is made to report syncing when it comes back.
 stop_member_agent 3
 start_member_agent 3 --set agent.ready_timeout=4
+write_conf $N
 wait_members_ready $N
 (
 	n=0
