@@ -118,16 +118,23 @@ ready_is 200
 grep -q "journal.log" "$T/backups/member1/$id.json" || fail "journal not archived"
 ok "archive?quiesce=1: stopped, archived with the node's facts, resumed and ready"
 
-call POST "/v1/quiesce?hold=3&wait=30"
+call POST "/v1/quiesce?hold=5&wait=30"
 [ "$(jq -r .state "$T/body")" = succeeded ] || fail "quiesce: $(cat "$T/body")"
-ready_is 503 25
-call GET /v1/status
-[ "$(jq -r '.nodes[0].held' "$T/body")" = true ] || fail "not held: $(cat "$T/body")"
+# /readyz says so at once (the job stopped the nodes); status and metrics
+# from the next probe.
+code=$(curl -s -o "$T/ready" -w '%{http_code}' "http://127.0.0.1:$APORT/readyz")
+[ "$code" = 503 ] || fail "readyz right after the quiesce: $code $(cat "$T/ready")"
+grep -q "stopped the nodes" "$T/ready" || fail "readyz reason: $(cat "$T/ready")"
+held_now() {
+	call GET /v1/status
+	[ "$(jq -r '.nodes[0].held' "$T/body")" = true ]
+}
+wait_for held_now 40
 STATUS=$(curl -s -o "$T/metrics" -w '%{http_code}' "http://127.0.0.1:$APORT/metrics" || true)
 grep -q '^quorum_backup_node_up{node="quorum"} 0' "$T/metrics" || fail "metrics node_up"
 ready_is 200 100
 grep -q "event=auto_resume" "$T/agent.err" || fail "no auto_resume logged"
-ok "quiesce?hold=3: held, readyz 503, node_up 0; the hold expired and the agent resumed the node"
+ok "quiesce?hold=5: held, readyz 503, node_up 0; the hold expired and the agent resumed the node"
 
 call POST "/v1/quiesce?wait=30"
 [ "$(jq -r '.result.facts.client_version' "$T/body")" = testnode/v1 ] || fail "quiesce facts: $(cat "$T/body")"
