@@ -219,6 +219,9 @@ worker_main(void *arg)
 		j->result = result;
 		if (rc == 0) {
 			j->state = "succeeded";
+			/* Progress comes in steps: a job that succeeded did all. */
+			j->prog.bytes_done = j->prog.bytes_total;
+			j->prog.files_done = j->prog.files_total;
 		} else {
 			j->state = "failed";
 			j->err = e;

@@ -73,7 +73,7 @@ json_get_u(const json_t *obj, const char *key)
 void
 json_print(const json_t *j)
 {
-	char *text = json_dumps(j, JSON_INDENT(2));
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 
 	if (text) {
 		fputs(text, stdout);

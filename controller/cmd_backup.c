@@ -119,13 +119,6 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 
 	if (select_members(c, o, 0, &idx, &n) < 0)
 		return EXIT_USAGE;
-	/* Member order, whatever order they were given in. */
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && idx[b - 1] > idx[b]; b--) {
-			size_t t = idx[b];
-			idx[b] = idx[b - 1];
-			idx[b - 1] = t;
-		}
 	for (size_t k = 0; k < n; k++)
 		snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
 		    "pending");

@@ -175,12 +175,6 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 		fprintf(stderr, "quorum-backup: out of memory\n");
 		return EXIT_FAILED;
 	}
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && idx[b - 1] > idx[b]; b--) {
-			size_t t = idx[b];
-			idx[b] = idx[b - 1];
-			idx[b - 1] = t;
-		}
 	for (size_t k = 0; k < n; k++)
 		snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
 		    "pending");

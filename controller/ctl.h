@@ -118,7 +118,9 @@ int wait_ready(struct ctl *c, size_t i, long long min_height,
 int ctl_sleep(struct ctl *c, double seconds);
 int ctl_stopping(const struct ctl *c);
 
-/* Leases on the member indexes given, in member order: all or none. */
+/* Leases on the member indexes given (in member order): all or none. -1
+ * when another holder has one (msg says who), -2 when an agent could not
+ * be asked. */
 int leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
     size_t size);
 void leases_renew(struct ctl *c, int force);
@@ -165,9 +167,9 @@ int cmd_status(struct ctl *c, const struct cmd_opts *o);
 int cmd_verify(struct ctl *c, const struct cmd_opts *o);
 int cmd_prune(struct ctl *c, const struct cmd_opts *o);
 
-/* The member indexes a command works on: those given, or all (--all or,
- * when all_default, none given). -1 with a message when a number is not a
- * member of the configuration. */
+/* The member indexes a command works on, in member order: those given, or
+ * all (--all or, when all_default, none given). -1 with a message when a
+ * number is not a member of the configuration. */
 int select_members(struct ctl *c, const struct cmd_opts *o, int all_default,
     size_t **idx, size_t *n);
 

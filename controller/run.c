@@ -61,6 +61,8 @@ select_members(struct ctl *c, const struct cmd_opts *o, int all_default,
 			v[i] = i;
 		*n = c->n_members;
 	} else {
+		/* o->members is sorted (ctl_parse_numbers) and so is
+		 * c->members: the indexes come out in member order. */
 		for (size_t k = 0; k < o->n_members; k++) {
 			int i = member_index(c, o->members[k]);
 			if (i < 0) {
@@ -381,36 +383,21 @@ int
 leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
     size_t size)
 {
-	size_t *order = malloc((n ? n : 1) * sizeof *order);
 	int refused;
 
-	if (!order) {
-		snprintf(msg, size, "out of memory");
-		return -1;
-	}
-	/* Member order, whatever order they were given in: two controllers
-	 * asking for overlapping sets cannot each get half. */
-	memcpy(order, idx, n * sizeof *order);
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && c->members[order[b - 1]].n >
-		    c->members[order[b]].n; b--) {
-			size_t t = order[b];
-			order[b] = order[b - 1];
-			order[b - 1] = t;
-		}
+	/* idx is in member order (select_members): two controllers asking
+	 * for overlapping sets cannot each get half. */
 	for (size_t k = 0; k < n; k++) {
-		if (c->leased[order[k]])
+		if (c->leased[idx[k]])
 			continue;
-		if (lease_call(c, order[k], "POST", msg, size, &refused) < 0) {
-			free(order);
+		if (lease_call(c, idx[k], "POST", msg, size, &refused) < 0) {
 			leases_release(c);
 			return refused ? -1 : -2;
 		}
-		c->leased[order[k]] = 1;
+		c->leased[idx[k]] = 1;
 		log_info("lease_taken", "member=%d holder=%s",
-		    c->members[order[k]].n, logq(c->cl.holder));
+		    c->members[idx[k]].n, logq(c->cl.holder));
 	}
-	free(order);
 	c->lease_renewed = time(NULL);
 	return 0;
 }
