@@ -184,7 +184,8 @@ assert_contains "$T/err" "the network would halt"
 [ -f "$T/m1.data/geth/chaindata/000099.ldb" ] || fail "member 1 was restored"
 ok "restore of two of four validators: refused (quorum), nothing stopped"
 
-expect_ctl 0 restore --all --backup latest
+expect_ctl 0 restore --all --backup latest --parallel 2
+assert_contains "$T/err" "unpacking on 4 members, 2 at a time"
 for k in 1 2 3 4; do
 	grep -Eq "^$k +succeeded" "$T/out" || fail "restore summary: $(cat "$T/out")"
 	cmp "$T/m$k.data/geth/chaindata/000001.ldb" "$T/m$k.ldb.saved" ||
@@ -219,5 +220,29 @@ expect_ctl 0 --json restore 1 --backup "$id1"
 [ ! -e "$T/m1.data/geth/chaindata/000100.ldb" ] || fail "member 1 not restored"
 [ "$(node_pid 2)" = "$p2" ] || fail "member 2 was touched"
 ok "restore of one member by id: the others keep running"
+
+# ---- verify and prune -----------------------------------------------------
+expect_ctl 0 verify --all
+[ "$(grep -cE '^[1-4] +verified' "$T/out")" = 4 ] || fail "verify: $(cat "$T/out")"
+expect_ctl 4 verify 2 --backup 20200101T000000Z
+grep -q "^member 2: not_found: " "$T/out" || fail "verify missing: $(cat "$T/out")"
+# A flipped byte in member 3's newest archive.
+arch=$(ls "$T/backups/member3/"*.tar.zst | sort | tail -1)
+printf '\377' | dd of="$arch" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect_ctl 1 --json verify 3
+[ "$(jq -r '.members[0].error.code' "$T/out")" = verification_failed ] ||
+	fail "verify of a corrupt archive: $(cat "$T/out")"
+expect_ctl 0 prune
+[ "$(grep -c "backups\? kept" "$T/out")" = 4 ] || fail "prune: $(cat "$T/out")"
+ok "verify: every member, a missing id (exit 4), a corrupt archive (exit 1); prune"
+
+# ---- a terminal: one live line, rewritten in place -------------------------
+if command -v script >/dev/null 2>&1; then
+	TERM=xterm script -qec "'$CONTROLLER' -c '$T/ctl.ini' backup 4" /dev/null \
+		>"$T/tty" 2>&1 </dev/null || fail "backup on a terminal: $(cat "$T/tty")"
+	grep -q "$(printf '\r\033\\[K')member 4  backup" "$T/tty" ||
+		fail "no live line on a terminal: $(od -c "$T/tty" | head -20)"
+	ok "on a terminal the progress is one line rewritten in place"
+fi
 
 finish

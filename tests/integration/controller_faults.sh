@@ -42,6 +42,13 @@ grep -Eq "^1 +skipped" "$T/out" || fail "summary: $(cat "$T/out")"
 [ "$(for k in 1 2 3 4; do node_pid $k; done)" = "$pids" ] || fail "a node restarted"
 ok "an agent down: exit 1 before anything stops, the summary says why"
 
+expect_ctl 1 status
+grep -Eq "^4 +unreachable" "$T/out" || fail "status: $(cat "$T/out")"
+grep -Eq "^1 +running" "$T/out" || fail "status: $(cat "$T/out")"
+expect_ctl 1 restore 4
+assert_contains "$T/err" "nothing was stopped: an agent does not answer"
+ok "an agent down: status says unreachable (exit 1), restore refuses (exit 1)"
+
 # --keep-going --force: the others are backed up; the safety check (member
 # 4 unknown) is overridden, and says so.
 expect_ctl 1 --json backup --all --keep-going --force
