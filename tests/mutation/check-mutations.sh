@@ -75,7 +75,7 @@ mutate agent/ops.c "	store_retention_plan(list, n, cf->keep_last, cf->keep_days,
 mutate controller/safety.c "	if (n_val > 0 && running < need)" "	if (0)" tests/integration/controller.sh
 mutate controller/safety.c "			else if (!s->ready)" "			else if (0)" tests/integration/controller.sh
 mutate controller/cmd_backup.c "	if (wait_ready(c, i, h0, &h1, why, sizeof why) < 0) {" "	if (0) {" tests/integration/controller_faults.sh
-mutate controller/run.c "		if (lease_call(c, order[k], \"POST\", msg, size, &refused) < 0) {" "		if (0) {" tests/integration/controller.sh
+mutate controller/run.c "		if (lease_call(c, idx[k], \"POST\", msg, size, &refused) < 0) {" "		if (0) {" tests/integration/controller.sh
 mutate controller/run.c "		if (lease_call(c, i, \"DELETE\", msg, sizeof msg, &refused) < 0)" "		if (0)" tests/integration/controller_faults.sh
 mutate controller/cmd_restore.c "	if (missing || unreachable) {" "	if (0) {" tests/integration/controller.sh
 mutate controller/cmd_restore.c "		run_on_all(c, idx, n, \"/v1/resume\", 0, \"start\", 0, quiesced);" "		(void)run_on_all;" tests/integration/controller.sh
