@@ -52,6 +52,9 @@ static const struct conf_key keys[] = {
 	{ "controller", "progress_interval", CONF_INT, 1, 3600, "5", NULL, NULL,
 	  "Seconds between progress lines when the output is not a terminal.",
 	  OFF(progress_interval) },
+	{ "controller", "max_lag", CONF_INT, 0, 1000000000, "2", NULL, NULL,
+	  "The safety check wants every other member's head within this many "
+	  "blocks of the highest.", OFF(max_lag) },
 	{ "controller", "log_level", CONF_ENUM, 0, 0, "warn",
 	  "debug|info|warn|error", NULL,
 	  "Least severe log level written to stderr (key=value lines, beside "

@@ -26,6 +26,7 @@ struct ctl_conf {
 	long long lease_ttl;
 	long long hold;
 	long long progress_interval;
+	long long max_lag;
 	char *log_level;
 	/* [member.N] sections, in file order */
 	struct member_conf **sections;

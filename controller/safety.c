@@ -1,5 +1,5 @@
 /* safety: may these members go down now? Every other member must be ready
- * (node up, not syncing, head within HEAD_SLACK blocks of the highest),
+ * (node up, not syncing, head within max_lag blocks of the highest),
  * and the validators still running must stay at least the QBFT/IBFT
  * quorum ceil(2n/3) of n. n and membership come from the nodes'
  * validator-set calls; the configuration's validator flags only when no
@@ -15,7 +15,6 @@
 #include "json.h"
 #include "log.h"
 
-#define HEAD_SLACK 2
 #define LAG_RETRIES 3
 #define LAG_RETRY_SECONDS 2.5   /* a little more than an agent's probe */
 
@@ -161,7 +160,7 @@ safety_check(struct ctl *c, const struct network *net, const size_t *down,
 			else if (s->height < 0)
 				append(why, why_size, "member %d: its head is unknown",
 				    m);
-			else if (s->height + HEAD_SLACK < net->highest)
+			else if (s->height + c->cf.max_lag < net->highest)
 				append(why, why_size, "member %d is behind: head %lld, "
 				    "highest %lld", m, s->height, net->highest);
 		}

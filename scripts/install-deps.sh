@@ -6,7 +6,8 @@ set -eu
 PACKAGES="autoconf automake libtool pkg-config make gcc
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
 	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
-	zstd jq curl util-linux tar gzip xz-utils"
+	zstd jq curl util-linux bsdutils tar gzip xz-utils
+	yamllint python3 python3-yaml mandoc"
 
 missing=""
 for p in $PACKAGES; do
@@ -23,4 +24,25 @@ if [ -n "$missing" ]; then
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The end-to-end tests and the demo run a real Ethereum node: ganache, from
+# the npm registry, at the versions tests/e2e/package-lock.json pins. Node.js
+# and npm from Debian when the machine has none.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: node and npm are missing (run as root)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing nodejs npm"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+e2e=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
+if [ ! -f "$e2e/node_modules/ganache/dist/node/cli.js" ] ||
+	! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.package-lock.json.installed"; then
+	echo "install-deps: npm ci in tests/e2e (ganache)"
+	(cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	cp "$e2e/package-lock.json" "$e2e/node_modules/.package-lock.json.installed"
 fi
