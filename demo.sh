@@ -1,101 +1,114 @@
 #!/bin/sh
 # The quorum-backup demo, on a fresh Debian 12 machine as root: installs
-# what it needs, builds, makes a sample member data volume (geth chain data,
-# keys, a Tessera database), then shows the offline agent at work: a
-# refused archive while the "node" holds its lock, an archive, the listing,
-# a full verify, a corrupted copy caught by verify, and retention.
-# Then a restore: the data changes, unpack brings the backup back (verified
-# while it is unpacked, swapped in with a journal), rollback undoes it.
-# Everything it starts is stopped and everything it makes is removed.
+# what it needs (Debian packages, ganache from the npm registry), builds,
+# and starts a local network of three members on 127.0.0.1, each a real
+# Ethereum node (ganache, a block a second) under quorum-backup-gate with a
+# quorum-backup-agent beside it. Then, with the controller: backup --all,
+# more transactions, restore --all, and a before/after table of heights,
+# hashes and state roots. Every process it started is stopped and its
+# directory removed, also when it fails or is interrupted.
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
 
 scripts/install-deps.sh
-if [ ! -x build/quorum-backup-agent ] || [ ! -x build/tests/helpers/lockholder ]; then
+if [ ! -x build/quorum-backup ] || [ ! -x build/quorum-backup-agent ] ||
+	[ ! -x build/quorum-backup-gate ]; then
 	echo "== building"
 	./autogen.sh >/dev/null 2>&1
 	mkdir -p build
 	(cd build && { [ -f Makefile ] || ../configure -q; } &&
-		make -j"$(nproc)" >/dev/null && make tests/helpers/lockholder >/dev/null)
+		make -j"$(nproc)" >/dev/null)
 fi
-AGENT=$top/build/quorum-backup-agent
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/quorum-backup-demo.XXXXXX")
-holder=""
+E2E=$(mktemp -d "${TMPDIR:-/tmp}/quorum-backup-demo.XXXXXX")
+PIDS=""
+e2e_track() { PIDS="$PIDS $1"; }
+e2e_fail() { echo "demo: $*" >&2; exit 1; }
 cleanup() {
-	[ -z "$holder" ] || { kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null; } || true
-	rm -rf "$W"
+	# Agents and gates by PID (a gate stops its node on SIGTERM), then wait
+	# for them, at most 30 s, and remove the directory.
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null || true
+	done
+	n=0
+	for p in $PIDS; do
+		while kill -0 "$p" 2>/dev/null && [ $n -lt 300 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$E2E"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+top_srcdir=$top
+top_builddir=$top/build
+. tests/e2e/lib.sh
+e2e_check_tools
 
 step() { printf '\n== %s\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s|$W|\$DEMO|g; s|$top/build/||g"; "$@" 2>&1 | sed "s|$W|\$DEMO|g"; }
+ctl() {
+	printf '$ quorum-backup -c $DEMO/ctl.ini %s\n' "$*"
+	"$CONTROLLER" -c "$E2E/ctl.ini" "$@" 2>&1 | sed "s|$E2E|\$DEMO|g"
+}
 
-step "a member's data volume"
-D=$W/data
-mkdir -p "$D/geth/chaindata/ancient" "$D/keystore" "$D/tm"
-for i in 1 2 3 4 5 6; do
-	head -c 1500000 /dev/urandom >"$D/geth/chaindata/00000$i.ldb"
-	seq "$i" 3 400000 >>"$D/geth/chaindata/00000$i.ldb"
+step "three members on 127.0.0.1: ganache under quorum-backup-gate, an agent each"
+e2e_start 3
+for k in 1 2 3; do
+	echo "member $k: node on port $(node_port $k), agent on port $(agent_port $k), data in \$DEMO/m$k/data"
 done
-printf 'MANIFEST-000007\n' >"$D/geth/chaindata/CURRENT"
-: >"$D/geth/LOCK"
-: >"$D/geth/chaindata/LOCK"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$D/geth/nodekey"
-printf '{"address":"90f8bf6a479f320ead074411a4b0e7944ea8c9c1"}\n' >"$D/keystore/key"
-head -c 2000000 /dev/urandom >"$D/tm/db.mv.db"
-cat >"$W/agent.ini" <<INI
-[agent]
-member = 1
-data_dir = $D
-backup_dir = $W/backups
-[retention]
-keep_last = 2
-INI
-mkdir -p "$W/backups"
-run du -sh "$D"
-run cat "$W/agent.ini"
 
-step "the node is running (it holds geth/LOCK): archive is refused"
-"$top/build/tests/helpers/lockholder" --flock "$D/geth/LOCK" >"$W/holder.out" &
-holder=$!
-while ! grep -q locked "$W/holder.out"; do sleep 0.1; done
-run "$AGENT" -c "$W/agent.ini" --log-level error archive || true
-echo "(exit 3: refused because the node is running)"
-kill "$holder"; wait "$holder" 2>/dev/null || true; holder=""
+step "value transfers on every member"
+for k in 1 2 3; do
+	for i in 1 2 3; do
+		h=$(send_tx $k 0xde0b6b3a7640000) || e2e_fail "member $k refused a transaction"
+		b=$(wait_receipt $k "$h") || e2e_fail "member $k did not mine $h"
+	done
+	echo "member $k: 3 transfers of 1 ETH mined, the last in block $b"
+done
+ctl status
 
-step "the node is stopped: archive"
-run "$AGENT" -c "$W/agent.ini" --log-level warn archive
-sleep 1
-run "$AGENT" -c "$W/agent.ini" --log-level warn archive
+step "backup, rolling: one member at a time"
+ctl backup --all
 
-step "list"
-run "$AGENT" -c "$W/agent.ini" list
+step "more transfers after the backup"
+for k in 1 2 3; do
+	h=$(send_tx $k 0x1bc16d674ec80000) || e2e_fail "member $k refused a transaction"
+	b=$(wait_receipt $k "$h") || e2e_fail "member $k did not mine $h"
+	echo "$h" >"$E2E/late$k"
+	echo "member $k: transfer $h mined in block $b"
+	block $k "$(meta $k block_number)" >"$E2E/before$k"
+done
 
-step "verify the newest backup (reads all of it)"
-run "$AGENT" -c "$W/agent.ini" verify latest
+step "restore every member from its backup (the network halts meanwhile)"
+ctl restore --all
 
-step "a bit flips on the backup volume: verify exits 5 and says where"
-latest=$(ls "$W/backups/member1" | sed -n 's/\.tar\.zst$//p' | sort | tail -1)
-printf '\377' | dd of="$W/backups/member1/$latest.tar.zst" bs=1 seek=3000000 conv=notrunc 2>/dev/null
-run "$AGENT" -c "$W/agent.ini" --log-level error verify "$latest" || true
-echo "(exit 5: verification failed)"
+step "before and after (the ganache members are three separate chains, not one network)"
+printf '%-7s %8s  %-20s %-20s %-10s %-22s %s\n' MEMBER BACKUP "HASH AT IT, BEFORE" \
+	"AFTER THE RESTORE" "STATEROOT" "LATE TRANSFER" "HEAD NOW"
+for k in 1 2 3; do
+	hb=$(meta $k block_number)
+	set -- $(cat "$E2E/before$k")
+	before=$1 root_before=$2
+	set -- $(block $k "$hb")
+	after=$1 root_after=$2
+	[ "$root_before" = "$root_after" ] && root=same || root=DIFFERS
+	late=$(receipt $k "$(cat "$E2E/late$k")")
+	[ "$late" = null ] && late="gone (no receipt)" || late="STILL THERE ($late)"
+	printf '%-7s %8s  %-20s %-20s %-10s %-22s %s\n' "$k" "$hb" \
+		"$(echo "$before" | cut -c1-18).." "$(echo "$after" | cut -c1-18).." \
+		"$root" "$late" "$(height $k)"
+done
 
-step "the chain moves on; then restore the newest intact backup"
-good=$(ls "$W/backups/member1" | sed -n 's/\.json$//p' | sort | head -1)
-printf 'newer block\n' >"$D/geth/chaindata/000007.ldb"
-rm "$D/geth/chaindata/000001.ldb"
-run "$AGENT" -c "$W/agent.ini" --log-level warn unpack "$good"
-run ls "$D/geth/chaindata"
+step "the nodes take new transactions"
+for k in 1 2 3; do
+	h=$(send_tx $k 0x1) || e2e_fail "member $k refused a transaction"
+	b=$(wait_receipt $k "$h") || e2e_fail "member $k did not mine $h"
+	echo "member $k: new transfer mined in block $b"
+done
 
-step "changed our mind: rollback puts the tree from before the unpack back"
-run "$AGENT" -c "$W/agent.ini" --log-level warn rollback
-run ls "$D/geth/chaindata"
-
-step "retention (keep_last = 2): a third backup, then prune"
-sleep 1
-run "$AGENT" -c "$W/agent.ini" --log-level warn archive
-run "$AGENT" -c "$W/agent.ini" list
-
-step "done: every process stopped, $W removed"
+step "stopping every process the demo started"

@@ -99,16 +99,15 @@ out_warn(struct ctl *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	out_flush(c);
-	fprintf(stderr, "warning: %s\n", text);
-	fflush(stderr);
-	/* The same warning twice (e.g. one per member) is said once in the
-	 * summary. */
+	/* The same warning again (e.g. once per member) is said once. */
 	for (size_t i = 0; i < json_array_size(c->warnings); i++)
 		if (strcmp(json_string_value(json_array_get(c->warnings, i)),
 		    text) == 0)
 			return;
 	json_array_append_new(c->warnings, json_string(text));
+	out_flush(c);
+	fprintf(stderr, "warning: %s\n", text);
+	fflush(stderr);
 }
 
 void

@@ -9,6 +9,7 @@ PORT_NEXT=$((20000 + ($$ % 400) * 100))
 # Testnodes that ignore SIGTERM would keep their gate (and lib.sh's cleanup)
 # waiting: they go first, by the PID they wrote, then lib.sh's cleanup.
 gate_cleanup() {
+	gc_rc=$?
 	for f in "$T"/*.pid; do
 		[ -f "$f" ] || continue
 		p=$(cat "$f" 2>/dev/null) || continue
@@ -35,7 +36,7 @@ gate_cleanup() {
 	for p in $left; do
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	cleanup
+	cleanup "$gc_rc"
 }
 trap gate_cleanup EXIT
 

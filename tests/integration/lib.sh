@@ -15,7 +15,19 @@ PIDS=""
 MOUNTS=""
 PASSED=0
 
+# cleanup [STATUS]: the test's exit status (default: $?).
 cleanup() {
+	rc=${1:-$?}
+	# A sanitizer report in a process's stderr is the reason a test failed
+	# under ASan/UBSan: show it before the directory goes.
+	if [ "$rc" != 0 ]; then
+		for f in $(grep -l -e 'Sanitizer' -e 'runtime error:' \
+			"$T"/*.err "$T"/*.log "$T"/*/*.log 2>/dev/null); do
+			echo "=== sanitizer report in $f" >&2
+			grep -A 40 -e 'ERROR: .*Sanitizer' -e 'runtime error:' "$f" |
+				head -80 >&2
+		done
+	fi
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null || true
 	done
