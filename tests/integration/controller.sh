@@ -221,6 +221,22 @@ expect_ctl 0 --json restore 1 --backup "$id1"
 [ "$(node_pid 2)" = "$p2" ] || fail "member 2 was touched"
 ok "restore of one member by id: the others keep running"
 
+# ---- a backup the seed's scripts made (.tar.gz) ----------------------------
+# The seed archived the whole data directory with tar czf while the node
+# was scaled down; the controller restores it by name.
+mkdir -p "$T/seed"
+cp -a "$T/m4.data/." "$T/seed/"
+rm -rf "$T/seed/.quorum-backup"
+echo "from the seed" >"$T/seed/geth/chaindata/SEED"
+tar -C "$T/seed" -czf "$T/backups/member4/20240101-000000.tar.gz" .
+expect_ctl 0 list 4
+grep -q "20240101-000000.tar.gz .* legacy" "$T/out" || fail "list: $(cat "$T/out")"
+expect_ctl 0 restore 4 --backup 20240101-000000.tar.gz
+[ "$(cat "$T/m4.data/geth/chaindata/SEED")" = "from the seed" ] ||
+	fail "the seed's backup was not restored"
+member_ready 4 || fail "member 4 not ready after the legacy restore"
+ok "a seed .tar.gz backup: listed as legacy, restored by name"
+
 # ---- verify and prune -----------------------------------------------------
 expect_ctl 0 verify --all
 [ "$(grep -cE '^[1-4] +verified' "$T/out")" = 4 ] || fail "verify: $(cat "$T/out")"

@@ -34,4 +34,19 @@ for key in $(grep -o '^;[a-z_]* =' "$T/ctl.ini" | tr -d ';= ' | sort -u); do
 	grep -q "\] $key:" "$T/help" || fail "quorum-backup --help does not document $key"
 done
 ok "the controller's sample matches its table, loads, and --help documents it"
+
+# README documents every key: a row of its configuration tables names it
+# ("| `[archive] level` |" or "| `[agent] conn_timeout`, `conn_memory` |").
+readme_keys() {
+	awk '/^;?\[/ { s = $0; sub(/^;?\[/, "", s); sub(/[.\]].*/, "", s); next }
+	     /^;[a-z_]+ =/ { k = $0; sub(/^;/, "", k); sub(/ =.*/, "", k); print s, k }' "$1" |
+		sort -u | while read -r sec key; do
+			grep -E "^\| \`\[$sec[].]" "$top_srcdir/README.md" |
+				grep -qE "(\] |\`)$key\`" ||
+				fail "README's configuration tables lack [$sec] $key"
+		done
+}
+readme_keys "$T/sample.ini"
+readme_keys "$T/ctl.ini"
+ok "README's configuration tables name every key of both programs"
 finish
