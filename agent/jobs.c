@@ -57,6 +57,7 @@ struct jobs {
 	int worker_started;
 	int quit;
 	struct job *pending;        /* handed to the worker */
+	int starting;               /* jobs_start is persisting a new job */
 	struct job *current;        /* running */
 	json_t *recent;             /* finished jobs, newest first */
 	volatile sig_atomic_t cancel;
@@ -384,6 +385,11 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
 		pthread_mutex_unlock(&js->mu);
 		return -1;
 	}
+	if (js->starting) {
+		pthread_mutex_unlock(&js->mu);
+		return err_set(e, ERR_BUSY, "another job is starting; one job at "
+		    "a time");
+	}
 	if (js->quit) {
 		pthread_mutex_unlock(&js->mu);
 		return err_set(e, ERR_BUSY, "the agent is shutting down");
@@ -402,11 +408,19 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
 	snprintf(j->id, sizeof j->id, "j-%s-%u-%d", stamp, ++js->seq,
 	    (int)(getpid() % 100000));
 	*out = job_json(j);
-	js->pending = j;
-	pthread_cond_broadcast(&js->cv);
+	/* The running state is on disk before the worker may see the job:
+	 * otherwise a job that ends at once could have its final state
+	 * overwritten by this one (and be "interrupted" after a restart), and
+	 * j could be freed under us. Meanwhile other starts are refused. */
+	js->starting = 1;
 	pthread_mutex_unlock(&js->mu);
 	if (*out)
 		persist(js, *out, j->id);
+	pthread_mutex_lock(&js->mu);
+	js->starting = 0;
+	js->pending = j;
+	pthread_cond_broadcast(&js->cv);
+	pthread_mutex_unlock(&js->mu);
 	return 0;
 }
 
