@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +519,60 @@ jobs_running_kind(struct jobs *js, enum job_kind kind)
 	return r;
 }
 
+/* The last max bytes of a file (from its first whole line), as a
+ * NUL-terminated buffer: the history only grows, and its newest lines are
+ * the ones asked for. */
+static int
+read_tail(const char *path, size_t max, char **out, size_t *len,
+    struct err *e)
+{
+	struct stat st;
+	off_t from = 0;
+	size_t want, got = 0;
+	char *buf, *nl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	*len = 0;
+	if (fd < 0)
+		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
+		    "open %s", path);
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return err_sys(e, ERR_FAILED, "stat %s", path);
+	}
+	if ((uint64_t)st.st_size > max)
+		from = st.st_size - (off_t)max;
+	want = (size_t)(st.st_size - from);
+	if (!(buf = malloc(want + 1))) {
+		close(fd);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	while (got < want) {
+		ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			close(fd);
+			return err_sys(e, ERR_FAILED, "read %s", path);
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	/* A cut first line is not JSON: start after it. */
+	if (from > 0 && (nl = memchr(buf, '\n', got)) != NULL) {
+		got -= (size_t)(nl + 1 - buf);
+		memmove(buf, nl + 1, got + 1);
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
 json_t *
 jobs_history(struct jobs *js, size_t limit, struct err *e)
 {
@@ -528,11 +584,12 @@ jobs_history(struct jobs *js, size_t limit, struct err *e)
 		err_set(e, ERR_FAILED, "path too long");
 		return NULL;
 	}
-	if (fs_read_file(path, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
+	if (read_tail(path, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
 		if (e->code == ERR_NOT_FOUND)
 			return json_array();
 		return NULL;
 	}
+	(void)len;
 	all = json_array();
 	for (line = strtok_r(buf, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
