@@ -203,7 +203,20 @@ expect 200 history
 [ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "history order"
 [ "$(jq 'length' "$T/body")" -ge 5 ] || fail "history length"
 [ "$(wc -l <"$T/backups/member1/history.jsonl")" -ge 5 ] || fail "history.jsonl"
-ok "history: finished jobs newest first, kept in history.jsonl"
+# A long history (older lines first, 17 MiB in all): the newest are read.
+H=$T/backups/member1/history.jsonl
+cp "$H" "$T/history.keep"
+{
+	awk 'BEGIN { for (i = 0; i < 90000; i++)
+		printf "{\"id\":\"j-old-%d\",\"kind\":\"verify\",\"state\":\"succeeded\",\"pad\":\"%0150d\"}\n", i, 0 }'
+	cat "$T/history.keep"
+} >"$H"
+[ "$(stat -c %s "$H")" -gt 16777216 ] || fail "the test history is too short"
+call GET /v1/history
+expect 200 "long history"
+[ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "long history: newest first"
+cp "$T/history.keep" "$H"
+ok "history: finished jobs newest first, kept in history.jsonl (newest 16 MiB read)"
 
 # Leases: another holder's mutating calls get 409 leased.
 call POST "/v1/lease?holder=ctl-a&ttl=60"
