@@ -18,6 +18,7 @@
 #include "hashes.h"
 #include "json.h"
 #include "log.h"
+#include "swap.h"
 #include "zsink.h"
 
 #define READ_CHUNK (1u << 20)
@@ -590,6 +591,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	}
 	if (zsink_finish(oc.z, r->sha256, &r->size, e) < 0)
 		goto out;
+	swap_crashpoint("archive-written");
 	if (fsync(fd) < 0) {
 		err_sys(e, ERR_FAILED, "fsync %s", partial_path);
 		goto out;
@@ -607,6 +609,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	snprintf(partial_path, sizeof partial_path, "%s", final_path);
 	if (fs_fsync_dir(o->store->dir, e) < 0)
 		goto out;
+	swap_crashpoint("archive-renamed");
 
 	r->bytes = wk.bytes;
 	r->files = wk.n;
@@ -645,6 +648,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 			goto out;
 	}
 	partial_path[0] = '\0';   /* complete: nothing to remove */
+	swap_crashpoint("archive-complete");
 	w.prog.bytes_done = w.prog.bytes_total;
 	report(&w, 1);
 	log_info("archive_done", "id=%s files=%llu bytes=%llu size=%llu "

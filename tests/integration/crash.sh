@@ -66,6 +66,34 @@ for sig in TERM INT; do
 done
 ok "SIGTERM and SIGINT stop an archive and remove its partial file"
 
+# kill -9 at three named points of an archive (QUORUM_BACKUP_CRASH_AT,
+# test only): all written but not renamed, renamed without metadata, and
+# complete (metadata written). No incomplete backup is ever listed; the
+# next archive cleans up and the earlier backups stay whole.
+for point in archive-written archive-renamed archive-complete; do
+	before=$(agent --json list >"$T/list.before" 2>/dev/null; jq -r '.[].id' "$T/list.before" | sort)
+	QUORUM_BACKUP_CRASH_AT=$point expect_exit 137 agent archive
+	expect_exit 0 agent --json list
+	after=$(jq -r '.[].id' "$T/out" | sort)
+	if [ "$point" = archive-complete ]; then
+		[ "$(echo "$after" | grep -c .)" = $(($(echo "$before" | grep -c .) + 1)) ] ||
+			fail "$point: the complete backup is not listed"
+	else
+		[ "$after" = "$before" ] || fail "$point: list changed: $after"
+	fi
+	for id in $after; do
+		expect_exit 0 agent verify "$id"
+	done
+	expect_exit 0 agent --set retention.keep_last=0 archive
+	[ -z "$(find "$T/backups/member1" -name '*.partial')" ] ||
+		fail "$point: a .partial file was left after the next archive"
+	for f in "$T/backups/member1/"*.tar.zst; do
+		[ -f "${f%.tar.zst}.json" ] || [ "$(basename "$f")" = notes.tar.zst ] ||
+			fail "$point: $(basename "$f") has no metadata after the next archive"
+	done
+	ok "archive killed at $point: no incomplete backup listed; the next archive cleans up"
+done
+
 kill_mid_archive 0.5
 expect_exit 0 agent --json archive
 second=$(jq -r .id "$T/out")

@@ -91,13 +91,13 @@ for point in in-place-journal in-place-deleted; do
 done
 
 # Random moments of a longer extraction.
-head -c 80000000 /dev/urandom >"$T/new/geth/chaindata/big.ldb"
+head -c 40000000 /dev/urandom >"$T/new/geth/chaindata/big.ldb"
 rm -rf "$D"
 cp -a "$T/new" "$D"
 expect_exit 0 agent --set retention.keep_last=0 --json archive
 id=$(jq -r .id "$T/out")
 new=$(tree_hash "$T/new")
-for trial in 1 2 3 4 5 6; do
+for trial in $(seq 1 20); do
 	reset_old
 	agent_bg "$T/bg.out" "$T/bg.err" unpack "$id"
 	sleep "0.$(( (trial * 7919) % 9 ))$(( trial % 10 ))"
