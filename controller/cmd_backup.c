@@ -73,6 +73,17 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 		set_failed(r, code, msg);
 		if (strcmp(code, "interrupted") == 0)
 			return -1;
+		if (strcmp(code, "timeout") == 0 || strcmp(code, "unreachable") == 0 ||
+		    strcmp(code, "bad_reply") == 0) {
+			/* Its agent cannot be asked: waiting for readiness through it
+			 * would only wait out ready_timeout. */
+			size_t len = strlen(r->msg);
+			snprintf(r->msg + len, sizeof r->msg - len, "; the agent does "
+			    "not answer: it finishes its job and resumes the node by "
+			    "itself, at the latest when the hold expires");
+			r->downtime = now_mono() - t0;
+			return -1;
+		}
 		/* The agent resumes the node on every path: say whether it is
 		 * back. */
 		if (wait_ready(c, i, -1, &h1, why, sizeof why) < 0) {

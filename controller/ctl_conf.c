@@ -45,7 +45,7 @@ static const struct conf_key keys[] = {
 	  "Seconds a lease lasts unless renewed; the controller renews it "
 	  "while it works, so a controller that dies frees the members soon.",
 	  OFF(lease_ttl) },
-	{ "controller", "hold", CONF_INT, 60, 604800, "7200", NULL, NULL,
+	{ "controller", "hold", CONF_INT, 10, 604800, "7200", NULL, NULL,
 	  "Seconds a restore holds the nodes stopped at most: if the "
 	  "controller dies, each agent resumes its node when the hold "
 	  "expires.", OFF(hold) },

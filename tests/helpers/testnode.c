@@ -7,6 +7,7 @@
  *            [--print-special] [--pid-file FILE] [--list-fds]
  *            [--address ADDR] [--validators A,B,...]
  *            [--block-ms MS --genesis-ms EPOCH_MS] [--syncing-file PATH]
+ *            [--crash-file PATH] [--ignore-term-file PATH]
  *
  * - holds flock(LOCK_EX) on DIR/geth/LOCK while it runs (exit 1 if taken);
  * - appends "block N" to DIR/geth/chaindata/journal.log every 50 ms (the
@@ -27,6 +28,10 @@
  * - --syncing-file PATH: while PATH exists (looked at for each request),
  *   eth_syncing answers {"currentBlock":"0x1","highestBlock":
  *   "0x<height+100>","startingBlock":"0x0"}, as a node catching up does;
+ * - --crash-file PATH: when PATH exists at start, exits at once with 3
+ *   (a node that crashes when it is started again);
+ * - --ignore-term-file PATH: when PATH exists at start, behaves as with
+ *   --ignore-term (a node that will not stop, chosen between starts);
  * - prints "testnode: got signal N" on stdout for every signal it gets
  *   (HUP INT QUIT USR1 USR2 TERM); on TERM or INT waits --stop-delay ms,
  *   then exits with --term-code (default 0), unless --ignore-term;
@@ -236,12 +241,15 @@ main(int argc, char **argv)
 		{ "block-ms", required_argument, NULL, 'b' },
 		{ "genesis-ms", required_argument, NULL, 'g' },
 		{ "syncing-file", required_argument, NULL, 'y' },
+		{ "crash-file", required_argument, NULL, 'C' },
+		{ "ignore-term-file", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
 		SIGTERM };
 	const char *data = NULL, *pid_file = NULL, *address = NULL;
 	const char *validators = NULL, *syncing_file = NULL;
+	const char *crash_file = NULL, *ignore_term_file = NULL;
 	int port = 0, stop_delay = 0, ignore_term = 0, term_code = 0;
 	int orphans = 0, orphan_ms = 1000, exit_after = -1, exit_code = 0;
 	int print_lines = 0, print_special = 0, fds = 0, have_genesis = 0;
@@ -275,6 +283,8 @@ main(int argc, char **argv)
 		case 'b': block_ms = atoll(optarg); break;
 		case 'g': genesis_ms = atoll(optarg); have_genesis = 1; break;
 		case 'y': syncing_file = optarg; break;
+		case 'C': crash_file = optarg; break;
+		case 'I': ignore_term_file = optarg; break;
 		default: return 2;
 		}
 	}
@@ -292,6 +302,12 @@ main(int argc, char **argv)
 		    "character that needs escaping\n");
 		return 2;
 	}
+	if (crash_file && access(crash_file, F_OK) == 0) {
+		say(2, "testnode: crash file present: exiting with 3\n");
+		return 3;
+	}
+	if (ignore_term_file && access(ignore_term_file, F_OK) == 0)
+		ignore_term = 1;
 	if (fds) {
 		list_fds();
 		if (!data)
