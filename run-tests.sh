@@ -3,7 +3,7 @@
 # root: installs the packages it needs, generates the build system, builds
 # warning-free (-Werror) in build/ and runs `make check`, then builds with
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitizers/ and
-# runs the whole suite again.
+# runs the whole suite again. In between, the unit tests run under valgrind.
 #
 #   ./run-tests.sh            everything
 #   ./run-tests.sh --fast     skip the sanitizer pass
@@ -44,6 +44,29 @@ run_suite() {
 }
 
 run_suite build --enable-werror
+
+# The unit tests again under valgrind memcheck (in-process: CK_FORK=no):
+# any memory error or definite/possible leak fails the run.
+vg_failed=0
+for t in build/tests/unit/test_*; do
+	case $t in *.o | *.log | *.trs) continue ;; esac
+	[ -x "$t" ] || continue
+	if top_srcdir=$top top_builddir=$top/build GATE=$top/build/quorum-backup-gate \
+		TESTNODE=$top/build/tests/helpers/testnode CK_FORK=no \
+		CK_DEFAULT_TIMEOUT=600 valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite,possible \
+		--show-leak-kinds=definite,possible --error-exitcode=99 \
+		"$t" >"$t.valgrind.log" 2>&1; then
+		echo "PASS: valgrind $t"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: valgrind $t"
+		tail -40 "$t.valgrind.log"
+		failed=$((failed + 1))
+		vg_failed=1
+	fi
+done
+[ "$vg_failed" = 0 ] || status=1
 if [ "${1:-}" != "--fast" ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -115,6 +115,39 @@ start_member_agent 2
 write_conf $N
 wait_members_ready $N
 
+# ---- the backup volume full mid-archive (a small tmpfs; needs root) --------
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" &&
+	mount -t tmpfs -o size=12m tmpfs "$T/small" 2>/dev/null; then
+	MOUNTS="$MOUNTS $T/small"
+	stop_member_agent 4
+	start_member_agent 4 --backup-dir "$T/small"
+	write_conf $N
+	wait_members_ready $N
+	# Compressible data: a small first backup, and a small estimate for
+	# the next one; then random data of the same size passes that estimate
+	# and fills the volume mid-write.
+	yes 'compressible chain data' | head -c 8000000 >"$T/m4.data/geth/chaindata/000004.ldb"
+	expect_ctl 0 backup 4
+	first=$(basename "$(ls "$T/small/member4/"*.json)" .json)
+	head -c 16000000 /dev/urandom >"$T/m4.data/geth/chaindata/000004.ldb"
+	expect_ctl 1 backup 4
+	grep -q "^member 4: insufficient_storage: " "$T/out" ||
+		fail "volume full: $(cat "$T/out")"
+	[ -z "$(find "$T/small" -name '*.partial')" ] || fail "a partial file was left"
+	[ "$(ls "$T/small/member4/"*.json | wc -l)" = 1 ] || fail "a second backup appeared"
+	expect_ctl 0 verify 4 --backup "$first"
+	member_ready 4 || fail "member 4 was not resumed"
+	no_leases
+	ok "backup volume full mid-archive: insufficient_storage, nothing partial, the earlier backup intact, the node resumed"
+	rm -f "$T/m4.data/geth/chaindata/000004.ldb"
+	stop_member_agent 4
+	start_member_agent 4
+	write_conf $N
+	wait_members_ready $N
+else
+	echo "# the full-volume check needs root (a tmpfs): not run" >&2
+fi
+
 # ---- a node that does not become ready -------------------------------------
 # Member 3's agent waits 4 s for readiness; as soon as its node is held
 # stopped, the node is made to report syncing when it comes back.

@@ -9,7 +9,8 @@
  * - quorum-backup-gate ($GATE) supervising testnodes, with --ignore-term for
  *   a node that does not stop;
  * - ganache (a real Ethereum JSON-RPC node) when $GANACHE_CLI or
- *   $top_srcdir/node_modules/ganache/dist/node/cli.js exists and `node` is
+ *   $top_srcdir/tests/e2e/node_modules/ganache/dist/node/cli.js (what
+ *   scripts/install-deps.sh installs) exists and `node` is
  *   on the PATH; otherwise those cases say "skipped" and pass;
  * - loopback sockets made here that accept and never answer, and a small
  *   canned HTTP server for what no real node here produces on demand: the
@@ -1536,7 +1537,7 @@ START_TEST(test_ganache)
 
 	if (!ganache_cli[0]) {
 		printf("test_nodes: ganache cases skipped: no ganache (set "
-		    "GANACHE_CLI or npm install ganache in the source tree) "
+		    "GANACHE_CLI or run scripts/install-deps.sh) "
 		    "or no node on the PATH\n");
 		return;
 	}
@@ -1750,7 +1751,7 @@ main(void)
 		snprintf(ganache_cli, sizeof ganache_cli, "%s", g);
 	else
 		snprintf(ganache_cli, sizeof ganache_cli,
-		    "%s/node_modules/ganache/dist/node/cli.js",
+		    "%s/tests/e2e/node_modules/ganache/dist/node/cli.js",
 		    src && src[0] ? src : ".");
 	if (access(ganache_cli, R_OK) < 0 ||
 	    system("node --version >/dev/null 2>&1") != 0)
