@@ -430,8 +430,8 @@ api_fini(struct api *a)
 /* A backup id from a URL or query: the ID syntax, a legacy name, or
  * "latest" where allowed. libmicrohttpd has decoded %2F already, so a '/'
  * or ".." in it is simply refused here. */
-static int
-valid_id(const char *id, int latest_ok)
+int
+api_valid_id(const char *id, int latest_ok)
 {
 	if (!id)
 		return 0;
@@ -440,11 +440,23 @@ valid_id(const char *id, int latest_ok)
 	return store_id_valid(id) || store_legacy_name_valid(id);
 }
 
-static int
-bool_arg(struct request *r, const char *name, int *out)
+int
+api_valid_job_id(const char *id)
 {
-	const char *v = req_arg(r, name);
+	return strlen(id) <= 64 && strspn(id, "jT0123456789Z-") == strlen(id);
+}
 
+int
+api_valid_holder(const char *holder)
+{
+	return holder && holder[0] && strlen(holder) <= 128 &&
+	    strspn(holder, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.:@") == strlen(holder);
+}
+
+int
+api_parse_bool(const char *v, int *out)
+{
 	*out = 0;
 	if (!v)
 		return 0;
@@ -457,20 +469,52 @@ bool_arg(struct request *r, const char *name, int *out)
 	return -1;
 }
 
-/* ?wait=S: 0..3600 seconds. */
-static int
-wait_arg(struct request *r, double *out)
+int
+api_parse_wait(const char *v, double *out)
 {
-	const char *v = req_arg(r, "wait");
 	char *end;
 
 	*out = 0;
 	if (!v)
 		return 0;
 	*out = strtod(v, &end);
-	if (end == v || *end || *out < 0 || *out > 3600)
+	/* Written so that NaN ("wait=nan") fails too: it passed "< 0 || >
+	 * 3600" and reached jobs_get, whose conversion of it to time_t is
+	 * undefined behaviour (tests/fuzz/fuzz_http.c checks the range). */
+	if (end == v || *end || !(*out >= 0 && *out <= 3600)) {
+		*out = 0;
 		return -1;
+	}
 	return 0;
+}
+
+int
+api_parse_seconds(const char *v, long long min, long long max,
+    long long *out)
+{
+	char *end;
+	long long n;
+
+	if (!v)
+		return 0;
+	n = strtoll(v, &end, 10);
+	if (end == v || *end || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int
+bool_arg(struct request *r, const char *name, int *out)
+{
+	return api_parse_bool(req_arg(r, name), out);
+}
+
+/* ?wait=S: 0..3600 seconds. */
+static int
+wait_arg(struct request *r, double *out)
+{
+	return api_parse_wait(req_arg(r, "wait"), out);
 }
 
 /* The caller's lease holder name: X-Quorum-Backup-Holder or ?holder=. */
@@ -807,7 +851,7 @@ find_backup(struct request *r, struct backup_info *b, struct err *e)
 {
 	struct store s;
 
-	if (!valid_id(r->id, 1))
+	if (!api_valid_id(r->id, 1))
 		return err_set(e, ERR_BAD_REQUEST, "'%s' is not a backup id",
 		    r->id ? r->id : "");
 	if (store_open(&s, r->api->cf->backup_dir, r->api->cf->member, 0, e) < 0)
@@ -887,7 +931,7 @@ api_backup_delete(struct request *r)
 	int force;
 
 	err_clear(&e);
-	if (!valid_id(r->id, 0))
+	if (!api_valid_id(r->id, 0))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "not a backup id");
 	if (bool_arg(r, "force", &force) < 0)
@@ -922,7 +966,7 @@ api_backup_delete(struct request *r)
 enum MHD_Result
 api_backup_verify(struct request *r)
 {
-	if (!valid_id(r->id, 1))
+	if (!api_valid_id(r->id, 1))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "not a backup id");
 	return start_job(r, JOB_VERIFY, json_pack("{s:s}", "backup", r->id));
@@ -956,7 +1000,7 @@ api_unpack(struct request *r)
 	const char *id = req_arg(r, "backup");
 	int force, in_place;
 
-	if (!valid_id(id, 1))
+	if (!api_valid_id(id, 1))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "backup=ID|latest is required (ID as YYYYMMDDTHHMMSSZ, or a "
 		    "legacy .tar.gz name)");
@@ -991,7 +1035,7 @@ api_job_get(struct request *r)
 	if (wait_arg(r, &wait_s) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "wait must be a number of seconds from 0 to 3600");
-	if (strlen(r->id) > 64 || strspn(r->id, "jT0123456789Z-") != strlen(r->id))
+	if (!api_valid_job_id(r->id))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "not a job id");
 	if (!(job = jobs_get(r->api->jobs, r->id, wait_s)))
@@ -1014,19 +1058,14 @@ api_history(struct request *r)
 enum MHD_Result
 api_quiesce(struct request *r)
 {
-	const char *v = req_arg(r, "hold");
 	long long hold = r->api->cf->quiesce_hold;
-	char *end;
 
 	if (r->api->cf->n_nodes == 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "no [node.NAME] sections are configured");
-	if (v) {
-		hold = strtoll(v, &end, 10);
-		if (end == v || *end || hold < 1 || hold > 604800)
-			return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-			    "hold must be whole seconds from 1 to 604800");
-	}
+	if (api_parse_seconds(req_arg(r, "hold"), 1, 604800, &hold) < 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "hold must be whole seconds from 1 to 604800");
 	return start_job(r, JOB_QUIESCE, json_pack("{s:I}", "hold",
 	    (json_int_t)hold));
 }
@@ -1044,21 +1083,15 @@ api_lease_take(struct request *r)
 	const char *holder = req_arg(r, "holder");
 	const char *ttl_s = req_arg(r, "ttl");
 	long long ttl = 600;
-	char *end;
 	time_t now = time(NULL);
 	json_t *out;
 
-	if (!holder || !holder[0] || strlen(holder) > 128 ||
-	    strspn(holder, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_.:@") != strlen(holder))
+	if (!api_valid_holder(holder))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "holder=NAME is required (1..128 of A-Z a-z 0-9 - _ . : @)");
-	if (ttl_s) {
-		ttl = strtoll(ttl_s, &end, 10);
-		if (end == ttl_s || *end || ttl < 1 || ttl > 86400)
-			return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-			    "ttl must be whole seconds from 1 to 86400");
-	}
+	if (api_parse_seconds(ttl_s, 1, 86400, &ttl) < 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "ttl must be whole seconds from 1 to 86400");
 	pthread_mutex_lock(&a->mu);
 	if (a->lease_holder[0] && a->lease_until > now &&
 	    strcmp(a->lease_holder, holder) != 0) {

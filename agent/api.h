@@ -47,6 +47,23 @@ int api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
     const char *job_id, const struct op_hooks *hooks, json_t **result,
     struct err *e);
 
+/* Checks of the values requests carry, apart from the connection: the
+ * handlers use them, and so does the HTTP fuzz test. */
+/* A backup id (YYYYMMDDTHHMMSSZ[-N]), a legacy .tar.gz name, or with
+ * latest_ok "latest": 1 when valid. */
+int api_valid_id(const char *id, int latest_ok);
+/* A job id ({id} of /v1/jobs/{id}): at most 64 of j T 0-9 Z -. */
+int api_valid_job_id(const char *id);
+/* A lease holder: 1..128 of A-Z a-z 0-9 - _ . : @. */
+int api_valid_holder(const char *holder);
+/* A flag: "1"/"true" or "0"/"false"; NULL (absent) is 0; else -1. */
+int api_parse_bool(const char *v, int *out);
+/* ?wait=S: a number of seconds from 0 to 3600; NULL is 0; else -1. */
+int api_parse_wait(const char *v, double *out);
+/* Whole seconds from min to max into *out; NULL leaves *out; else -1. */
+int api_parse_seconds(const char *v, long long min, long long max,
+    long long *out);
+
 enum MHD_Result api_healthz(struct request *r);
 enum MHD_Result api_readyz(struct request *r);
 enum MHD_Result api_metrics(struct request *r);

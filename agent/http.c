@@ -20,14 +20,7 @@
 
 #define TOKEN_MAX 4096
 
-struct route {
-	const char *method;
-	const char *pattern;     /* "{id}" matches one path segment */
-	handler_fn fn;
-	int auth;
-};
-
-static const struct route routes[] = {
+static const struct http_route routes[] = {
 	{ "GET", "/healthz", api_healthz, 0 },
 	{ "GET", "/readyz", api_readyz, 0 },
 	{ "GET", "/metrics", api_metrics, 0 },
@@ -255,40 +248,59 @@ match(const char *pattern, const char *path, char *buf, size_t size,
 	return *pattern == '\0' && *path == '\0';
 }
 
+enum http_match
+http_route_match(const char *method, const char *path, char *idbuf,
+    size_t size, const struct http_route **route, const char **id)
+{
+	int path_known = 0;
+
+	*route = NULL;
+	*id = NULL;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const char *rid;
+		if (!match(routes[i].pattern, path, idbuf, size, &rid))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, method) != 0)
+			continue;
+		*route = &routes[i];
+		*id = rid;
+		return HTTP_ROUTE_FOUND;
+	}
+	if (path_known)
+		return HTTP_ROUTE_WRONG_METHOD;
+	/* libmicrohttpd decodes %2F: "..%2F..%2Fetc" arrives as more path
+	 * segments. Below a resource that takes an id, that is a bad id. */
+	if (strncmp(path, "/v1/backups/", 12) == 0 ||
+	    strncmp(path, "/v1/jobs/", 9) == 0)
+		return HTTP_ROUTE_BAD_ID;
+	return HTTP_ROUTE_NOT_FOUND;
+}
+
 static enum MHD_Result
 dispatch(struct http_server *s, struct request *r)
 {
 	char idbuf[512];
-	int path_known = 0;
+	const struct http_route *route;
+	const char *id;
+	enum http_match m = http_route_match(r->method, r->path, idbuf,
+	    sizeof idbuf, &route, &id);
 
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const char *id;
-		if (!match(routes[i].pattern, r->path, idbuf, sizeof idbuf, &id))
-			continue;
-		path_known = 1;
-		if (strcmp(routes[i].method, r->method) != 0)
-			continue;
-		if (routes[i].auth && !authorized(s, r->conn))
+	if (m == HTTP_ROUTE_FOUND) {
+		if (route->auth && !authorized(s, r->conn))
 			return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
 			    "missing or wrong bearer token");
 		r->id = id;
-		return routes[i].fn(r);
+		return route->fn(r);
 	}
-	if (path_known) {
-		/* Auth first: an unauthenticated caller learns nothing more. */
-		if (strncmp(r->path, "/v1/", 4) == 0 && !authorized(s, r->conn))
-			return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-			    "missing or wrong bearer token");
-		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method_not_allowed", "this path does not take that method");
-	}
+	/* Auth first: an unauthenticated caller learns nothing more. */
 	if (strncmp(r->path, "/v1/", 4) == 0 && !authorized(s, r->conn))
 		return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
 		    "missing or wrong bearer token");
-	/* libmicrohttpd decodes %2F: "..%2F..%2Fetc" arrives as more path
-	 * segments. Below a resource that takes an id, that is a bad id. */
-	if (strncmp(r->path, "/v1/backups/", 12) == 0 ||
-	    strncmp(r->path, "/v1/jobs/", 9) == 0)
+	if (m == HTTP_ROUTE_WRONG_METHOD)
+		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
+		    "method_not_allowed", "this path does not take that method");
+	if (m == HTTP_ROUTE_BAD_ID)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "not a backup or job id");
 	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such path");

@@ -27,6 +27,30 @@ struct request {
 
 typedef enum MHD_Result (*handler_fn)(struct request *r);
 
+/* The route table and its matching, apart from libmicrohttpd: dispatch
+ * uses them, and so does the HTTP fuzz test (tests/fuzz/fuzz_http.c). */
+struct http_route {
+	const char *method;
+	const char *pattern;     /* "{id}" matches one path segment */
+	handler_fn fn;
+	int auth;                /* the bearer token is required */
+};
+
+enum http_match {
+	HTTP_ROUTE_FOUND,        /* *route (and *id, for an {id} route) set */
+	HTTP_ROUTE_WRONG_METHOD, /* a route has this path, none this method */
+	HTTP_ROUTE_BAD_ID,       /* no route; below /v1/backups/ or /v1/jobs/,
+	                          * e.g. a decoded %2F: not an id (400) */
+	HTTP_ROUTE_NOT_FOUND,    /* no such path (404) */
+};
+
+/* Match method and path (as libmicrohttpd decoded it) against the route
+ * table: the first route whose pattern and method both match. *id gets
+ * the {id} segment, copied into idbuf (size bytes), or NULL. */
+enum http_match http_route_match(const char *method, const char *path,
+    char *idbuf, size_t size, const struct http_route **route,
+    const char **id);
+
 /* Query parameter, or NULL. */
 const char *req_arg(struct request *r, const char *name);
 

@@ -52,7 +52,11 @@ resolve(const struct conf_table *t, void *cfg, const char *section,
 		const char *name;
 		if (strcmp(k->key, key) != 0)
 			continue;
-		if (strcmp(k->section, section) == 0) {
+		/* A "PREFIX.*" key is reached only through an instance: a
+		 * literal "[node.*]" section matched it here before, and its
+		 * offset (into the instance's struct) was applied to cfg, which
+		 * corrupted the program's struct. */
+		if (!templated(k) && strcmp(k->section, section) == 0) {
 			*base = cfg;
 			return k;
 		}
@@ -75,7 +79,8 @@ section_known(const struct conf_table *t, const char *section)
 {
 	for (size_t i = 0; i < t->count; i++) {
 		const char *name;
-		if (strcmp(t->keys[i].section, section) == 0 ||
+		if ((!templated(&t->keys[i]) &&
+		    strcmp(t->keys[i].section, section) == 0) ||
 		    (t->instance && instance_of(&t->keys[i], section, &name)))
 			return 1;
 	}
