@@ -21,7 +21,10 @@
  *     1  the rest is a legacy .tar.gz file
  *     2  the rest is a plain tar: compressed here to .tar.zst (with frame
  *        checksums), with metadata that agrees with it, so that only the
- *        extraction's own checks stand between it and the disk
+ *        extraction's own checks stand between it and the disk (in this
+ *        mode and the others that take a plain tar, the harness makes each
+ *        header's checksum right first: mutations of names and types get
+ *        through to the engine)
  *     3  the rest is a plain tar: gzipped here into a legacy .tar.gz
  *     4  the rest is LEN (2 bytes, big-endian), LEN bytes of metadata JSON
  *        (its archive size and SHA-256 corrected when it is an object),
@@ -141,6 +144,8 @@ names(const char *dir, char *out, size_t size)
 	size_t o = 0;
 
 	out[0] = '\0';
+	if (n < 0 && errno == ENOENT)
+		return;
 	if (n < 0)
 		die(dir);
 	for (int i = 0; i < n; i++) {
@@ -165,6 +170,8 @@ sig_one(const char *p, const struct stat *st, int type, struct FTW *f)
 	const char *rel = p + sig_skip;
 
 	(void)type;
+	if (f->level == 0)
+		return FTW_CONTINUE;   /* the directory itself, made by whoever */
 	if (f->level == 1 && strcmp(p + f->base, AGENT_DIR_NAME) == 0)
 		return FTW_SKIP_SUBTREE;
 	/* A directory's size is the file system's business (tmpfs counts
@@ -196,6 +203,36 @@ sig_one(const char *p, const struct stat *st, int type, struct FTW *f)
 	return FTW_CONTINUE;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of text sorted (directory order is the file system's). */
+static char *
+sorted_lines(char *text)
+{
+	size_t n = 0, len = strlen(text), o = 0;
+	char **v, *out, *save = NULL;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	if (!(v = calloc(n + 1, sizeof *v)) || !(out = malloc(len + 1)))
+		die("malloc");
+	n = 0;
+	for (char *l = strtok_r(text, "\n", &save); l;
+	    l = strtok_r(NULL, "\n", &save))
+		v[n++] = l;
+	qsort(v, n, sizeof *v, cmp_str);
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)sprintf(out + o, "%s\n", v[i]);
+	out[o] = '\0';
+	free(v);
+	free(text);
+	return out;
+}
+
 static char *
 tree_sig(const char *dir)
 {
@@ -207,7 +244,7 @@ tree_sig(const char *dir)
 	if (nftw(dir, sig_one, 16, FTW_PHYS | FTW_ACTIONRETVAL) < 0)
 		die(dir);
 	fclose(sig_f);
-	return sig_buf;
+	return sorted_lines(sig_buf);
 }
 
 static void
@@ -271,6 +308,50 @@ gzip_of(const uint8_t *in, size_t len)
 		die("deflate");
 	b.len = zs.total_out;
 	deflateEnd(&zs);
+	return b;
+}
+
+/* A copy of a plain tar with every header's checksum made right, so that
+ * a mutation of a name, a type or a size reaches the engine instead of
+ * failing libarchive's checksum test. Headers are found as tar finds them:
+ * one, then its data (size rounded up to blocks), then the next. */
+static struct buf
+tar_fixed(const uint8_t *in, size_t len)
+{
+	struct buf b;
+	size_t off = 0;
+
+	if (!(b.p = malloc(len ? len : 1)))
+		die("malloc");
+	memcpy(b.p, in, len);
+	b.len = len;
+	while (off + 512 <= len) {
+		unsigned char *h = b.p + off;
+		unsigned long sum = 0;
+		unsigned long long size = 0;
+		int zero = 1;
+
+		for (size_t i = 0; i < 512 && zero; i++)
+			zero = h[i] == 0;
+		off += 512;
+		if (zero)
+			continue;
+		memset(h + 148, ' ', 8);
+		for (size_t i = 0; i < 512; i++)
+			sum += h[i];
+		snprintf((char *)h + 148, 8, "%06lo", sum & 0777777);
+		h[155] = ' ';
+		if (h[124] & 0x80) {
+			for (size_t i = 125; i < 136; i++)
+				size = size << 8 | h[i];
+		} else {
+			for (size_t i = 124; i < 136 && h[i] >= '0' && h[i] <= '7'; i++)
+				size = size << 3 | (unsigned)(h[i] - '0');
+		}
+		if (size > len)
+			break;
+		off += (size_t)((size + 511) / 512 * 512);
+	}
 	return b;
 }
 
@@ -562,15 +643,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 	case 6:
 	case 7:
-		ar = zstd_of(p, n);
-		meta = derive_meta(p, n, mode == 7);
+		tmp = tar_fixed(p, n);
+		ar = zstd_of(tmp.p, tmp.len);
+		meta = derive_meta(tmp.p, tmp.len, mode == 7);
 		if (mode == 6)
 			json_object_set_new(meta, "bytes", json_integer(
 			    json_integer_value(json_object_get(meta, "bytes")) / 2));
 		write_meta(meta, &ar, mode == 6 ? other_sha : key_sha);
 		break;
 	case 3:
-		ar = gzip_of(p, n);
+		tmp = tar_fixed(p, n);
+		ar = gzip_of(tmp.p, tmp.len);
 		legacy = 1;
 		break;
 	case 4:
@@ -585,7 +668,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(ar.p, j + jl, left - jl);
 			ar.len = left - jl;
 		} else {
-			ar = zstd_of(j + jl, left - jl);
+			tmp = tar_fixed(j + jl, left - jl);
+			ar = zstd_of(tmp.p, tmp.len);
 		}
 		meta = json_loadb((const char *)j, jl, JSON_DECODE_ANY, NULL);
 		if (json_is_object(meta)) {
@@ -641,6 +725,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(strcmp(outside_before, outside_after) == 0,
 		    "outside/ changed:\n%s\nbecame\n%s", outside_before,
 		    outside_after);
+		if (!in_place) {
+			/* The agent's directory holds its lock and, after an
+			 * unpack, the previous tree; nothing an archive wrote. */
+			snprintf(path, sizeof path, "%s/" AGENT_DIR_NAME, data_dir);
+			names(path, list, sizeof list);
+			CHECK(strcmp(list, "lock") == 0 ||
+			    strcmp(list, "lock,previous") == 0 || list[0] == '\0',
+			    "%s holds %s (unpack rc %d: %s)", AGENT_DIR_NAME, list,
+			    rc, e.msg);
+		}
+		if (rc == 0 && !in_place) {
+			/* The live tree went aside whole: an entry that escaped
+			 * the staging directory into the data directory would
+			 * have gone with it. */
+			snprintf(path, sizeof path, "%s/" AGENT_DIR_NAME "/previous",
+			    data_dir);
+			live_after = tree_sig(path);
+			CHECK(strcmp(live_before, live_after) == 0,
+			    "the previous tree is not the live one:\n%s\nbecame\n%s",
+			    live_before, live_after);
+			free(live_after);
+		}
 		if (rc < 0 && !in_place) {
 			/* A staged unpack that fails leaves the live tree as it
 			 * was, and no staging directory behind. */

@@ -85,19 +85,21 @@ seed "$A/hex-names" 7 "$W/hexname.tar"
 mktar_tar bomb "zeros bomb 644 1048576"
 seed "$A/zeros-1MiB.zst" 0 "$W/bomb.tar.zst"
 
-# Hostile tars, as hostile.sh builds them (checked with metadata, mode 2).
+# Hostile tars, as hostile.sh builds them (checked with metadata, mode 2),
+# aimed at the harness's tree: from the staging directory
+# ROOT/data/.quorum-backup/staging, ../../../ is ROOT.
 n=0
 while IFS='|' read -r name spec; do
 	n=$((n + 1))
 	mktar_tar "h$n" "$(printf '%b' "$spec")"
 	seed "$A/hostile-$name" 2 "$W/h$n.tar"
 done <<'EOF'
-parent|file ../../escaped 644 pwned
+parent|file ../../../escaped 644 pwned
 parent-inside|dir a 755\nfile a/../../../escaped 644 pwned
 absolute|file /tmp/escaped 644 pwned
-symlink-then-file|symlink link ../../outside\nfile link/victim 644 pwned
-symlink-dir|symlink d /\ndir d/sub 755
-hardlink-outside|hardlink hl ../outside/victim
+symlink-then-file|symlink link ../../../outside\nfile link/pwned 644 pwned
+symlink-dir|symlink d ../../../outside\ndir d/sub 755
+hardlink-outside|hardlink hl ../../../outside/victim
 hardlink-live|hardlink hl geth/nodekey
 chardev|chardev dev
 fifo|fifo pipe

@@ -4,6 +4,9 @@
 #
 #   tests/fuzz/run-fuzz.sh [SECONDS] [HARNESS...]
 #
+# Each harness runs with its dictionary (tests/fuzz/HARNESS.dict) when
+# there is one.
+#
 # Builds in build-fuzz/ at the top of the tree (never in the sources) with
 # clang -fsanitize=fuzzer,address,undefined: the project's sources that the
 # harnesses need are compiled there directly, with a config.h written from
@@ -172,8 +175,11 @@ for h in $harnesses; do
 	fi
 	seeds=$(find "$work/corpus" -type f | wc -l)
 	echo "run-fuzz: $h for ${secs}s ($seeds seeds)"
+	dict=
+	[ -f "tests/fuzz/$h.dict" ] && dict=-dict=tests/fuzz/$h.dict
 	rc=0
-	TMPDIR=$scratch "$out/$h" -max_total_time="$secs" -timeout=10 \
+	# shellcheck disable=SC2086
+	TMPDIR=$scratch "$out/$h" $dict -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -max_len="$(max_len "$h")" \
 		-print_final_stats=1 -artifact_prefix="$art/" \
 		"$work/corpus" >"$work/log" 2>&1 || rc=$?
