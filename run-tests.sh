@@ -3,10 +3,11 @@
 # root: installs the packages it needs, generates the build system, builds
 # warning-free (-Werror) in build/ and runs `make check`, then builds with
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitizers/ and
-# runs the whole suite again. In between, the unit tests run under valgrind.
+# runs the whole suite again. In between, the unit tests run under valgrind;
+# at the end, each fuzz harness for a minute.
 #
 #   ./run-tests.sh            everything
-#   ./run-tests.sh --fast     skip the sanitizer pass
+#   ./run-tests.sh --fast     skip the sanitizer pass and the fuzzing
 set -eu
 cd "$(dirname "$0")"
 top=$(pwd)
@@ -72,6 +73,17 @@ if [ "${1:-}" != "--fast" ]; then
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	export ASAN_OPTIONS UBSAN_OPTIONS
 	run_suite build-sanitizers --enable-werror --enable-sanitizers
+fi
+# libFuzzer harnesses (config parsing, archive verify/unpack, HTTP routing
+# and query checks), a minute each from the seed corpora: a crash, leak or
+# hang fails the run.
+if [ "${1:-}" != "--fast" ]; then
+	if tests/fuzz/run-fuzz.sh 60; then
+		passed=$((passed + 3))
+	else
+		status=1
+		failed=$((failed + 1))
+	fi
 fi
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then
 	failed=1   # the build itself failed

@@ -241,11 +241,14 @@ expand_url(const char *tpl, int n, const char *ns, char *out, size_t size,
 	return 0;
 }
 
+/* http:// or https://, then a host: something before any '/'. */
 static int
 url_ok(const char *url)
 {
-	return strncmp(url, "http://", 7) == 0 ||
-	    strncmp(url, "https://", 8) == 0;
+	const char *host = strncmp(url, "http://", 7) == 0 ? url + 7 :
+	    strncmp(url, "https://", 8) == 0 ? url + 8 : NULL;
+
+	return host && host[0] && host[0] != '/';
 }
 
 int
@@ -309,7 +312,7 @@ ctl_members(const struct ctl_conf *cf, struct member **out, size_t *n,
 		}
 		if (!url_ok(x->url)) {
 			err_set(e, ERR_CONFIG, "member %d: '%s' is not an http:// or "
-			    "https:// URL", x->n, x->url);
+			    "https:// URL with a host", x->n, x->url);
 			goto fail;
 		}
 		/* Paths are appended: no trailing slash. */

@@ -7,7 +7,8 @@ PACKAGES="autoconf automake libtool pkg-config make gcc
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
 	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
 	zstd jq curl util-linux bsdutils tar gzip xz-utils
-	yamllint python3 python3-yaml mandoc valgrind"
+	yamllint python3 python3-yaml mandoc valgrind
+	clang-14 libclang-rt-14-dev llvm-14"
 
 missing=""
 for p in $PACKAGES; do

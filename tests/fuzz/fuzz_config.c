@@ -238,12 +238,11 @@ run_controller(const char *text)
 				CHECK(i == 0 || m[i].n > m[i - 1].n, "members not "
 				    "sorted or not unique: %d after %d", m[i].n,
 				    m[i - 1].n);
-				/* Known and left to the controller's owners: a URL
-				 * with no host, "http://" (url_template or url),
-				 * passes url_ok() and then loses its slashes to
-				 * "http:". Checked here: the scheme. */
-				CHECK(strncmp(m[i].url, "http:", 5) == 0 ||
-				    strncmp(m[i].url, "https:", 6) == 0,
+				/* A scheme, then a host. */
+				CHECK((strncmp(m[i].url, "http://", 7) == 0 &&
+				    m[i].url[7] && m[i].url[7] != '/') ||
+				    (strncmp(m[i].url, "https://", 8) == 0 &&
+				    m[i].url[8] && m[i].url[8] != '/'),
 				    "member %d: url '%s'", m[i].n, m[i].url);
 				CHECK(l > 0 && m[i].url[l - 1] != '/', "member %d: url "
 				    "'%s' ends with a slash", m[i].n, m[i].url);
