@@ -126,7 +126,6 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 {
 	size_t *idx = NULL, n = 0, live = 0;
 	int failed = 0, refused = 0, rc;
-	char msg[1200];
 
 	if (select_members(c, o, 0, &idx, &n) < 0)
 		return EXIT_USAGE;
@@ -159,20 +158,10 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 		return EXIT_FAILED;
 	}
 
-	rc = leases_take(c, idx, live, msg, sizeof msg);
-	if (rc < 0) {
-		out_info(c, "nothing was stopped: cannot take the lease: %s", msg);
-		for (size_t k = 0; k < live; k++) {
-			snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
-			    rc == -1 ? "refused" : "failed");
-			snprintf(c->res[idx[k]].code, sizeof c->res[idx[k]].code,
-			    "%s", rc == -1 ? "leased" : "lease_failed");
-			snprintf(c->res[idx[k]].msg, sizeof c->res[idx[k]].msg, "%s",
-			    msg);
-		}
+	if ((rc = leases_take_all(c, idx, live)) != EXIT_OK) {
 		free(idx);
-		out_summary(c, "backup", rc == -1 ? EXIT_REFUSED : EXIT_FAILED);
-		return rc == -1 ? EXIT_REFUSED : EXIT_FAILED;
+		out_summary(c, "backup", rc);
+		return rc;
 	}
 
 	for (size_t k = 0; k < live; k++) {

@@ -159,7 +159,7 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 	int *quiesced = NULL, *go = NULL;
 	double *down_at = NULL;
 	int missing = 0, unreachable = 0, rc;
-	char msg[1200], why[1200];
+	char why[1200];
 	struct network net;
 
 	if (select_members(c, o, 0, &idx, &n) < 0)
@@ -201,20 +201,8 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 	}
 
 	/* 2. The leases, then the quorum. */
-	rc = leases_take(c, idx, n, msg, sizeof msg);
-	if (rc < 0) {
-		out_info(c, "nothing was stopped: cannot take the lease: %s", msg);
-		for (size_t k = 0; k < n; k++) {
-			snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
-			    rc == -1 ? "refused" : "failed");
-			snprintf(c->res[idx[k]].code, sizeof c->res[idx[k]].code,
-			    "%s", rc == -1 ? "leased" : "lease_failed");
-			snprintf(c->res[idx[k]].msg, sizeof c->res[idx[k]].msg, "%s",
-			    msg);
-		}
-		rc = rc == -1 ? EXIT_REFUSED : EXIT_FAILED;
+	if ((rc = leases_take_all(c, idx, n)) != EXIT_OK)
 		goto done;
-	}
 	network_read(c, &net);
 	rc = safety_check(c, &net, idx, n, 0, why, sizeof why);
 	network_free(&net);

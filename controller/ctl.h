@@ -123,6 +123,9 @@ int ctl_stopping(const struct ctl *c);
  * be asked. */
 int leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
     size_t size);
+/* leases_take, and when it fails: say so, mark every member's result
+ * (refused or failed) and return the exit code; EXIT_OK when taken. */
+int leases_take_all(struct ctl *c, const size_t *idx, size_t n);
 void leases_renew(struct ctl *c, int force);
 void leases_release(struct ctl *c);
 

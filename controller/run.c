@@ -402,6 +402,26 @@ leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
 	return 0;
 }
 
+int
+leases_take_all(struct ctl *c, const size_t *idx, size_t n)
+{
+	char msg[1200];
+	int rc = leases_take(c, idx, n, msg, sizeof msg);
+
+	if (rc == 0)
+		return EXIT_OK;
+	out_info(c, "nothing was stopped: cannot take the lease: %s", msg);
+	for (size_t k = 0; k < n; k++) {
+		struct result *r = &c->res[idx[k]];
+		snprintf(r->state, sizeof r->state, "%s", rc == -1 ? "refused" :
+		    "failed");
+		snprintf(r->code, sizeof r->code, "%s", rc == -1 ? "leased" :
+		    "lease_failed");
+		snprintf(r->msg, sizeof r->msg, "%s", msg);
+	}
+	return rc == -1 ? EXIT_REFUSED : EXIT_FAILED;
+}
+
 void
 leases_renew(struct ctl *c, int force)
 {
