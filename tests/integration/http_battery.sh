@@ -1,0 +1,140 @@
+#!/bin/sh
+# The sidecar under hostile HTTP: a real agent on 127.0.0.1 with a token,
+# data and one real backup, then (tests/helpers/http_battery.py, raw
+# sockets) a generated battery of over 3,000 malformed requests while 100
+# slowloris connections trickle partial requests and /readyz is probed
+# every 50 ms. Every reply must be a 4xx (the exact one where the agent
+# decides) or a close, never a success, a server error or a hang; /readyz
+# answers 200 within 100 ms throughout; the slow connections are held
+# through the battery and closed by the agent once conn_timeout is up; the
+# 65th connection from one address is refused while others are served.
+# Afterwards the agent still runs, the data and backup trees are unchanged
+# (nothing was archived, restored, deleted or leased), and nothing appeared
+# outside the test's directory.
+#
+# The agent runs with its default limits (per_ip_limit 64, max_connections
+# 512, max_body 64 KiB) except conn_timeout, 12 s instead of 30, to keep the
+# test short: the slow connections come from 127.0.0.2 and 127.0.0.3, 50
+# each, under the per-address limit as a small botnet would stay; the
+# per-address check uses 127.0.0.4 and 127.0.0.5 (Linux routes all of
+# 127/8 to lo).
+. "$(dirname "$0")/lib.sh"
+command -v python3 >/dev/null 2>&1 ||
+	fail "python3 is missing (scripts/install-deps.sh installs it)"
+BATTERY="$top_srcdir/tests/helpers/http_battery.py"
+CONN_TIMEOUT=12
+
+mkdata
+printf 'battery-token-%s\n' "$$" >"$T/token"
+chmod 0600 "$T/token"
+# Files a traversal out of the backup directory would reach: ids such as
+# ..%2Fvictim resolve to backups/victim.*, ..%2F..%2Fvictim to $T/victim.*.
+for d in "$T/backups" "$T"; do
+	printf 'victim\n' >"$d/victim.tar.zst"
+	printf '{"victim":true}\n' >"$d/victim.json"
+done
+
+# start_agent: the agent on a free port (PORT); only our agent counts, so
+# its "listening" line is awaited as well as a /healthz answer.
+start_agent() {
+	tries=0
+	while :; do
+		PORT=$((20000 + ($$ * 5 + tries * 13) % 20000))
+		mark=$(cat "$T/agent.err" 2>/dev/null | wc -l)
+		"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+			--set agent.listen=127.0.0.1:$PORT \
+			--set agent.token_file="$T/token" \
+			--set agent.conn_timeout=$CONN_TIMEOUT serve \
+			>>"$T/agent.out" 2>>"$T/agent.err" &
+		AGENT_PID=$!
+		track_pid "$AGENT_PID"
+		n=0
+		while [ $n -lt 100 ]; do
+			if tail -n +$((mark + 1)) "$T/agent.err" |
+				grep -q "event=listening address=127.0.0.1:$PORT " &&
+				curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
+				return 0
+			fi
+			kill -0 "$AGENT_PID" 2>/dev/null || break
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill "$AGENT_PID" 2>/dev/null || true
+		wait "$AGENT_PID" 2>/dev/null || true
+		tries=$((tries + 1))
+		[ $tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
+	done
+}
+
+start_agent
+A="http://127.0.0.1:$PORT"
+AUTH="Authorization: Bearer $(cat "$T/token")"
+
+# One real backup, made through the API: its id and its job's id are the
+# real ones the battery aims at.
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X POST -H "$AUTH" \
+	"$A/v1/archive?wait=30")
+if [ "$STATUS" != 200 ] || [ "$(jq -r .state "$T/body")" != succeeded ]; then
+	fail "the first archive: HTTP $STATUS $(cat "$T/body")"
+fi
+BACKUP=$(jq -r .result.backup "$T/body")
+JOB=$(jq -r .id "$T/body")
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$A/readyz")
+[ "$STATUS" = 200 ] || fail "readyz before the battery: HTTP $STATUS $(cat "$T/body")"
+ok "agent on 127.0.0.1:$PORT with backup $BACKUP (job $JOB); /readyz 200 (no nodes configured)"
+
+# What must not change: the data and backup trees (the agent's jobs and
+# history under member1/ included), the victims, the token.
+data_before=$(tree_hash "$T/data")
+backups_before=$(tree_hash "$T/backups")
+others_before=$(cd "$T" && sha256sum victim.tar.zst victim.json token)
+# Names a traversal could create next to the test directory or at /.
+probe_names='^(victim.*|etc|passwd|x|.*\.tar\.zst|.*\.json|.*\.partial|battery.*)$'
+probe_files() {
+	find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -E "$probe_names" |
+		sort || true
+}
+parent_before=$(probe_files "$(dirname "$T")")
+root_before=$(probe_files /)
+
+python3 "$BATTERY" --port "$PORT" --token-file "$T/token" --backup "$BACKUP" \
+	--job "$JOB" --conn-timeout "$CONN_TIMEOUT" >"$T/battery.out" \
+	2>"$T/battery.err" &
+BAT_PID=$!
+track_pid "$BAT_PID"
+rc=0
+wait "$BAT_PID" || rc=$?
+cat "$T/battery.out"
+if [ "$rc" != 0 ]; then
+	cat "$T/battery.err" >&2
+	tail -20 "$T/agent.err" >&2
+	fail "the battery failed (exit $rc)"
+fi
+ok "every malformed request got a 4xx or a close; /readyz within 100 ms; slowloris held, then closed; the 65th connection from one address refused"
+
+kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent is gone"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$A/healthz")
+[ "$STATUS" = 200 ] || fail "healthz after the battery: HTTP $STATUS"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H "$AUTH" "$A/v1/jobs")
+[ "$STATUS" = 200 ] || fail "jobs after the battery: HTTP $STATUS"
+[ "$(jq 'length' "$T/body")" = 1 ] || fail "the battery started a job: $(cat "$T/body")"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H "$AUTH" "$A/v1/status")
+[ "$(jq -r .lease "$T/body")" = null ] || fail "the battery took a lease: $(cat "$T/body")"
+ok "the agent still runs and answers; no job was started, no lease taken"
+
+[ "$(tree_hash "$T/data")" = "$data_before" ] || fail "the data directory changed"
+[ "$(tree_hash "$T/backups")" = "$backups_before" ] || {
+	find "$T/backups" -printf '%P %s %T@\n' >&2
+	fail "the backup directory changed"
+}
+[ "$(cd "$T" && sha256sum victim.tar.zst victim.json token)" = "$others_before" ] ||
+	fail "a file next to the backup directory changed"
+[ "$(probe_files "$(dirname "$T")")" = "$parent_before" ] ||
+	fail "new files next to the test directory: $(probe_files "$(dirname "$T")")"
+[ "$(probe_files /)" = "$root_before" ] || fail "new files at /: $(probe_files /)"
+ok "data and backup trees unchanged (manifest hashes); nothing new next to the test directory or at /"
+
+kill "$AGENT_PID"
+wait "$AGENT_PID" || { tail -40 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
+ok "the agent exits cleanly on SIGTERM"
+finish
