@@ -3,15 +3,17 @@
 # Installs only when something is missing, so a second run is quick.
 set -eu
 
+# To build (the Dockerfile's build stage installs the same -dev packages).
 PACKAGES="autoconf automake libtool pkg-config make gcc
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
-	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
-	zstd jq curl util-linux bsdutils tar gzip xz-utils
+	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev"
+# To test: tools the tests drive, lint, valgrind, and clang's libFuzzer.
+TEST_PACKAGES="zstd jq curl util-linux bsdutils tar gzip xz-utils
 	yamllint python3 python3-yaml mandoc valgrind
 	clang-14 libclang-rt-14-dev llvm-14"
 
 missing=""
-for p in $PACKAGES; do
+for p in $PACKAGES $TEST_PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 		missing="$missing $p"
 done
