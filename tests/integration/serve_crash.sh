@@ -3,7 +3,8 @@
 # controller (quiesce, then unpack), with a real node under a real gate:
 # after the agent restarts, the job says interrupted, the data directory
 # is wholly the old tree or wholly the backup, and once the hold expires
-# the agent finishes the recovery and resumes the node.
+# the agent finishes the recovery and resumes the node. Then at the three
+# named points of an archive?quiesce=1.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gate_lib.sh"
 . "$(dirname "$0")/net_lib.sh"
@@ -86,4 +87,52 @@ for point in unpack-staged swap-journal swap-old-first swap-old-done \
 	ok "agent killed at $point: job interrupted, the tree wholly $what, the node resumed after recovery"
 done
 [ -n "$new" ] || fail "no crash point ended in the restored tree"
+
+# The same for an archive?quiesce=1 job at its three crash points: at the
+# restart, the job is interrupted, no incomplete backup is listed (the
+# complete one is, for archive-complete), the backups listed verify, and
+# the node, whose hold belonged to that job, is resumed at once.
+for point in archive-written archive-renamed archive-complete; do
+	api GET /v1/backups
+	before=$(jq length "$T/body")
+	stop_member_agent 1
+	export QUORUM_BACKUP_CRASH_AT=$point
+	start_member_agent 1
+	unset QUORUM_BACKUP_CRASH_AT
+	wait_members_ready 1
+	api POST "/v1/archive?quiesce=1"
+	[ "$STATUS" = 202 ] || fail "$point: archive: $STATUS $(cat "$T/body")"
+	job=$(jq -r .id "$T/body")
+	n=0
+	while kill -0 "$APID_1" 2>/dev/null; do
+		[ $n -lt 300 ] || fail "$point: the agent did not die at its crash point"
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$APID_1" 2>/dev/null || true
+	grep -q "event=crashpoint name=$point" "$T/agent1.err" ||
+		fail "$point: the agent died elsewhere: $(tail -3 "$T/agent1.err")"
+	[ -f "$T/m1.state/gate-hold" ] || fail "$point: the node was not held"
+	start_member_agent 1
+	api GET "/v1/jobs/$job"
+	[ "$(jq -r .state "$T/body")" = interrupted ] ||
+		fail "$point: the job is $(jq -r .state "$T/body")"
+	n=0
+	while ! member_ready 1; do
+		[ $n -lt 300 ] || fail "$point: the node was not resumed"
+		sleep 0.1
+		n=$((n + 1))
+	done
+	api GET /v1/backups
+	want=$before
+	[ "$point" = archive-complete ] && want=$((before + 1))
+	[ "$(jq length "$T/body")" = "$want" ] ||
+		fail "$point: $(jq length "$T/body") backups listed, expected $want"
+	for b in $(jq -r '.[].id' "$T/body"); do
+		api POST "/v1/backups/$b/verify?wait=60"
+		[ "$(jq -r .state "$T/body")" = succeeded ] ||
+			fail "$point: backup $b does not verify: $(cat "$T/body")"
+	done
+	ok "agent killed at $point of archive?quiesce=1: job interrupted, no incomplete backup listed, the node resumed"
+done
 finish
