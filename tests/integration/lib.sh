@@ -79,6 +79,41 @@ agent() {
 	"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 "$@"
 }
 
+# serve_agent SALT ARG...: `quorum-backup-agent ARG... serve` on a free port
+# of 127.0.0.1 (SERVE_PORT), its PID in SERVE_PID, its output appended to
+# $T/agent.out and $T/agent.err. SALT spreads the ports of tests running
+# side by side. Only our agent counts: a /healthz answer from another
+# test's agent on that port (ours could not bind) must not pass, so its
+# own "listening" line is awaited too. A taken port: the next try.
+serve_agent() {
+	sa_salt=$1
+	shift
+	sa_tries=0
+	while :; do
+		SERVE_PORT=$((20000 + ($$ * sa_salt + sa_tries * (2 * sa_salt + 5)) % 20000))
+		sa_mark=$(cat "$T/agent.err" 2>/dev/null | wc -l)
+		"$AGENT" "$@" --set agent.listen="127.0.0.1:$SERVE_PORT" serve \
+			>>"$T/agent.out" 2>>"$T/agent.err" &
+		SERVE_PID=$!
+		track_pid "$SERVE_PID"
+		sa_n=0
+		while [ $sa_n -lt 100 ]; do
+			if tail -n +$((sa_mark + 1)) "$T/agent.err" |
+				grep -q "event=listening address=127.0.0.1:$SERVE_PORT " &&
+				curl -s -o /dev/null "http://127.0.0.1:$SERVE_PORT/healthz"; then
+				return 0
+			fi
+			kill -0 "$SERVE_PID" 2>/dev/null || break
+			sleep 0.1
+			sa_n=$((sa_n + 1))
+		done
+		kill "$SERVE_PID" 2>/dev/null || true
+		wait "$SERVE_PID" 2>/dev/null || true
+		sa_tries=$((sa_tries + 1))
+		[ $sa_tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
+	done
+}
+
 # agent_bg OUT ERR ARGS... : the agent in the background, its own PID (not a
 # subshell's) in BG_PID, so that kill -9 reaches the agent itself.
 agent_bg() {

@@ -22,36 +22,12 @@ done
 printf 'load-token-%s\n' "$$" >"$T/token"
 chmod 0600 "$T/token"
 
-# start_agent: the agent on a free port (PORT); only our agent counts, so
-# its "listening" line is awaited as well as a /healthz answer.
+# start_agent: the agent on a free port (PORT), PID in AGENT_PID.
 start_agent() {
-	tries=0
-	while :; do
-		PORT=$((20000 + ($$ * 7 + tries * 17) % 20000))
-		mark=$(cat "$T/agent.err" 2>/dev/null | wc -l)
-		"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
-			--set agent.listen=127.0.0.1:$PORT \
-			--set agent.token_file="$T/token" \
-			--set archive.level=12 --set retention.keep_last=1 serve \
-			>>"$T/agent.out" 2>>"$T/agent.err" &
-		AGENT_PID=$!
-		track_pid "$AGENT_PID"
-		n=0
-		while [ $n -lt 100 ]; do
-			if tail -n +$((mark + 1)) "$T/agent.err" |
-				grep -q "event=listening address=127.0.0.1:$PORT " &&
-				curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
-				return 0
-			fi
-			kill -0 "$AGENT_PID" 2>/dev/null || break
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill "$AGENT_PID" 2>/dev/null || true
-		wait "$AGENT_PID" 2>/dev/null || true
-		tries=$((tries + 1))
-		[ $tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
-	done
+	serve_agent 7 --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+		--set agent.token_file="$T/token" \
+		--set archive.level=12 --set retention.keep_last=1
+	PORT=$SERVE_PORT AGENT_PID=$SERVE_PID
 }
 
 start_agent

@@ -9,30 +9,12 @@ mkdata
 printf 'token-one\n' >"$T/token"
 chmod 0600 "$T/token"
 
+# start_agent [OPTION...]: the agent on a free port (PORT), PID in
+# AGENT_PID.
 start_agent() {
-	tries=0
-	while :; do
-		PORT=$((20000 + ($$ + tries * 7) % 20000))
-		"$AGENT" --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
-			--set agent.listen=127.0.0.1:$PORT \
-			--set agent.token_file="$T/token" "$@" serve \
-			>>"$T/agent.out" 2>>"$T/agent.err" &
-		AGENT_PID=$!
-		track_pid "$AGENT_PID"
-		n=0
-		while [ $n -lt 50 ]; do
-			if curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
-				return 0
-			fi
-			kill -0 "$AGENT_PID" 2>/dev/null || break
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill "$AGENT_PID" 2>/dev/null || true
-		wait "$AGENT_PID" 2>/dev/null || true
-		tries=$((tries + 1))
-		[ $tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
-	done
+	serve_agent 1 --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+		--set agent.token_file="$T/token" "$@"
+	PORT=$SERVE_PORT AGENT_PID=$SERVE_PID
 }
 
 stop_agent() {

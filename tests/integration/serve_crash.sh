@@ -19,6 +19,30 @@ api() {
 		-H "Authorization: Bearer net-token" "http://127.0.0.1:$APORT_1$2" || true)
 }
 
+# died_at_crash_point: the agent (APID_1) exits within 30 s, killed at
+# $point.
+died_at_crash_point() {
+	n=0
+	while kill -0 "$APID_1" 2>/dev/null; do
+		[ $n -lt 300 ] || fail "$point: the agent did not die at its crash point"
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait "$APID_1" 2>/dev/null || true
+	grep -q "event=crashpoint name=$point" "$T/agent1.err" ||
+		fail "$point: the agent died elsewhere: $(tail -3 "$T/agent1.err")"
+}
+
+# wait_resumed: member 1 is ready again within 30 s.
+wait_resumed() {
+	n=0
+	while ! member_ready 1; do
+		[ $n -lt 300 ] || fail "$point: the node was not resumed"
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
 # The node's own journal grows while it runs: trees are compared without it.
 data_hash() {
 	(cd "$D" && find . -mindepth 1 ! -path './.quorum-backup' \
@@ -53,26 +77,13 @@ for point in unpack-staged swap-journal swap-old-first swap-old-done \
 	api POST "/v1/unpack?backup=$id"
 	[ "$STATUS" = 202 ] || fail "$point: unpack: $STATUS $(cat "$T/body")"
 	job=$(jq -r .id "$T/body")
-	n=0
-	while kill -0 "$APID_1" 2>/dev/null; do
-		[ $n -lt 300 ] || fail "$point: the agent did not die at its crash point"
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$APID_1" 2>/dev/null || true
-	grep -q "event=crashpoint name=$point" "$T/agent1.err" ||
-		fail "$point: the agent died elsewhere: $(tail -3 "$T/agent1.err")"
+	died_at_crash_point
 	start_member_agent 1
 	api GET "/v1/jobs/$job"
 	[ "$(jq -r .state "$T/body")" = interrupted ] ||
 		fail "$point: the job is $(jq -r .state "$T/body")"
 	# The hold (4 s) expires: recovery, then the node runs again.
-	n=0
-	while ! member_ready 1; do
-		[ $n -lt 300 ] || fail "$point: the node was not resumed"
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_resumed
 	[ ! -e "$D/.quorum-backup/journal" ] || fail "$point: journal left"
 	[ ! -e "$D/.quorum-backup/staging" ] || fail "$point: staging left"
 	got=$(data_hash)
@@ -103,26 +114,13 @@ for point in archive-written archive-renamed archive-complete; do
 	api POST "/v1/archive?quiesce=1"
 	[ "$STATUS" = 202 ] || fail "$point: archive: $STATUS $(cat "$T/body")"
 	job=$(jq -r .id "$T/body")
-	n=0
-	while kill -0 "$APID_1" 2>/dev/null; do
-		[ $n -lt 300 ] || fail "$point: the agent did not die at its crash point"
-		sleep 0.1
-		n=$((n + 1))
-	done
-	wait "$APID_1" 2>/dev/null || true
-	grep -q "event=crashpoint name=$point" "$T/agent1.err" ||
-		fail "$point: the agent died elsewhere: $(tail -3 "$T/agent1.err")"
+	died_at_crash_point
 	[ -f "$T/m1.state/gate-hold" ] || fail "$point: the node was not held"
 	start_member_agent 1
 	api GET "/v1/jobs/$job"
 	[ "$(jq -r .state "$T/body")" = interrupted ] ||
 		fail "$point: the job is $(jq -r .state "$T/body")"
-	n=0
-	while ! member_ready 1; do
-		[ $n -lt 300 ] || fail "$point: the node was not resumed"
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_resumed
 	api GET /v1/backups
 	want=$before
 	[ "$point" = archive-complete ] && want=$((before + 1))

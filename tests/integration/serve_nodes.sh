@@ -18,40 +18,16 @@ mkdir -p "$T/backups"
 printf 'tok\n' >"$T/token"
 TOKEN=tok
 
-# start_agent [OPTION...]: the agent on a free port, APORT. Only our agent
-# counts: a /healthz answer on APORT from another test's agent (ours could
-# not bind) must not pass, so its "listening" line is awaited too.
+# start_agent [OPTION...]: the agent on a free port (APORT), PID in
+# AGENT_PID, guarding the test node.
 start_agent() {
-	tries=0
-	while :; do
-		APORT=$((20000 + ($$ * 3 + tries * 11) % 20000))
-		mark=$(cat "$T/agent.err" 2>/dev/null | wc -l)
-		"$AGENT" --data-dir "$D" --backup-dir "$T/backups" --member 1 \
-			--set agent.listen=127.0.0.1:$APORT \
-			--set agent.token_file="$T/token" \
-			--set node.quorum.gate_socket="$T/quorum.sock" \
-			--set node.quorum.rpc_url="http://127.0.0.1:$QPORT" \
-			--set node.quorum.stop_timeout=20 \
-			--set agent.ready_timeout=30 "$@" serve \
-			>>"$T/agent.out" 2>>"$T/agent.err" &
-		AGENT_PID=$!
-		track_pid "$AGENT_PID"
-		n=0
-		while [ $n -lt 50 ]; do
-			if tail -n +$((mark + 1)) "$T/agent.err" |
-				grep -q "event=listening address=127.0.0.1:$APORT " &&
-				curl -s -o /dev/null "http://127.0.0.1:$APORT/healthz"; then
-				return 0
-			fi
-			kill -0 "$AGENT_PID" 2>/dev/null || break
-			sleep 0.1
-			n=$((n + 1))
-		done
-		kill "$AGENT_PID" 2>/dev/null || true
-		wait "$AGENT_PID" 2>/dev/null || true
-		tries=$((tries + 1))
-		[ $tries -lt 5 ] || fail "the agent did not start: $(tail -5 "$T/agent.err")"
-	done
+	serve_agent 3 --data-dir "$D" --backup-dir "$T/backups" --member 1 \
+		--set agent.token_file="$T/token" \
+		--set node.quorum.gate_socket="$T/quorum.sock" \
+		--set node.quorum.rpc_url="http://127.0.0.1:$QPORT" \
+		--set node.quorum.stop_timeout=20 \
+		--set agent.ready_timeout=30 "$@"
+	APORT=$SERVE_PORT AGENT_PID=$SERVE_PID
 }
 call() {
 	m=$1 p=$2
