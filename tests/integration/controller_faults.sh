@@ -193,6 +193,13 @@ while [ $n -lt 600 ] && [ ! -f "$T/m1.state/gate-hold" ]; do
 	n=$((n + 1))
 done
 [ -f "$T/m1.state/gate-hold" ] || fail "member 1 was never stopped"
+# The agent says what its job does (the node takes 0.7 s to stop).
+phase=$(curl -s -m 5 -H "Authorization: Bearer net-token" \
+	"http://127.0.0.1:$APORT_1/v1/status" | jq -r '.job.phase')
+case $phase in
+stopping | archiving | starting | "waiting for readiness") ;;
+*) fail "the running job's phase: $phase" ;;
+esac
 kill -TERM $CPID
 n=0
 while kill -0 $CPID 2>/dev/null; do

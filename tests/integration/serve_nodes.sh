@@ -87,6 +87,8 @@ pid_before=$(cat "$T/quorum.pid")
 call POST "/v1/archive?quiesce=1&wait=90"
 [ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive?quiesce=1: $(cat "$T/body")"
 id=$(jq -r .result.backup "$T/body")
+jq -e '.result.resume.downtime_seconds > 0 and .phase == null' "$T/body" >/dev/null ||
+	fail "no downtime in the resume, or a phase after the end: $(cat "$T/body")"
 ready_is 200
 [ "$(cat "$T/quorum.pid")" != "$pid_before" ] || fail "the node was not restarted"
 [ "$(jq -r '.node | type' "$T/backups/member1/$id.json")" = object ] ||
