@@ -58,21 +58,28 @@ list_names(const char *dir, struct err *e)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, AGENT_DIR) == 0)
 			continue;
-		json_t *s = json_string(de->d_name);
+		/* Names that are not UTF-8, and names that would read as
+		 * this encoding, are kept as "hex:" and their bytes in hex. */
+		json_t *s = strncmp(de->d_name, "hex:", 4) == 0 ? NULL :
+		    json_string(de->d_name);
 		if (!s) {
-			/* Not UTF-8: keep the bytes, hex-encoded. */
 			size_t n = strlen(de->d_name);
 			char *hex = malloc(2 * n + 5);
-			if (!hex)
-				break;
-			memcpy(hex, "hex:", 4);
-			for (size_t i = 0; i < n; i++)
-				snprintf(hex + 4 + 2 * i, 3, "%02x",
-				    (unsigned char)de->d_name[i]);
-			s = json_string(hex);
-			free(hex);
+			if (hex) {
+				memcpy(hex, "hex:", 4);
+				for (size_t i = 0; i < n; i++)
+					snprintf(hex + 4 + 2 * i, 3, "%02x",
+					    (unsigned char)de->d_name[i]);
+				s = json_string(hex);
+				free(hex);
+			}
 		}
-		json_array_append_new(names, s);
+		if (!s || json_array_append_new(names, s) < 0) {
+			closedir(d);
+			json_decref(names);
+			err_set(e, ERR_FAILED, "out of memory listing %s", dir);
+			return NULL;
+		}
 	}
 	closedir(d);
 	return names;

@@ -82,6 +82,9 @@ seed "$A/plain-cap-and-key" 6 "$W/plain.tar"
 seed "$A/plain-own-meta" 5 "json:$W/plain.json" "$W/plain.tar"
 mktar_tar hexname "$(printf 'file caf\351/x 644 not utf-8\nfile ./a//b/ 644 dots')"
 seed "$A/hex-names" 7 "$W/hexname.tar"
+# Top-level names that read like the restore journal's own "hex:" encoding.
+mktar_tar journalnames "$(printf 'file hex:41 644 a\nfile hex:zz 644 b\nfile raw\377 644 c')"
+seed "$A/journal-names" 2 "$W/journalnames.tar"
 mktar_tar bomb "zeros bomb 644 1048576"
 seed "$A/zeros-1MiB.zst" 0 "$W/bomb.tar.zst"
 

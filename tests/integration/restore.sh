@@ -24,6 +24,12 @@ printf 'x\n' >"$D/ünïcödé/fïlé"
 long=$(printf 'n%.0s' $(seq 1 150))
 mkdir -p "$D/$long"
 printf 'long\n' >"$D/$long/$long"
+# Top-level names the restore journal must carry exactly: ones that look
+# like its own hex encoding, and one that is not UTF-8.
+printf 'a\n' >"$D/hex:41"
+mkdir "$D/hex:zz"
+printf 'b\n' >"$D/hex:zz/f"
+printf 'c\n' >"$D/$(printf 'raw\377name')"
 [ "$(id -u)" != 0 ] || chown 1234:5678 "$D/empty-file"
 touch -d '2021-03-04 05:06:07.123456789' "$D/empty-file"
 
