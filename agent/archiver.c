@@ -661,8 +661,14 @@ out:
 	 * the tar trailer, which a failed sink must swallow. */
 	if (rc < 0)
 		oc.failed = 1;
-	if (w.a)
+	if (w.a) {
+		/* libarchive 3.6 frees its output buffer in close, and its
+		 * free skips the close once a write failed (FATAL state):
+		 * close explicitly, which it allows in that state. */
+		if (rc < 0)
+			archive_write_close(w.a);
 		archive_write_free(w.a);
+	}
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0 && partial_path[0]) {

@@ -92,6 +92,23 @@ assert_contains "$T/err" "File too large"
 assert_no_backup_files
 ok "write limit reached mid-archive: exit 6, partial removed"
 
+# Many small files: the limit is reached while libarchive writes a header
+# as often as while it writes data. A header write that fails leaves the
+# writer in its FATAL state, whose cleanup once leaked (the sanitizer
+# build reports it as exit 1). Eight trials meet both paths.
+mkdir -p "$T/many/d"
+head -c 7500000 /dev/urandom | (cd "$T/many/d" && split -a 3 -b 5000 - f)
+for trial in 1 2 3 4 5 6 7 8; do
+	rc=0
+	( ulimit -f 2048; exec "$AGENT" --data-dir "$T/many" \
+		--backup-dir "$T/backups" --member 1 archive ) \
+		>/dev/null 2>"$T/err" || rc=$?
+	[ "$rc" = 6 ] || { cat "$T/err" >&2; fail "trial $trial: expected exit 6, got $rc"; }
+	assert_no_backup_files
+done
+rm -r "$T/many"
+ok "write limit reached in headers or data of many small files: exit 6 every time, nothing leaked or left"
+
 # A small file system: refused before writing, then ENOSPC mid-write.
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" &&
 	mount -t tmpfs -o size=8m tmpfs "$T/small" 2>/dev/null; then
