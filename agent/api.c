@@ -884,10 +884,12 @@ api_backup_get(struct request *r)
 	return reply_json(r, MHD_HTTP_OK, o);
 }
 
-enum MHD_Result
-api_backup_archive(struct request *r)
+/* Stream a file of the store as the reply (sendfile where possible; never
+ * loaded into memory). */
+static enum MHD_Result
+send_file(struct request *r, const char *path, const char *type,
+    const char *filename)
 {
-	struct backup_info b;
 	struct err e;
 	struct stat st;
 	struct MHD_Response *resp;
@@ -896,29 +898,60 @@ api_backup_archive(struct request *r)
 	int fd;
 
 	err_clear(&e);
-	if (find_backup(r, &b, &e) < 0)
-		return reply_err(r, &e);
-	fd = open(b.archive_path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_sys(&e, ERR_FAILED, "open %s", b.archive_path);
+		err_sys(&e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
+		    "open %s", path);
 		if (fd >= 0)
 			close(fd);
 		return reply_err(r, &e);
 	}
-	/* Streamed from the file (sendfile where possible), never loaded. */
 	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
 	if (!resp) {
 		close(fd);
 		return MHD_NO;
 	}
-	snprintf(disp, sizeof disp, "attachment; filename=\"%s%s\"", b.id,
-	    b.legacy ? "" : ".tar.zst");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    b.legacy ? "application/gzip" : "application/zstd");
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* A backup's archive, or its metadata file byte for byte: together a
+ * complete copy of the backup (quorum-backup-agent verify and unpack need
+ * both). A legacy .tar.gz has no metadata file. */
+static enum MHD_Result
+backup_file(struct request *r, int metadata)
+{
+	struct backup_info b;
+	struct err e;
+	char name[STORE_ID_MAX + 16];
+
+	err_clear(&e);
+	if (find_backup(r, &b, &e) < 0)
+		return reply_err(r, &e);
+	if (metadata && b.legacy)
+		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		    "a legacy .tar.gz backup has no metadata file");
+	snprintf(name, sizeof name, "%s%s", b.id, metadata ? ".json" :
+	    b.legacy ? "" : ".tar.zst");
+	return send_file(r, metadata ? b.meta_path : b.archive_path,
+	    metadata ? "application/json" : b.legacy ? "application/gzip" :
+	    "application/zstd", name);
+}
+
+enum MHD_Result
+api_backup_archive(struct request *r)
+{
+	return backup_file(r, 0);
+}
+
+enum MHD_Result
+api_backup_metadata(struct request *r)
+{
+	return backup_file(r, 1);
 }
 
 enum MHD_Result

@@ -71,6 +71,7 @@ enum MHD_Result api_status(struct request *r);
 enum MHD_Result api_backups_list(struct request *r);
 enum MHD_Result api_backup_get(struct request *r);
 enum MHD_Result api_backup_archive(struct request *r);
+enum MHD_Result api_backup_metadata(struct request *r);
 enum MHD_Result api_backup_delete(struct request *r);
 enum MHD_Result api_backup_verify(struct request *r);
 enum MHD_Result api_prune(struct request *r);

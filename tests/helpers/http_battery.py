@@ -233,6 +233,7 @@ ROUTES = [
     ("GET", "/v1/backups", True), ("GET", "/v1/backups/{id}", True),
     ("DELETE", "/v1/backups/{id}", True),
     ("GET", "/v1/backups/{id}/archive", True),
+    ("GET", "/v1/backups/{id}/metadata", True),
     ("POST", "/v1/backups/{id}/verify", True), ("POST", "/v1/prune", True),
     ("POST", "/v1/archive", True), ("POST", "/v1/unpack", True),
     ("POST", "/v1/rollback", True), ("GET", "/v1/jobs", True),
@@ -501,9 +502,12 @@ class Gen:
         for m, p in authed:
             for t in self.bad_tokens():
                 self.add("token", m, p, {401}, t)
-            # Two Authorization headers, both wrong.
-            self.add("token", m, p, {401}, b"Bearer wrong",
+            # Two Authorization headers: refused as malformed, whichever
+            # of them holds the token.
+            self.add("token", m, p, {400}, b"Bearer wrong",
                      headers=[b"Authorization: Basic eDp5"])
+            self.add("token", m, p, {400}, b"Bearer " + t_valid,
+                     headers=[b"Authorization: Bearer wrong"])
             # Header lines libmicrohttpd cuts at a NUL or drops (an empty
             # name): what it keeps must be refused on its own.
             self.add("token", m, p, {401}, b"Bearer wrong\0" + t_valid,

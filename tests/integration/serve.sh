@@ -121,7 +121,38 @@ expect 200 "download"
 [ "$(sha256sum <"$T/body" | cut -d' ' -f1)" = \
 	"$(sha256sum <"$T/backups/member1/$id.tar.zst" | cut -d' ' -f1)" ] ||
 	fail "downloaded archive differs"
-ok "archive job with ?wait; list, describe and download (same bytes)"
+call GET "/v1/backups/$id/metadata"
+expect 200 "metadata download"
+cmp -s "$T/body" "$T/backups/member1/$id.json" || fail "downloaded metadata differs"
+# The two downloads are a complete copy: verify reads it where it lies.
+mkdir "$T/copy"
+call GET "/v1/backups/latest/archive" -D "$T/headers"
+grep -qi "^content-disposition: attachment; filename=\"$id.tar.zst\"" "$T/headers" ||
+	fail "archive download's file name"
+mv "$T/body" "$T/copy/$id.tar.zst"
+call GET "/v1/backups/latest/metadata" -D "$T/headers"
+grep -qi "^content-type: application/json" "$T/headers" || fail "metadata type"
+mv "$T/body" "$T/copy/$id.json"
+expect_exit 0 "$AGENT" verify "$T/copy/$id.tar.zst"
+rm -r "$T/copy"
+call GET "/v1/backups/20200101T000000Z/metadata"
+expect_code 404 not_found "metadata of an unknown backup"
+call GET "/v1/backups/..%2Fx/metadata"
+expect_code 400 bad_request "metadata of a bad id"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/v1/backups/$id/metadata")
+expect_code 401 unauthorized "metadata without the token"
+call GET "/v1/backups/$id/metadata" -H "Authorization: Bearer wrong"
+expect_code 400 bad_request "two Authorization headers"
+cp "$T/backups/member1/$id.tar.zst" "$T/seed-style.tar.zst"
+tar -czf "$T/backups/member1/seed-1.tar.gz" -C "$T/data" geth/nodekey
+call GET "/v1/backups/seed-1.tar.gz/metadata"
+expect_code 404 not_found "metadata of a legacy backup"
+grep -q "legacy" "$T/body" || fail "legacy metadata: the reason"
+call GET "/v1/backups/seed-1.tar.gz/archive"
+expect 200 "legacy archive download"
+cmp -s "$T/body" "$T/backups/member1/seed-1.tar.gz" || fail "legacy download differs"
+rm "$T/backups/member1/seed-1.tar.gz" "$T/seed-style.tar.zst"
+ok "archive job with ?wait; list, describe; archive and metadata downloads (same bytes) verify as a copy"
 
 # A job without wait: 202 and a Location; then one job at a time. A fast
 # machine may finish the archive before the second request: then (and
