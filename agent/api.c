@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
@@ -44,15 +45,6 @@ set_stopped_by(struct jobs *js, const char *job)
 	pthread_mutex_lock(&a->mu);
 	snprintf(a->stopped_by, sizeof a->stopped_by, "%s", job ? job : "");
 	pthread_mutex_unlock(&a->mu);
-}
-
-static double
-mono_seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
 /* Stop every node for job_id (phase "stopping"); the window opens. */
@@ -105,7 +97,7 @@ resume_nodes(struct jobs *js, double down_since, json_t *result,
 	json_object_set_new(result, "previous_discarded", json_boolean(removed));
 	if (down_since > 0)
 		json_object_set_new(result, "downtime_seconds",
-		    json_real(mono_seconds() - down_since));
+		    json_real(qb_mono_now() - down_since));
 	rc = 0;
 out:
 	set_stopped_by(js, NULL);
@@ -141,7 +133,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 			/* Facts before the stop; the nodes come back on every path. */
 			jobs_set_phase(js, "reading node facts");
 			facts = first_facts(cf);
-			down_since = mono_seconds();
+			down_since = qb_mono_now();
 			if (stop_nodes(js, job_id, (long long)time(NULL) +
 			    cf->quiesce_hold, "archive", e) < 0) {
 				json_decref(facts);

@@ -16,40 +16,7 @@
 #include <unistd.h>
 
 #include "gate.h"
-
-/* Wait until fd is ready for events or the deadline passes: 1 ready,
- * 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		long long left = deadline - gate_now_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			return 1;
-	}
-}
-
-static int
-unix_addr(const char *path, struct sockaddr_un *sa, struct err *e)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa->sun_path)
-		return err_set(e, ERR_USAGE, "socket path longer than %zu "
-		    "bytes: %s", sizeof sa->sun_path - 1, path);
-	memcpy(sa->sun_path, path, strlen(path) + 1);
-	return 0;
-}
+#include "unixline.h"
 
 int
 gate_socket_answers(const char *path, struct err *e)
@@ -58,7 +25,7 @@ gate_socket_answers(const char *path, struct err *e)
 	struct stat st;
 	int fd, r;
 
-	if (unix_addr(path, &sa, e) < 0)
+	if (unixline_addr(path, &sa, e) < 0)
 		return -1;
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
@@ -89,132 +56,10 @@ int
 gate_request(const char *path, const char *line, long long timeout_ms,
     char **reply, struct err *e)
 {
-	long long deadline = gate_now_ms() + timeout_ms;
-	struct sockaddr_un sa;
-	char *msg = NULL, *in = NULL;
-	size_t msglen, sent = 0, len = 0, cap = 0;
-	int fd = -1, rc = -1;
+	size_t len;
 
-	*reply = NULL;
-	if (unix_addr(path, &sa, e) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return err_sys(e, ERR_FAILED, "socket");
-	/* A full backlog (EAGAIN) clears as the gate accepts: retry. */
-	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		if (errno == EAGAIN && gate_now_ms() + 50 < deadline) {
-			poll(NULL, 0, 50);
-			continue;
-		}
-		if (errno == ENOENT)
-			err_set(e, ERR_FAILED, "%s: no such socket: is the gate "
-			    "running?", path);
-		else if (errno == ECONNREFUSED)
-			err_set(e, ERR_FAILED, "%s: nothing listens (a stale "
-			    "socket): the gate is not running", path);
-		else if (errno == EAGAIN)
-			err_set(e, ERR_BUSY, "%s: the gate's backlog is full",
-			    path);
-		else
-			err_sys(e, ERR_FAILED, "connect %s", path);
-		goto out;
-	}
-	msglen = strlen(line) + 1;
-	msg = malloc(msglen + 1);
-	if (!msg) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto out;
-	}
-	memcpy(msg, line, msglen - 1);
-	memcpy(msg + msglen - 1, "\n", 2);
-	while (sent < msglen) {
-		ssize_t n = send(fd, msg + sent, msglen - sent, MSG_NOSIGNAL);
-		if (n >= 0) {
-			sent += (size_t)n;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN) {
-			int w = wait_fd(fd, POLLOUT, deadline);
-			if (w > 0)
-				continue;
-			if (w == 0)
-				err_set(e, ERR_FAILED, "%s: the gate does not "
-				    "read its requests", path);
-			else
-				err_sys(e, ERR_FAILED, "poll");
-			goto out;
-		}
-		/* The gate may answer and close before reading all of an
-		 * over-long line: read its reply anyway. */
-		if (errno == EPIPE || errno == ECONNRESET)
-			break;
-		err_sys(e, ERR_FAILED, "send to %s", path);
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-		int w;
-
-		if (cap - len < 4096) {
-			char *p;
-			if (cap >= GATE_REPLY_MAX) {
-				err_set(e, ERR_FAILED, "%s: reply longer than "
-				    "%u bytes", path, GATE_REPLY_MAX);
-				goto out;
-			}
-			cap = cap ? cap * 2 : 8192;
-			p = realloc(in, cap);
-			if (!p) {
-				err_set(e, ERR_FAILED, "out of memory");
-				goto out;
-			}
-			in = p;
-		}
-		n = recv(fd, in + len, cap - len - 1, 0);
-		if (n > 0) {
-			len += (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == ECONNRESET && len > 0)
-			break;
-		if (errno != EAGAIN) {
-			err_sys(e, ERR_FAILED, "read from %s", path);
-			goto out;
-		}
-		w = wait_fd(fd, POLLIN, deadline);
-		if (w < 0) {
-			err_sys(e, ERR_FAILED, "poll");
-			goto out;
-		}
-		if (w == 0) {
-			err_set(e, ERR_FAILED, "%s: no reply within %lld s",
-			    path, (timeout_ms + 999) / 1000);
-			goto out;
-		}
-	}
-	if (len == 0) {
-		err_set(e, ERR_FAILED, "%s: the gate closed the connection "
-		    "without a reply", path);
-		goto out;
-	}
-	in[len] = '\0';
-	in[strcspn(in, "\n")] = '\0';
-	*reply = in;
-	in = NULL;
-	rc = 0;
-out:
-	free(in);
-	free(msg);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return unixline_exchange(path, line, (double)timeout_ms / 1000.0,
+	    GATE_REPLY_MAX, reply, &len, e);
 }
 
 /* ---- HTTP ---- */
@@ -226,6 +71,14 @@ struct url {
 	unsigned port;
 	char path[2048];
 };
+
+/* unixline_wait with a deadline in gate_now_ms() milliseconds (the same
+ * monotonic clock). */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	return unixline_wait(fd, events, (double)deadline / 1000.0);
+}
 
 static int
 url_parse(const char *url, struct url *u, struct err *e)

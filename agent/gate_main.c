@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gate.h"
+#include "unixline.h"
 #include "log.h"
 
 #define PROG "quorum-backup-gate"
@@ -243,6 +244,12 @@ client_opts_parse(int argc, char **argv, int with_http, struct client_opts *co)
 	}
 	if (!co->socket_path)
 		return usage_error("%s", "--socket PATH is required");
+	{
+		struct sockaddr_un sa;
+		struct err e;
+		if (unixline_addr(co->socket_path, &sa, &e) < 0)
+			return usage_error("--socket: %s", e.msg);
+	}
 	co->first = optind;
 	return -1;   /* go on */
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "hashes.h"
 #include "http.h"
@@ -410,15 +411,6 @@ headers_ok(struct MHD_Connection *conn, const char *version)
  * seeing the end of the stream, closes the connection. The time the agent
  * takes to answer (?wait=S, a download) does not count. */
 
-static double
-mono_now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
@@ -433,7 +425,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			return;   /* unwatched: the idle timeout still applies */
 		w->fd = ci->connect_fd;
 		w->reading = 1;
-		w->since = mono_now();
+		w->since = qb_mono_now();
 		pthread_mutex_lock(&s->watch_mu);
 		w->next = s->watch;
 		if (s->watch)
@@ -471,7 +463,7 @@ watch_mark(struct http_server *s, struct MHD_Connection *conn, int reading)
 		return;
 	pthread_mutex_lock(&s->watch_mu);
 	w->reading = reading;
-	w->since = mono_now();
+	w->since = qb_mono_now();
 	pthread_mutex_unlock(&s->watch_mu);
 }
 
@@ -483,7 +475,7 @@ watchdog_main(void *arg)
 
 	pthread_mutex_lock(&s->watch_mu);
 	while (!s->watch_quit) {
-		double now = mono_now();
+		double now = qb_mono_now();
 		int cut = 0;
 		for (struct conn_watch *w = s->watch; w; w = w->next)
 			if (w->reading && !w->cut &&

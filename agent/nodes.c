@@ -15,34 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gate_proto.h"
 #include "json.h"
 #include "log.h"
 #include "nodes.h"
+#include "unixline.h"
 
 /* ---- small helpers -------------------------------------------------- */
-
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t
@@ -463,7 +443,7 @@ rpc_until(const char *url, const char *method, json_t *params,
     double deadline, json_t **result, enum node_rpc_fail *fail,
     struct err *e)
 {
-	double left = deadline - mono_now();
+	double left = deadline - qb_mono_now();
 
 	if (left < 0.001) {
 		*result = NULL;
@@ -476,202 +456,6 @@ rpc_until(const char *url, const char *method, json_t *params,
 }
 
 /* ---- the gate's control socket ------------------------------------- */
-
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, double deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		double left = deadline - mono_now();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > 60 ? 60000 : (int)(left * 1000) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			return 1;
-	}
-}
-
-/* Send line + '\n' to the Unix socket at path and read one reply line (at
- * most max bytes) before deadline. *out: the line, NUL-terminated, without
- * its '\n'. Messages start with "gate PATH: ". */
-static int
-gate_exchange(const char *path, const char *line, double timeout_s,
-    size_t max, char **out, size_t *outlen, struct err *e)
-{
-	double deadline = mono_now() + timeout_s;
-	struct sockaddr_un sa;
-	char *msg = NULL, *in = NULL, *nl = NULL;
-	size_t msglen, sent = 0, len = 0, cap = 0;
-	int fd = -1, rc = -1;
-
-	*out = NULL;
-	*outlen = 0;
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sa.sun_path)
-		return err_set(e, ERR_CONFIG, "gate %s: socket path longer "
-		    "than %zu bytes", path, sizeof sa.sun_path - 1);
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return err_sys(e, ERR_FAILED, "gate %s: socket", path);
-	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EINPROGRESS) {
-			int w = wait_fd(fd, POLLOUT, deadline), soerr = 0;
-			socklen_t sl = sizeof soerr;
-
-			if (w == 0) {
-				err_set(e, ERR_FAILED, "gate %s: connect: no "
-				    "answer within %.1f s", path, timeout_s);
-				goto out;
-			}
-			if (w < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &sl) < 0) {
-				err_sys(e, ERR_FAILED, "gate %s: connect", path);
-				goto out;
-			}
-			if (soerr) {
-				errno = soerr;
-				err_sys(e, ERR_FAILED, "gate %s: connect", path);
-				goto out;
-			}
-			break;
-		}
-		/* A full backlog clears as the gate accepts: retry. */
-		if (errno == EAGAIN && mono_now() + 0.02 < deadline) {
-			sleep_s(0.02);
-			continue;
-		}
-		if (errno == ENOENT)
-			err_set(e, ERR_FAILED, "gate %s: no such socket: is the "
-			    "gate running?", path);
-		else if (errno == ECONNREFUSED)
-			err_set(e, ERR_FAILED, "gate %s: nothing listens (a "
-			    "stale socket): the gate is not running", path);
-		else if (errno == EAGAIN)
-			err_set(e, ERR_FAILED, "gate %s: its backlog stayed full "
-			    "for %.1f s", path, timeout_s);
-		else
-			err_sys(e, ERR_FAILED, "gate %s: connect", path);
-		goto out;
-	}
-	msglen = strlen(line) + 1;
-	msg = malloc(msglen + 1);
-	if (!msg) {
-		err_set(e, ERR_FAILED, "gate %s: out of memory", path);
-		goto out;
-	}
-	memcpy(msg, line, msglen - 1);
-	memcpy(msg + msglen - 1, "\n", 2);
-	while (sent < msglen) {
-		ssize_t k = send(fd, msg + sent, msglen - sent, MSG_NOSIGNAL);
-		int w;
-
-		if (k >= 0) {
-			sent += (size_t)k;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		/* The gate may answer and close before it read everything. */
-		if (errno == EPIPE || errno == ECONNRESET)
-			break;
-		if (errno != EAGAIN) {
-			err_sys(e, ERR_FAILED, "gate %s: send", path);
-			goto out;
-		}
-		w = wait_fd(fd, POLLOUT, deadline);
-		if (w <= 0) {
-			if (w == 0)
-				err_set(e, ERR_FAILED, "gate %s: the request "
-				    "was not read within %.1f s", path,
-				    timeout_s);
-			else
-				err_sys(e, ERR_FAILED, "gate %s: poll", path);
-			goto out;
-		}
-	}
-	while (!nl) {
-		ssize_t k;
-		int w;
-
-		if (len >= max) {
-			err_set(e, ERR_FAILED, "gate %s: reply longer than %zu "
-			    "bytes", path, max);
-			goto out;
-		}
-		if (cap - len < 2) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *p;
-
-			if (ncap > max + 1)
-				ncap = max + 1;
-			p = realloc(in, ncap);
-			if (!p) {
-				err_set(e, ERR_FAILED, "gate %s: out of memory",
-				    path);
-				goto out;
-			}
-			in = p;
-			cap = ncap;
-		}
-		k = recv(fd, in + len, cap - len - 1, 0);
-		if (k > 0) {
-			in[len + (size_t)k] = '\0';
-			nl = memchr(in + len, '\n', (size_t)k);
-			len += (size_t)k;
-			continue;
-		}
-		if (k == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == ECONNRESET && len > 0)
-			break;
-		if (errno != EAGAIN) {
-			err_sys(e, ERR_FAILED, "gate %s: read", path);
-			goto out;
-		}
-		w = wait_fd(fd, POLLIN, deadline);
-		if (w < 0) {
-			err_sys(e, ERR_FAILED, "gate %s: poll", path);
-			goto out;
-		}
-		if (w == 0) {
-			err_set(e, ERR_FAILED, "gate %s: no reply within %.1f s",
-			    path, timeout_s);
-			goto out;
-		}
-	}
-	if (len == 0) {
-		err_set(e, ERR_FAILED, "gate %s: the connection closed without "
-		    "a reply", path);
-		goto out;
-	}
-	if (nl) {
-		*nl = '\0';
-		len = (size_t)(nl - in);
-	}
-	*out = in;
-	*outlen = len;
-	in = NULL;
-	rc = 0;
-out:
-	free(in);
-	free(msg);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
 
 int
 node_gate_request(const struct node_def *n, const char *request,
@@ -689,8 +473,8 @@ node_gate_request(const struct node_def *n, const char *request,
 		    GATE_REQUEST_MAX);
 	if (strncmp(request, GATE_REQ_LOGS, 4) == 0)
 		max = NODE_GATE_LOGS_REPLY_MAX;
-	if (gate_exchange(n->gate_socket, request, timeout_s, max, &line, &len,
-	    e) < 0) {
+	if (unixline_exchange(n->gate_socket, request, timeout_s, max, &line,
+	    &len, e) < 0) {
 		err_prefix(e, "%s", n->name);
 		return -1;
 	}
@@ -862,7 +646,7 @@ node_stop(const struct node_def *n, const char *job, long long until,
 {
 	char req[GATE_REQUEST_MAX + 1], r[GATE_REASON_MAX + 1];
 	const char *state, *why;
-	double t0 = mono_now();
+	double t0 = qb_mono_now();
 	struct err ge;
 	json_t *rep;
 	int len;
@@ -902,7 +686,7 @@ node_stop(const struct node_def *n, const char *job, long long until,
 	if (json_is_true(json_object_get(rep, GATE_KEY_OK)) && state &&
 	    strcmp(state, GATE_STATE_STOPPED) == 0) {
 		log_info("node_stopped", "node=%s seconds=%.3f", logq(n->name),
-		    mono_now() - t0);
+		    qb_mono_now() - t0);
 		json_decref(rep);
 		return 0;
 	}
@@ -1129,7 +913,7 @@ static const char *const probe_methods[NODE_PM_COUNT] = {
 static int
 memo_asks(const struct node_probe_memo *memo, enum node_probe_method m)
 {
-	return !memo || memo->skip_until[m] <= mono_now();
+	return !memo || memo->skip_until[m] <= qb_mono_now();
 }
 
 /* The node answered "method not found" for m: leave m alone for a while. */
@@ -1139,7 +923,7 @@ memo_missing(struct node_probe_memo *memo, const struct node_def *n,
 {
 	if (!memo)
 		return;
-	memo->skip_until[m] = mono_now() + NODE_PROBE_SKIP_S;
+	memo->skip_until[m] = qb_mono_now() + NODE_PROBE_SKIP_S;
 	log_debug("node_method_missing", "node=%s method=%s retry_in=%.0f",
 	    logq(n->name), probe_methods[m], NODE_PROBE_SKIP_S);
 }
@@ -1264,7 +1048,7 @@ probe(const struct node_def *n, struct node_state *st, int validators,
 	if (strcmp(st->gate_state, GATE_STATE_STOPPED) != 0) {
 		if (n->rpc_url) {
 			/* one deadline: the facts get what readiness left */
-			double deadline = mono_now() + NODE_PROBE_CHECK_TIMEOUT;
+			double deadline = qb_mono_now() + NODE_PROBE_CHECK_TIMEOUT;
 
 			probe_rpc(n, st, running, deadline);
 			if (validators && running && st->rpc_ok)
@@ -1370,7 +1154,7 @@ facts_validators(const struct node_def *n, json_t *out, double deadline,
 json_t *
 node_facts(const struct node_def *n, struct err *e)
 {
-	double deadline = mono_now() + NODE_FACTS_TIMEOUT;
+	double deadline = qb_mono_now() + NODE_FACTS_TIMEOUT;
 	struct err first = { .code = ERR_OK };
 	enum node_rpc_fail f;
 	json_t *out = json_object(), *r, *params;
@@ -1501,7 +1285,7 @@ int
 nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
     struct err *e)
 {
-	double t0 = mono_now(), deadline = t0 + timeout_s;
+	double t0 = qb_mono_now(), deadline = t0 + timeout_s;
 
 	for (;;) {
 		struct node_state st;
@@ -1518,16 +1302,16 @@ nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
 		}
 		if (bad == n) {
 			log_info("nodes_ready", "nodes=%zu seconds=%.3f", n,
-			    mono_now() - t0);
+			    qb_mono_now() - t0);
 			return 0;
 		}
-		if (mono_now() >= deadline) {
+		if (qb_mono_now() >= deadline) {
 			err_set(e, ERR_FAILED, "%s: not ready after %g s: %s",
 			    nodes[bad]->name, timeout_s, reason);
 			err_append_logs(nodes[bad], e);
 			return -1;
 		}
-		left = deadline - mono_now();
-		sleep_s(left < 0.5 ? left : 0.5);
+		left = deadline - qb_mono_now();
+		qb_sleep(left < 0.5 ? left : 0.5);
 	}
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
@@ -62,12 +63,12 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 	member_status(c, i, &before);
 	h0 = before.height;
 	mstat_free(&before);
-	t0 = now_mono();
+	t0 = qb_mono_now();
 	rc = run_job(c, i, "/v1/archive?quiesce=1", "backup", &job, code,
 	    sizeof code, msg, sizeof msg);
 	r->duration = job && json_is_number(json_object_get(job, "elapsed")) ?
 	    json_number_value(json_object_get(job, "elapsed")) :
-	    now_mono() - t0;
+	    qb_mono_now() - t0;
 	if (rc < 0) {
 		json_decref(job);
 		set_failed(r, code, msg);
@@ -81,7 +82,7 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 			snprintf(r->msg + len, sizeof r->msg - len, "; the agent does "
 			    "not answer: it finishes its job and resumes the node by "
 			    "itself, at the latest when the hold expires");
-			r->downtime = now_mono() - t0;
+			r->downtime = qb_mono_now() - t0;
 			return -1;
 		}
 		/* The agent resumes the node on every path: say whether it is
@@ -91,7 +92,7 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 			snprintf(r->msg + len, sizeof r->msg - len, "; and the member "
 			    "is not back: %s", why);
 		}
-		r->downtime = now_mono() - t0;
+		r->downtime = qb_mono_now() - t0;
 		return -1;
 	}
 	{
@@ -111,12 +112,12 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 	if (wait_ready(c, i, h0, &h1, why, sizeof why) < 0) {
 		set_failed(r, ctl_stopping(c) ? "interrupted" : "not_ready", why);
 		if (r->downtime < 0)
-			r->downtime = now_mono() - t0;
+			r->downtime = qb_mono_now() - t0;
 		return -1;
 	}
 	r->height_now = h1;
 	if (r->downtime < 0)
-		r->downtime = now_mono() - t0;
+		r->downtime = qb_mono_now() - t0;
 	snprintf(r->state, sizeof r->state, "succeeded");
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
@@ -80,7 +81,7 @@ follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
 
 			if (!ids[k][0])
 				continue;
-			if (now_mono() > deadline) {
+			if (qb_mono_now() > deadline) {
 				snprintf(msg, sizeof msg, "job %s did not end within "
 				    "job_timeout (%lld s); it goes on on the agent", ids[k],
 				    c->cf.job_timeout);
@@ -118,7 +119,7 @@ run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
     int with_backup, const char *step, long parallel, const int *start)
 {
 	char (*ids)[96] = calloc(n ? n : 1, sizeof *ids);
-	double deadline = now_mono() + (double)c->cf.job_timeout;
+	double deadline = qb_mono_now() + (double)c->cf.job_timeout;
 	size_t next = 0;
 
 	if (!ids)
@@ -235,7 +236,7 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 
 		snprintf(path, sizeof path, "/v1/quiesce?hold=%lld", c->cf.hold);
 		out_info(c, "member %d: stopping the node", c->members[idx[k]].n);
-		down_at[k] = now_mono();
+		down_at[k] = qb_mono_now();
 		if (run_job(c, idx[k], path, "stop", &job, code, sizeof code, m2,
 		    sizeof m2) < 0) {
 			fail_member(&c->res[idx[k]], code, m2);
@@ -293,7 +294,7 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 			if (wait_ready(c, idx[k], -1, &h, w, sizeof w) < 0)
 				fail_member(r, "not_ready", w);
 			r->height_now = h;
-			r->downtime = now_mono() - down_at[k];
+			r->downtime = qb_mono_now() - down_at[k];
 		}
 		c->stop = saved;
 	}

@@ -86,7 +86,6 @@ void out_flush(struct ctl *c);
 void out_summary(struct ctl *c, const char *command, int exit_code);
 void human_bytes(long long n, char *buf, size_t size);
 void human_age(double seconds, char *buf, size_t size);
-double now_mono(void);
 
 /* ---- agents, jobs and leases (run.c) ------------------------------ */
 

@@ -10,18 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
-
-double
-now_mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 void
 human_bytes(long long n, char *buf, size_t size)
@@ -115,7 +107,7 @@ out_progress(struct ctl *c, int m, const char *step, const json_t *job,
     int force)
 {
 	const json_t *p = json_object_get(job, "progress");
-	double t = now_mono(), elapsed = 0;
+	double t = qb_mono_now(), elapsed = 0;
 	long long done = json_get_u(p, "bytes_done");
 	long long total = json_get_u(p, "bytes_total");
 	double rate = json_number_value(json_object_get(p, "bytes_per_second"));

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
@@ -234,7 +235,7 @@ run_job(struct ctl *c, size_t i, const char *path, const char *step,
     json_t **job, char *code, size_t code_size, char *msg, size_t msg_size)
 {
 	char id[96];
-	double deadline = now_mono() + (double)c->cf.job_timeout;
+	double deadline = qb_mono_now() + (double)c->cf.job_timeout;
 	int failures = 0;
 
 	*job = NULL;
@@ -246,7 +247,7 @@ run_job(struct ctl *c, size_t i, const char *path, const char *step,
 	    logq(path));
 	for (;;) {
 		json_t *j = NULL;
-		double left = deadline - now_mono();
+		double left = deadline - qb_mono_now();
 		int st;
 
 		if (ctl_stopping(c)) {
@@ -290,10 +291,10 @@ run_job(struct ctl *c, size_t i, const char *path, const char *step,
 int
 ctl_sleep(struct ctl *c, double seconds)
 {
-	double end = now_mono() + seconds;
+	double end = qb_mono_now() + seconds;
 
 	while (!ctl_stopping(c)) {
-		double left = end - now_mono();
+		double left = end - qb_mono_now();
 		struct timespec ts;
 
 		if (left <= 0)
@@ -312,8 +313,8 @@ int
 wait_ready(struct ctl *c, size_t i, long long min_height, long long *height,
     char *why, size_t why_size)
 {
-	double deadline = now_mono() + (double)c->cf.ready_timeout;
-	double t0 = now_mono();
+	double deadline = qb_mono_now() + (double)c->cf.ready_timeout;
+	double t0 = qb_mono_now();
 	const char *step = min_height >= 0 ? "advance" : "ready";
 
 	*height = -1;
@@ -332,7 +333,7 @@ wait_ready(struct ctl *c, size_t i, long long min_height, long long *height,
 		mstat_free(&s);
 		if (ok)
 			return 0;
-		if (now_mono() >= deadline) {
+		if (qb_mono_now() >= deadline) {
 			char tail[600];
 			snprintf(tail, sizeof tail, "not ready within ready_timeout "
 			    "(%lld s): %s", c->cf.ready_timeout, why);
@@ -340,7 +341,7 @@ wait_ready(struct ctl *c, size_t i, long long min_height, long long *height,
 			return -1;
 		}
 		{
-			json_t *fake = json_pack("{s:f}", "elapsed", now_mono() - t0);
+			json_t *fake = json_pack("{s:f}", "elapsed", qb_mono_now() - t0);
 			out_progress(c, c->members[i].n, step, fake, 0);
 			json_decref(fake);
 		}

@@ -139,7 +139,14 @@ kill -TERM "$MAIN_GPID"
 gate_wait "$MAIN_GPID" 30
 expect_exit 1 "$GATE" probe --socket "$T/main.sock"
 assert_contains "$T/err" "the gate does not answer"
-ok "probe: 0 running (HTTP 200) and held, 1 wedged and without a gate"
+expect_exit 1 "$GATE" ctl --socket "$T/none.sock" status
+assert_contains "$T/err" "gate $T/none.sock: no such socket: is the gate running?"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/stale.sock"
+expect_exit 1 "$GATE" ctl --socket "$T/stale.sock" status
+assert_contains "$T/err" "nothing listens (a stale socket): the gate is not running"
+expect_exit 2 "$GATE" ctl --socket "$T/$(printf 's%.0s' $(seq 1 120)).sock" status
+assert_contains "$T/err" "socket path longer than 107 bytes"
+ok "probe: 0 running (HTTP 200) and held, 1 wedged and without a gate; ctl says why it cannot reach a gate"
 
 # --- exec failure on start: the gate stays, the state says why ---------------
 mkdir -p "$T/bin"
