@@ -19,7 +19,13 @@
 #include "store.h"
 
 #define RECENT_MAX 64
+/* history.jsonl moves to history.jsonl.1 (replacing it) once it reaches
+ * this size: the two hold the newest 8 to 16 MiB of finished jobs. */
+#define HISTORY_ROTATE_BYTES (8u << 20)
 #define HISTORY_MAX_BYTES (16u << 20)
+/* jobs/ keeps the records of the newest jobs; older ones (their final
+ * state is in the history) are removed when the agent starts. */
+#define JOB_RECORDS_KEEP 500
 
 static const char *const kind_names[JOB_KIND_COUNT] = {
 	[JOB_ARCHIVE] = "archive", [JOB_UNPACK] = "unpack",
@@ -151,6 +157,21 @@ append_history(struct jobs *js, json_t *o)
 	line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	if (!line)
 		return;
+	{
+		struct stat st;
+		char old[4600];
+		if (stat(path, &st) == 0 &&
+		    (uint64_t)st.st_size >= HISTORY_ROTATE_BYTES &&
+		    snprintf(old, sizeof old, "%s.1", path) < (int)sizeof old) {
+			if (rename(path, old) == 0)
+				log_info("history_rotated", "path=%s",
+				    logq(old));
+			else
+				log_warn("history_rotate_failed", "path=%s "
+				    "error=%s", logq(path),
+				    logq(strerror(errno)));
+		}
+	}
 	f = fopen(path, "ae");
 	if (f) {
 		fchmod(fileno(f), 0600);
@@ -259,7 +280,7 @@ load_persisted(struct jobs *js)
 {
 	char dir[4400];
 	struct dirent **names = NULL;
-	int n;
+	int n, records = 0, removed = 0;
 
 	if (fs_join(dir, sizeof dir, js->dir, "jobs") < 0)
 		return;
@@ -291,12 +312,17 @@ load_persisted(struct jobs *js)
 			    json_get_str(o, "id") ? json_get_str(o, "id") : "?",
 			    json_get_str(o, "kind") ? json_get_str(o, "kind") : "?");
 		}
+		if (++records > JOB_RECORDS_KEEP && unlink(path) == 0)
+			removed++;
 		if (json_array_size(js->recent) < RECENT_MAX)
 			json_array_append_new(js->recent, o);
 		else
 			json_decref(o);
 	}
 	free(names);
+	if (removed)
+		log_info("job_records_pruned", "removed=%d kept=%d", removed,
+		    JOB_RECORDS_KEEP);
 }
 
 const struct agent_conf *
@@ -573,24 +599,20 @@ read_tail(const char *path, size_t max, char **out, size_t *len,
 	return 0;
 }
 
-json_t *
-jobs_history(struct jobs *js, size_t limit, struct err *e)
+/* Append the JSON lines of the newest HISTORY_MAX_BYTES of path to all
+ * (oldest first). A missing file adds nothing. */
+static int
+history_lines(const char *path, json_t *all, struct err *e)
 {
-	char path[4500], *buf, *line, *save = NULL;
+	char *buf, *line, *save = NULL;
 	size_t len;
-	json_t *all, *out;
 
-	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0) {
-		err_set(e, ERR_FAILED, "path too long");
-		return NULL;
-	}
 	if (read_tail(path, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
-		if (e->code == ERR_NOT_FOUND)
-			return json_array();
-		return NULL;
+		if (e->code != ERR_NOT_FOUND)
+			return -1;
+		err_clear(e);
+		return 0;
 	}
-	(void)len;
-	all = json_array();
 	for (line = strtok_r(buf, "\n", &save); line;
 	    line = strtok_r(NULL, "\n", &save)) {
 		json_t *o = json_loads(line, 0, NULL);
@@ -598,6 +620,37 @@ jobs_history(struct jobs *js, size_t limit, struct err *e)
 			json_array_append_new(all, o);
 	}
 	free(buf);
+	return 0;
+}
+
+json_t *
+jobs_history(struct jobs *js, size_t limit, struct err *e)
+{
+	char path[4500], old[4600];
+	json_t *all = json_array(), *out;
+
+	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0 ||
+	    snprintf(old, sizeof old, "%s.1", path) >= (int)sizeof old) {
+		json_decref(all);
+		err_set(e, ERR_FAILED, "path too long");
+		return NULL;
+	}
+	if (history_lines(path, all, e) < 0) {
+		json_decref(all);
+		return NULL;
+	}
+	/* Fewer than asked for: the rotated file holds the ones before. */
+	if (json_array_size(all) < limit) {
+		json_t *older = json_array();
+		if (history_lines(old, older, e) < 0) {
+			json_decref(older);
+			json_decref(all);
+			return NULL;
+		}
+		json_array_extend(older, all);
+		json_decref(all);
+		all = older;
+	}
 	out = json_array();
 	for (size_t i = json_array_size(all); i > 0 &&
 	    json_array_size(out) < limit; i--)

@@ -228,8 +228,40 @@ cp "$H" "$T/history.keep"
 call GET /v1/history
 expect 200 "long history"
 [ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "long history: newest first"
+# The next finished job moves the long file to history.jsonl.1 and starts
+# a new one; the history reads on into the old file.
+call POST "/v1/prune?wait=30"
+[ "$(jq -r .state "$T/body")" = succeeded ] || fail "prune: $(cat "$T/body")"
+[ "$(wc -l <"$H")" = 1 ] || fail "history.jsonl not rotated: $(wc -l <"$H") lines"
+[ "$(stat -c %s "$H.1")" -gt 16777216 ] || fail "history.jsonl.1 is not the old file"
+[ "$(stat -c %a "$H")" = 600 ] || fail "new history.jsonl mode $(stat -c %a "$H")"
+call GET /v1/history
+expect 200 "history after rotation"
+[ "$(jq -r '.[0].kind' "$T/body")" = prune ] || fail "rotated history: newest first"
+[ "$(jq -r '.[1].kind' "$T/body")" = archive ] || fail "rotated history: then the old file's newest"
+[ "$(jq 'length' "$T/body")" = 1000 ] || fail "rotated history: $(jq 'length' "$T/body") entries"
+rm "$H.1"
 cp "$T/history.keep" "$H"
-ok "history: finished jobs newest first, kept in history.jsonl (newest 16 MiB read)"
+ok "history: finished jobs newest first, kept in history.jsonl (newest 16 MiB read), rotated to history.jsonl.1 at 8 MiB"
+
+# Job records: the agent keeps the newest 500 in jobs/ (their final states
+# are in the history); older ones go when it starts.
+stop_agent
+J=$T/backups/member1/jobs
+real=$(ls "$J" | wc -l)
+newest_real=$(ls "$J" | sort | tail -1)
+for i in $(seq 1000 1599); do
+	printf '{"id":"j-20000101T000000Z-%d-1","kind":"verify","state":"succeeded"}\n' "$i" \
+		>"$J/j-20000101T000000Z-$i-1.json"
+done
+start_agent
+[ "$(ls "$J" | wc -l)" = 500 ] || fail "jobs/ holds $(ls "$J" | wc -l) records, not 500"
+[ -e "$J/$newest_real" ] || fail "the newest real record was removed"
+[ -e "$J/j-20000101T000000Z-1599-1.json" ] || fail "a kept old record was removed"
+[ ! -e "$J/j-20000101T000000Z-1000-1.json" ] || fail "the oldest record was kept"
+grep -q "event=job_records_pruned removed=$((real + 600 - 500)) kept=500" "$T/agent.err" ||
+	fail "no job_records_pruned line"
+ok "jobs/: the newest 500 records kept when the agent starts"
 
 # Leases: another holder's mutating calls get 409 leased.
 call POST "/v1/lease?holder=ctl-a&ttl=60"
