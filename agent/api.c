@@ -376,6 +376,89 @@ prober_main(void *arg)
 	return NULL;
 }
 
+/* ---- the lease on disk --------------------------------------------------
+ * A lease outlives a restart of the agent: it is kept in
+ * member<N>/lease.json, so that a controller whose agent restarted
+ * mid-run still holds it and a second controller is still refused. */
+
+static int
+lease_path(const struct api *a, char *path, size_t size)
+{
+	char member[32], dir[4200];
+
+	snprintf(member, sizeof member, "member%lld", a->cf->member);
+	if (fs_join(dir, sizeof dir, a->cf->backup_dir, member) < 0)
+		return -1;
+	return fs_join(path, size, dir, "lease.json");
+}
+
+/* Write (or, with no holder, remove) the lease file. With a->mu held. A
+ * failure is logged: the lease still holds while this agent runs. */
+static void
+lease_save(struct api *a)
+{
+	char path[4400], dir[4400];
+	struct err e;
+	json_t *o;
+
+	err_clear(&e);
+	if (lease_path(a, path, sizeof path) < 0)
+		return;
+	if (!a->lease_holder[0]) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("lease_save_failed", "path=%s error=%s",
+			    logq(path), logq(strerror(errno)));
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	*strrchr(dir, '/') = '\0';
+	o = json_pack("{s:s, s:I}", "holder", a->lease_holder, "expires",
+	    (json_int_t)a->lease_until);
+	if (!o)
+		err_set(&e, ERR_FAILED, "out of memory");
+	if (!o || fs_mkdir_p(dir, 0700, &e) < 0 ||
+	    json_write_file(path, o, 0600, &e) < 0)
+		log_warn("lease_save_failed", "path=%s error=%s", logq(path),
+		    logq(e.msg));
+	json_decref(o);
+}
+
+/* At start: a live lease from the file holds again; an expired or
+ * unreadable one is removed (and an unreadable one logged). */
+static void
+lease_load(struct api *a)
+{
+	char path[4400];
+	struct err e;
+	struct stat st;
+	json_t *o, *x;
+	const char *holder;
+	long long expires;
+
+	err_clear(&e);
+	if (lease_path(a, path, sizeof path) < 0 || lstat(path, &st) < 0)
+		return;
+	o = json_load_path(path, 4096, &e);
+	holder = o ? json_get_str(o, "holder") : NULL;
+	x = o ? json_object_get(o, "expires") : NULL;
+	expires = json_is_integer(x) ? (long long)json_integer_value(x) : 0;
+	if (!api_valid_holder(holder) || expires <= 0) {
+		log_warn("lease_file_ignored", "path=%s error=%s", logq(path),
+		    logq(o ? "no valid holder and expires" : e.msg));
+	} else if (expires > (long long)time(NULL)) {
+		snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
+		a->lease_until = (time_t)expires;
+		log_info("lease_restored", "holder=%s expires_in=%lld",
+		    logq(holder), expires - (long long)time(NULL));
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("lease_save_failed", "path=%s error=%s", logq(path),
+		    logq(strerror(errno)));
+}
+
 int
 api_init(struct api *a, const struct agent_conf *cf, struct err *e)
 {
@@ -388,6 +471,7 @@ api_init(struct api *a, const struct agent_conf *cf, struct err *e)
 			return -1;
 	if (!(a->jobs = jobs_new(cf, api_run_job, a, e)))
 		return -1;
+	lease_load(a);
 	if (pthread_create(&a->prober, NULL, prober_main, a) != 0) {
 		jobs_free(a->jobs);
 		a->jobs = NULL;
@@ -1127,6 +1211,7 @@ api_lease_take(struct request *r)
 	}
 	snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
 	a->lease_until = now + ttl;
+	lease_save(a);
 	out = json_pack("{s:s, s:I}", "holder", a->lease_holder, "expires",
 	    (json_int_t)a->lease_until);
 	pthread_mutex_unlock(&a->mu);
@@ -1150,6 +1235,8 @@ api_lease_release(struct request *r)
 	}
 	a->lease_holder[0] = '\0';
 	a->lease_until = 0;
+	lease_save(a);
 	pthread_mutex_unlock(&a->mu);
+	log_info("lease_released", "holder=%s", logq(holder ? holder : ""));
 	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "released", 1));
 }

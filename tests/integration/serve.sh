@@ -282,6 +282,43 @@ call POST "/v1/prune?wait=30"
 expect 200 "after the release"
 ok "leases: 409 leased for other holders until released"
 
+# A lease outlives the agent: kill -9 and restart, ctl-b is still refused
+# until ctl-a releases; an expired or damaged lease file is dropped.
+L=$T/backups/member1/lease.json
+[ ! -e "$L" ] || fail "a released lease left lease.json"
+call POST "/v1/lease?holder=ctl-a&ttl=60"
+expect 200 "lease before the restart"
+[ "$(jq -r .holder "$L")" = ctl-a ] || fail "lease.json: $(cat "$L")"
+[ "$(stat -c %a "$L")" = 600 ] || fail "lease.json mode $(stat -c %a "$L")"
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+start_agent
+grep -q "event=lease_restored holder=ctl-a" "$T/agent.err" || fail "no lease_restored line"
+call POST "/v1/lease?holder=ctl-b&ttl=60"
+expect_code 409 leased "another holder after the restart"
+call POST /v1/prune
+expect_code 409 leased "a job without a holder after the restart"
+call GET /v1/status
+[ "$(jq -r .lease.holder "$T/body")" = ctl-a ] || fail "status lease after the restart"
+call DELETE "/v1/lease?holder=ctl-a"
+expect 200 "release after the restart"
+[ ! -e "$L" ] || fail "release left lease.json"
+stop_agent
+printf '{"holder":"ctl-old","expires":1000}\n' >"$L"
+start_agent
+[ ! -e "$L" ] || fail "an expired lease file was kept"
+call POST "/v1/lease?holder=ctl-b&ttl=60"
+expect 200 "lease after an expired file"
+call DELETE "/v1/lease?holder=ctl-b"
+stop_agent
+printf 'not json' >"$L"
+start_agent
+grep -q "event=lease_file_ignored" "$T/agent.err" || fail "no lease_file_ignored line"
+[ ! -e "$L" ] || fail "a damaged lease file was kept"
+call POST "/v1/prune?wait=30"
+expect 200 "no lease after a damaged file"
+ok "a lease survives kill -9 of the agent; expired and damaged lease files are dropped"
+
 # The agent killed in the middle of an unpack's swap (a test crash point):
 # after a restart the job is interrupted, and the next job's recovery makes
 # the data directory wholly the restored tree.
