@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capbuf.h"
 #include "clock.h"
 #include "gate_proto.h"
 #include "json.h"
@@ -175,46 +176,12 @@ node_def_validate(const struct node_def *n, struct err *e)
 
 /* ---- HTTP (libcurl) ------------------------------------------------- */
 
-struct body {
-	char *p;
-	size_t len, cap, max;
-	int over;
-};
-
-static size_t
-body_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct body *b = ud;
-	size_t n = size * nmemb;
-
-	if (n > b->max - b->len) {
-		b->over = 1;
-		return 0;   /* CURLE_WRITE_ERROR */
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p)
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, ptr, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 /* One HTTP request: a POST of json_body when not NULL, else a GET. *status
  * gets the HTTP status and out the reply body (NUL-terminated). -1 and e
  * ("<what>: <reason>") when no HTTP answer came. */
 static int
 http_do(const char *url, const char *json_body, double timeout_s,
-    struct body *out, long *status, const char *what, struct err *e)
+    struct capbuf *out, long *status, const char *what, struct err *e)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *hdrs = NULL, *h;
@@ -273,7 +240,7 @@ http_do(const char *url, const char *json_body, double timeout_s,
 	curl_easy_setopt(c, CURLOPT_USERAGENT,
 	    "quorum-backup-agent/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, capbuf_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (json_body) {
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
@@ -318,7 +285,7 @@ int
 node_http_status(const char *url, double timeout_s, long *status,
     struct err *e)
 {
-	struct body b;
+	struct capbuf b;
 	int rc = http_do(url, NULL, timeout_s, &b, status, url, e);
 
 	free(b.p);
@@ -375,7 +342,7 @@ node_rpc_call(const char *url, const char *method, json_t *params,
 	json_t *req = NULL, *rep = NULL, *jerr, *res;
 	json_error_t je;
 	char *text = NULL;
-	struct body b = { 0 };
+	struct capbuf b = { 0 };
 	long status;
 	int rc = -1;
 

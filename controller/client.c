@@ -6,45 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capbuf.h"
 #include "client.h"
 #include "json.h"
 #include "log.h"
 
 #define REPLY_MAX (16u << 20)   /* a long backup list is well below */
 #define TOKEN_MAX 4096
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int over;
-};
-
-static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct buf *b = ud;
-	size_t n = size * nmemb;
-
-	if (n > REPLY_MAX - b->len) {
-		b->over = 1;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 8192;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap)))
-			return 0;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, ptr, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
 
 int
 client_init(struct client *c, const char *token_file, const char *holder,
@@ -127,7 +95,7 @@ client_escape(const char *s, char *out, size_t size)
 /* The agent's {"error":{"code","message"}}, or a description of what came
  * instead. */
 static void
-take_error(struct reply *r, const struct buf *b)
+take_error(struct reply *r, const struct capbuf *b)
 {
 	json_t *err = json_object_get(r->body, "error");
 	const char *code = json_is_object(err) ? json_get_str(err, "code") : NULL;
@@ -154,7 +122,7 @@ client_call(struct client *c, const struct member *m, const char *method,
 	char url[1024], errbuf[CURL_ERROR_SIZE], auth[TOKEN_MAX + 32];
 	char holder[256];
 	struct curl_slist *hdrs = NULL, *h;
-	struct buf b = { 0 };
+	struct capbuf b = { .max = REPLY_MAX };
 	double timeout = c->timeout + (wait_s > 0 ? wait_s : 0);
 	CURL *cu = c->curl;
 	CURLcode rc;
@@ -204,7 +172,7 @@ client_call(struct client *c, const struct member *m, const char *method,
 	    (long)(c->timeout * 1000));
 	curl_easy_setopt(cu, CURLOPT_USERAGENT, "quorum-backup/" PACKAGE_VERSION);
 	curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, capbuf_write);
 	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdrs);
 	if (strcmp(method, "POST") == 0) {

@@ -91,7 +91,7 @@ fi
 
 # The project's sources the harnesses link: the agent's engine (as
 # libqbagent.a in Makefile.am), common/, and the controller's configuration.
-srcs="common/err.c common/log.c common/fsutil.c common/locks.c
+srcs="common/capbuf.c common/err.c common/log.c common/fsutil.c common/locks.c
 	common/sysinfo.c common/clock.c common/unixline.c common/conf.c common/json.c
 	agent/agent_conf.c agent/api.c agent/archiver.c agent/hashes.c
 	agent/nodes.c agent/http.c agent/jobs.c agent/ops.c agent/reader.c
