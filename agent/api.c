@@ -392,10 +392,11 @@ lease_path(const struct api *a, char *path, size_t size)
 	return fs_join(path, size, dir, "lease.json");
 }
 
-/* Write (or, with no holder, remove) the lease file. With a->mu held. A
- * failure is logged: the lease still holds while this agent runs. */
+/* Write the lease file for holder until until (or remove it when holder
+ * is empty). With a->lease_mu held, a->mu not. A failure is logged: the
+ * lease still holds while this agent runs. */
 static void
-lease_save(struct api *a)
+lease_save(const struct api *a, const char *holder, time_t until)
 {
 	char path[4400], dir[4400];
 	struct err e;
@@ -404,7 +405,7 @@ lease_save(struct api *a)
 	err_clear(&e);
 	if (lease_path(a, path, sizeof path) < 0)
 		return;
-	if (!a->lease_holder[0]) {
+	if (!holder[0]) {
 		if (unlink(path) < 0 && errno != ENOENT)
 			log_warn("lease_save_failed", "path=%s error=%s",
 			    logq(path), logq(strerror(errno)));
@@ -412,8 +413,8 @@ lease_save(struct api *a)
 	}
 	snprintf(dir, sizeof dir, "%s", path);
 	*strrchr(dir, '/') = '\0';
-	o = json_pack("{s:s, s:I}", "holder", a->lease_holder, "expires",
-	    (json_int_t)a->lease_until);
+	o = json_pack("{s:s, s:I}", "holder", holder, "expires",
+	    (json_int_t)until);
 	if (!o)
 		err_set(&e, ERR_FAILED, "out of memory");
 	if (!o || fs_mkdir_p(dir, 0700, &e) < 0 ||
@@ -465,6 +466,7 @@ api_init(struct api *a, const struct agent_conf *cf, struct err *e)
 	memset(a, 0, sizeof *a);
 	a->cf = cf;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->lease_mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	for (size_t i = 0; i < cf->n_nodes; i++)
 		if (node_def_validate(cf->nodes[i], e) < 0)
@@ -498,6 +500,7 @@ api_fini(struct api *a)
 	json_decref(a->last_backup);
 	json_decref(a->facts);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->lease_mu);
 	pthread_cond_destroy(&a->cv);
 }
 
@@ -1201,20 +1204,23 @@ api_lease_take(struct request *r)
 	if (api_parse_seconds(ttl_s, 1, 86400, &ttl) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "ttl must be whole seconds from 1 to 86400");
+	pthread_mutex_lock(&a->lease_mu);
 	pthread_mutex_lock(&a->mu);
 	if (a->lease_holder[0] && a->lease_until > now &&
 	    strcmp(a->lease_holder, holder) != 0) {
 		char who[160];
 		snprintf(who, sizeof who, "%s", a->lease_holder);
 		pthread_mutex_unlock(&a->mu);
+		pthread_mutex_unlock(&a->lease_mu);
 		return reply_leased(r, who);
 	}
 	snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
 	a->lease_until = now + ttl;
-	lease_save(a);
-	out = json_pack("{s:s, s:I}", "holder", a->lease_holder, "expires",
-	    (json_int_t)a->lease_until);
 	pthread_mutex_unlock(&a->mu);
+	lease_save(a, holder, now + ttl);
+	pthread_mutex_unlock(&a->lease_mu);
+	out = json_pack("{s:s, s:I}", "holder", holder, "expires",
+	    (json_int_t)(now + ttl));
 	log_info("lease_taken", "holder=%s ttl=%lld", logq(holder), ttl);
 	return reply_json(r, MHD_HTTP_OK, out);
 }
@@ -1225,18 +1231,21 @@ api_lease_release(struct request *r)
 	struct api *a = r->api;
 	const char *holder = req_arg(r, "holder");
 
+	pthread_mutex_lock(&a->lease_mu);
 	pthread_mutex_lock(&a->mu);
 	if (a->lease_holder[0] && a->lease_until > time(NULL) &&
 	    (!holder || strcmp(holder, a->lease_holder) != 0)) {
 		char who[160];
 		snprintf(who, sizeof who, "%s", a->lease_holder);
 		pthread_mutex_unlock(&a->mu);
+		pthread_mutex_unlock(&a->lease_mu);
 		return reply_leased(r, who);
 	}
 	a->lease_holder[0] = '\0';
 	a->lease_until = 0;
-	lease_save(a);
 	pthread_mutex_unlock(&a->mu);
+	lease_save(a, "", 0);
+	pthread_mutex_unlock(&a->lease_mu);
 	log_info("lease_released", "holder=%s", logq(holder ? holder : ""));
 	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "released", 1));
 }

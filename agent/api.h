@@ -34,6 +34,9 @@ struct api {
 	 * 409 leased. */
 	char lease_holder[129];
 	time_t lease_until;
+	/* Serializes lease changes and their writes to lease.json, which
+	 * happen outside mu (an fsync must not hold up /readyz). */
+	pthread_mutex_t lease_mu;
 };
 
 /* Start the background prober (nodes, disk space); resumes nodes whose
