@@ -78,11 +78,25 @@ fi
 # and query checks), a minute each from the seed corpora: a crash, leak or
 # hang fails the run.
 if [ "${1:-}" != "--fast" ]; then
-	if tests/fuzz/run-fuzz.sh 60; then
-		passed=$((passed + 3))
+	# Each harness counts as one check, from run-fuzz's last line
+	# ("fuzz: N passed, M failed"); a run that never got there (a build
+	# failure) counts as one failure.
+	mkdir -p build
+	{ tests/fuzz/run-fuzz.sh 60 || echo "fuzz-exit: $?"; } | tee build/fuzz.out
+	fz_rc=0
+	! grep -q '^fuzz-exit: ' build/fuzz.out || fz_rc=1
+	fz=$(grep '^fuzz: [0-9]* passed, [0-9]* failed$' build/fuzz.out | tail -1)
+	if [ -n "$fz" ]; then
+		fz_p=$(echo "$fz" | sed 's/^fuzz: \([0-9]*\) passed.*/\1/')
+		fz_f=$(echo "$fz" | sed 's/.* \([0-9]*\) failed$/\1/')
 	else
+		fz_p=0 fz_f=1
+	fi
+	passed=$((passed + fz_p))
+	failed=$((failed + fz_f))
+	if [ "$fz_rc" != 0 ] || [ "$fz_f" != 0 ]; then
 		status=1
-		failed=$((failed + 1))
+		[ "$fz_f" != 0 ] || failed=$((failed + 1))
 	fi
 fi
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then

@@ -4,7 +4,7 @@
 set -eu
 
 # To build (the Dockerfile's build stage installs the same -dev packages).
-PACKAGES="autoconf automake libtool pkg-config make gcc
+PACKAGES="autoconf automake libtool pkg-config make gcc binutils libc6-dev
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
 	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev"
 # To test: tools the tests drive, lint, valgrind, and clang's libFuzzer.

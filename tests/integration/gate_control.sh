@@ -11,7 +11,10 @@
 ldd "$GATE" >"$T/ldd" 2>&1 || true
 if [ "${GATE_EXPECT_STATIC:-yes}" = yes ]; then
 	assert_contains "$T/ldd" "not a dynamic executable"
-	if nm "$GATE" 2>/dev/null | grep -Eq ' (json_object|json_loads|ini_parse|archive_read_new|MHD_start_daemon|curl_easy_init)$'; then
+	command -v nm >/dev/null || fail "nm (binutils) is missing"
+	nm "$GATE" >"$T/nm" 2>&1 || fail "nm $GATE: $(cat "$T/nm")"
+	[ -s "$T/nm" ] || fail "nm lists no symbols (a stripped gate?)"
+	if grep -Eq ' (json_object|json_loads|ini_parse|archive_read_new|MHD_start_daemon|curl_easy_init)$' "$T/nm"; then
 		fail "the gate holds library code it must not link"
 	fi
 	ok "static and libc only (ldd: not a dynamic executable)"

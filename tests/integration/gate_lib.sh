@@ -17,34 +17,9 @@ gate_cleanup() {
 		*testnode*) kill -KILL "$p" 2>/dev/null || true ;;
 		esac
 	done
-	# lib.sh's cleanup waits for each tracked process: a gate that does not
-	# exit on SIGTERM (a broken one) must not hang the test, so the gates
-	# get SIGTERM and 5 s, then SIGKILL.
-	for p in $PIDS; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	n=50
-	while [ $n -gt 0 ]; do
-		left=""
-		for p in $PIDS; do
-			alive "$p" && left="$left $p"
-		done
-		[ -n "$left" ] || break
-		sleep 0.1
-		n=$((n - 1))
-	done
-	for p in $left; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
 	cleanup "$gc_rc"
 }
 trap gate_cleanup EXIT
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
 
 # children_of PID: "PID STATE" for each child process of PID.
 children_of() {

@@ -15,6 +15,19 @@ PIDS=""
 MOUNTS=""
 PASSED=0
 
+# Every curl of a test gives up after CURL_MAX_TIME seconds (default 300,
+# above any ?wait= the tests use; a later -m overrides it): an agent that
+# accepts a connection and never answers must fail the test, not hang it.
+curl() {
+	command curl --max-time "${CURL_MAX_TIME:-300}" "$@"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # cleanup [STATUS]: the test's exit status (default: $?).
 cleanup() {
 	rc=${1:-$?}
@@ -28,8 +41,23 @@ cleanup() {
 				head -80 >&2
 		done
 	fi
+	# SIGTERM, up to 10 s to exit, then SIGKILL: a process that ignores
+	# SIGTERM (a broken gate or node) must not hang the test.
 	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	n=100
+	while [ $n -gt 0 ]; do
+		left=""
+		for p in $PIDS; do
+			alive "$p" && left="$left $p"
+		done
+		[ -n "$left" ] || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for p in $left; do
+		kill -KILL "$p" 2>/dev/null || true
 	done
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null || true
@@ -40,6 +68,9 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# A signal (the per-test timeout of make check, ^C) exits through the
+# EXIT trap too, so that every tracked process is stopped.
+trap 'exit 143' TERM INT HUP
 
 track_pid() { PIDS="$PIDS $1"; }
 

@@ -80,7 +80,10 @@ write_conf() {
 	{
 		printf '[controller]\nmembers = 1-%s\ntoken_file = %s\n' "$wc_n" \
 			"$T/token"
+		# job_timeout bounds every wait for a job: a stuck agent fails
+		# the test in two minutes, not the default two hours.
 		printf 'ready_timeout = 60\nlease_ttl = 30\nprogress_interval = 1\n'
+		printf 'job_timeout = 120\n'
 		for l in "$@"; do
 			printf '%s\n' "$l"
 		done
