@@ -20,10 +20,17 @@
 static void
 fail_member(struct result *r, const char *code, const char *msg)
 {
+	size_t len = strlen(r->msg);
+
 	snprintf(r->state, sizeof r->state, "failed");
 	if (!r->code[0]) {   /* the first failure is the one to tell */
 		snprintf(r->code, sizeof r->code, "%s", code);
 		snprintf(r->msg, sizeof r->msg, "%s", msg);
+	} else if (len + 16 < sizeof r->msg) {
+		/* A later one (the resume after a failed unpack) is told too:
+		 * it may mean the node is still down. */
+		snprintf(r->msg + len, sizeof r->msg - len, "; then %s: %s", code,
+		    msg);
 	}
 }
 
@@ -64,16 +71,21 @@ find_backup(struct ctl *c, size_t i, const char *want, struct result *r)
 }
 
 /* Follow several jobs at once until each has ended: ids[k] for member
- * idx[k] ("" = none). A failure is recorded in the member's result. */
+ * idx[k] ("" = none). A failure is recorded in the member's result. An
+ * agent that cannot be asked (a restart, a network blip) is asked again,
+ * up to 5 times in a row, before its job counts as lost. */
 static void
 follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
     const char *step, double deadline)
 {
+	int *fails = calloc(n ? n : 1, sizeof *fails);
 	size_t left = 0;
 
 	for (size_t k = 0; k < n; k++)
 		left += ids[k][0] != '\0';
 	while (left > 0) {
+		int blip = 0;
+
 		for (size_t k = 0; k < n; k++) {
 			json_t *job = NULL;
 			char code[64], msg[1024];
@@ -92,6 +104,13 @@ follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
 			}
 			st = poll_job(c, idx[k], ids[k], left > 1 ? 0.5 : 2, &job,
 			    code, sizeof code, msg, sizeof msg);
+			if (st < 0 && fails && ++fails[k] < 5) {
+				json_decref(job);
+				blip = 1;
+				continue;
+			}
+			if (fails)
+				fails[k] = 0;
 			if (st != 0) {
 				if (st < 0 || strcmp(json_get_str(job, "state"),
 				    "succeeded") != 0)
@@ -108,18 +127,25 @@ follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
 			json_decref(job);
 			leases_renew(c, 0);
 		}
+		if (blip)
+			qb_sleep(1);
 	}
+	free(fails);
 	out_flush(c);
 }
 
-/* Start `path` on each member of idx whose start[k] is set, in order;
- * then follow them. */
+/* Start `path` on each member of idx whose start[k] is set, in order,
+ * `parallel` at a time (0: all), and follow each batch to its end; each
+ * batch has job_timeout. After a stop signal no new job starts (start[k]
+ * is cleared for those); jobs already started are followed. when_free:
+ * wait out 409 busy (see start_job_when_free), up to `hold` seconds, for
+ * the resume. */
 static void
 run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
-    int with_backup, const char *step, long parallel, const int *start)
+    int with_backup, const char *step, long parallel, int *start,
+    int when_free)
 {
 	char (*ids)[96] = calloc(n ? n : 1, sizeof *ids);
-	double deadline = qb_mono_now() + (double)c->cf.job_timeout;
 	size_t next = 0;
 
 	if (!ids)
@@ -127,20 +153,32 @@ run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
 	if (parallel < 1)
 		parallel = (long)n;
 	while (next < n) {
+		double deadline = qb_mono_now() + (double)c->cf.job_timeout;
 		size_t running = 0;
 
 		/* Start up to `parallel` jobs, then follow them to their end. */
 		for (; next < n && running < (size_t)parallel; next++) {
 			char full[400], esc[200], code[64], msg[1024];
 			struct result *r = &c->res[idx[next]];
+			int st;
 
 			if (!start[next])
 				continue;
+			if (ctl_stopping(c)) {
+				start[next] = 0;
+				continue;
+			}
 			client_escape(r->backup, esc, sizeof esc);
 			snprintf(full, sizeof full, "%s%s", path, with_backup ? esc :
 			    "");
-			if (start_job(c, idx[next], full, ids[next], sizeof ids[next],
-			    code, sizeof code, msg, sizeof msg) < 0) {
+			/* The job in the way may be an unpack we gave up on at
+			 * job_timeout: wait as long as the hold, after which the
+			 * agent would resume the node by itself. */
+			st = when_free ? start_job_when_free(c, idx[next], full,
+			    qb_mono_now() + (double)c->cf.hold, ids[next], sizeof ids[next], code, sizeof code,
+			    msg, sizeof msg) : start_job(c, idx[next], full, ids[next],
+			    sizeof ids[next], code, sizeof code, msg, sizeof msg);
+			if (st < 0) {
 				fail_member(r, code, msg);
 				ids[next][0] = '\0';
 				continue;
@@ -263,7 +301,7 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 			out_info(c, "unpacking on %zu member%s, %ld at a time", n,
 			    n == 1 ? "" : "s", o->parallel);
 			run_on_all(c, idx, n, "/v1/unpack?backup=", 1, "unpack",
-			    o->parallel, go);
+			    o->parallel, go, 0);
 		} else if (!ctl_stopping(c)) {
 			out_info(c, "not every member stopped: nothing is unpacked, "
 			    "the stopped members are resumed");
@@ -283,7 +321,7 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 			if (quiesced[k])
 				out_info(c, "member %d: starting the node",
 				    c->members[idx[k]].n);
-		run_on_all(c, idx, n, "/v1/resume", 0, "start", 0, quiesced);
+		run_on_all(c, idx, n, "/v1/resume", 0, "start", 0, quiesced, 1);
 		for (size_t k = 0; k < n; k++) {
 			struct result *r = &c->res[idx[k]];
 			long long h;

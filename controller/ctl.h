@@ -105,6 +105,14 @@ int run_job(struct ctl *c, size_t i, const char *path, const char *step,
 int start_job(struct ctl *c, size_t i, const char *path, char *id,
     size_t id_size, char *code, size_t code_size, char *msg,
     size_t msg_size);
+/* The same, but while the agent answers 409 busy (a job of ours that we
+ * stopped following still runs there: a quiesce cut short by a signal, an
+ * unpack past job_timeout) try again every second until deadline
+ * (qb_mono_now() seconds), even after a stop signal: for the resume, which
+ * must not be lost to that job. */
+int start_job_when_free(struct ctl *c, size_t i, const char *path,
+    double deadline, char *id, size_t id_size, char *code, size_t code_size,
+    char *msg, size_t msg_size);
 /* One look at a job (waiting up to wait_s for it to end). 1 when it ended,
  * 0 while it runs, -1 when the agent cannot be asked. */
 int poll_job(struct ctl *c, size_t i, const char *id, double wait_s,

@@ -186,6 +186,26 @@ start_job(struct ctl *c, size_t i, const char *path, char *id,
 }
 
 int
+start_job_when_free(struct ctl *c, size_t i, const char *path,
+    double deadline, char *id, size_t id_size, char *code, size_t code_size,
+    char *msg, size_t msg_size)
+{
+	int told = 0;
+
+	while (start_job(c, i, path, id, id_size, code, code_size, msg,
+	    msg_size) < 0) {
+		if (strcmp(code, "busy") != 0 || qb_mono_now() + 1 > deadline)
+			return -1;
+		if (!told++)
+			out_info(c, "member %d: the agent is still busy with an "
+			    "earlier job; waiting for it to end", c->members[i].n);
+		leases_renew(c, 0);
+		qb_sleep(1);
+	}
+	return 0;
+}
+
+int
 poll_job(struct ctl *c, size_t i, const char *id, double wait_s,
     json_t **job, char *code, size_t code_size, char *msg, size_t msg_size)
 {

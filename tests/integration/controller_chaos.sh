@@ -166,4 +166,32 @@ grep -Eq "^member 1: (timeout|unreachable): " "$T/f.out" || fail "no reason: $(c
 wait_until 60 member_ready 1
 ok "an agent frozen mid-job: the controller fails it within its timeouts; thawed, the agent resumes the node"
 
+# ---- a restore that gives up on its job: the resume waits it out -----------
+# Member 1's node now takes 3 s to stop and the controller's job_timeout is
+# 1 s: the controller stops following the quiesce while the agent goes on
+# with it. Its resume then meets 409 busy: it must wait for that job and
+# resume the node itself, not leave it held for the hold (600 s here).
+kill -TERM "$GPID_1"
+gate_wait "$GPID_1" 30
+stop_member_agent 1
+start_node 1 --stop-delay 3000
+start_member_agent 1 --set node.quorum.stop_timeout=10 --set agent.ready_timeout=5
+write_conf $N "hold = 600" "request_timeout = 3"
+sed -i 's/^ready_timeout = 60/ready_timeout = 10/; s/^job_timeout = 120/job_timeout = 1/' "$T/ctl.ini"
+grep -q '^job_timeout = 1$' "$T/ctl.ini" || fail "the test config: $(cat "$T/ctl.ini")"
+wait_members_ready $N
+# The frozen agent above could not answer its controller's release: that
+# lease (kept in lease.json across the agent's restart) runs out first.
+unleased_1() { [ "$(lease_of 1)" = none ]; }
+wait_until 30 unleased_1
+t0=$(date +%s)
+expect_ctl 1 restore 1 --force
+t1=$(date +%s)
+grep -Eq "^member 1: timeout: " "$T/out" || fail "no timeout: $(cat "$T/out")"
+assert_contains "$T/err" "member 1: the agent is still busy with an earlier job; waiting for it to end"
+member_ready 1 || fail "the controller exited with member 1 not ready: $(cat "$T/out" "$T/err")"
+[ ! -f "$T/m1.state/gate-hold" ] || fail "member 1 is still held"
+[ $((t1 - t0)) -lt 60 ] || fail "the restore took $((t1 - t0)) s"
+ok "a restore past job_timeout: the resume waits for the agent's job and the node runs when the controller exits"
+
 finish
