@@ -329,13 +329,17 @@ prober_main(void *arg)
 				    cf->nodes[i]->name);
 				why = whybuf;
 			} else if (hjob) {
-				/* archive?quiesce=1 holds the nodes only while it runs:
-				 * a hold it left (the agent was killed) has no owner. */
+				/* A job holds the nodes only while it runs, except a
+				 * quiesce that succeeded (its hold lasts until a resume
+				 * or its expiry): a hold left by any other job that
+				 * ended (failed, or interrupted by the agent's death)
+				 * has no owner. */
 				json_t *j = jobs_get(a->jobs, hjob, 0);
 				const char *st = json_get_str(j, "state");
 				const char *kind = json_get_str(j, "kind");
 				if (st && kind && strcmp(st, "running") != 0 &&
-				    strcmp(kind, "quiesce") != 0) {
+				    (strcmp(kind, "quiesce") != 0 ||
+				    strcmp(st, "succeeded") != 0)) {
 					snprintf(whybuf, sizeof whybuf, "job %s holding %s "
 					    "was %s", hjob, cf->nodes[i]->name, st);
 					why = whybuf;

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gate_lib.sh"
 
-start_gate quorum exec
+start_gate quorum exec -- --ignore-term-file "$T/noterm"
 QPORT=$PORT
 D="$T/quorum.data"
 mkdir -p "$T/backups"
@@ -162,6 +162,31 @@ call GET "/v1/jobs/$job"
 ready_is 200 150
 grep -q "was interrupted" "$T/agent.err" || fail "no resume of the interrupted job's hold"
 ok "agent killed while holding the node: at restart the job is interrupted and the node resumed"
+
+# kill -9 of the agent while its quiesce job is stopping the node (the node
+# ignores SIGTERM until the test kills it): the quiesce never finished, so
+# at restart nothing owns the hold, and the agent resumes the node long
+# before the hold (600 s) would expire.
+touch "$T/noterm"
+ctl quorum stop
+ctl quorum start   # testnode reads --ignore-term-file when it starts
+ready_is 200
+call POST "/v1/quiesce?hold=600"
+job=$(jq -r .id "$T/body")
+wait_for "[ -f '$T/quorum.state/gate-hold' ]" 100
+kill -9 "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null || true
+rm "$T/noterm"
+kill -KILL "$(cat "$T/quorum.pid")"
+gate_stopped() { ctl quorum status; [ "$(field .state)" = stopped ]; }
+wait_for gate_stopped 100
+start_agent
+call GET "/v1/jobs/$job"
+[ "$(jq -r .state "$T/body")" = interrupted ] || fail "quiesce job: $(cat "$T/body")"
+ready_is 200 150
+grep -q "job $job holding quorum was interrupted" "$T/agent.err" ||
+	fail "no resume of the interrupted quiesce's hold"
+ok "agent killed mid-quiesce: at restart the quiesce is interrupted and the node resumed, before its hold expires"
 
 # SIGTERM during archive?quiesce=1: the job is cancelled, its partial file
 # removed, the node resumed, and the agent exits 0 (a request waiting for
