@@ -207,6 +207,50 @@ jobs_set_phase(struct jobs *js, const char *phase)
 	log_info("job_phase", "phase=%s", logq(phase));
 }
 
+/* Record the end of job j (rc 0: succeeded, else failed with e): in the
+ * recent list, on disk and in the history, its waiters woken, j freed.
+ * Called with js->mu held, which it drops while it writes; returns with it
+ * held. */
+static void
+job_finish_locked(struct jobs *js, struct job *j, int rc,
+    const struct err *e)
+{
+	json_t *o;
+
+	j->elapsed = since(&j->t0);
+	if (rc == 0) {
+		j->state = "succeeded";
+		/* Progress comes in steps: a job that succeeded did all. */
+		j->prog.bytes_done = j->prog.bytes_total;
+		j->prog.files_done = j->prog.files_total;
+	} else {
+		j->state = "failed";
+		j->err = *e;
+	}
+	o = job_json(j);
+	if (js->current == j)
+		js->current = NULL;
+	if (js->pending == j)
+		js->pending = NULL;
+	if (o)
+		json_array_insert(js->recent, 0, o);
+	while (json_array_size(js->recent) > RECENT_MAX)
+		json_array_remove(js->recent, RECENT_MAX);
+	pthread_cond_broadcast(&js->cv);
+	pthread_mutex_unlock(&js->mu);
+
+	if (o) {
+		persist(js, o, j->id);
+		append_history(js, o);
+		json_decref(o);
+	}
+	log_info("job_done", "id=%s kind=%s state=%s seconds=%.3f%s%s",
+	    j->id, job_kind_name(j->kind), j->state, j->elapsed,
+	    rc ? " error=" : "", rc ? logq(e->msg) : "");
+	job_free(j);
+	pthread_mutex_lock(&js->mu);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -216,7 +260,7 @@ worker_main(void *arg)
 	for (;;) {
 		struct job *j;
 		struct op_hooks hooks;
-		json_t *result = NULL, *o;
+		json_t *result = NULL;
 		struct err e;
 		int rc;
 
@@ -224,6 +268,13 @@ worker_main(void *arg)
 			pthread_cond_wait(&js->cv, &js->mu);
 		if (!js->pending)
 			break;
+		if (js->quit) {
+			/* Queued as the agent began to stop: it never runs. */
+			err_set(&e, ERR_FAILED, "the agent is shutting down: the "
+			    "job did not start");
+			job_finish_locked(js, js->pending, -1, &e);
+			break;
+		}
 		j = js->pending;
 		js->pending = NULL;
 		js->current = j;
@@ -239,36 +290,8 @@ worker_main(void *arg)
 		rc = js->run(js, j->kind, j->params, j->id, &hooks, &result, &e);
 
 		pthread_mutex_lock(&js->mu);
-		j->elapsed = since(&j->t0);
 		j->result = result;
-		if (rc == 0) {
-			j->state = "succeeded";
-			/* Progress comes in steps: a job that succeeded did all. */
-			j->prog.bytes_done = j->prog.bytes_total;
-			j->prog.files_done = j->prog.files_total;
-		} else {
-			j->state = "failed";
-			j->err = e;
-		}
-		o = job_json(j);
-		js->current = NULL;
-		if (o)
-			json_array_insert(js->recent, 0, o);
-		while (json_array_size(js->recent) > RECENT_MAX)
-			json_array_remove(js->recent, RECENT_MAX);
-		pthread_cond_broadcast(&js->cv);
-		pthread_mutex_unlock(&js->mu);
-
-		if (o) {
-			persist(js, o, j->id);
-			append_history(js, o);
-			json_decref(o);
-		}
-		log_info("job_done", "id=%s kind=%s state=%s seconds=%.3f%s%s",
-		    j->id, job_kind_name(j->kind), j->state, j->elapsed,
-		    rc ? " error=" : "", rc ? logq(e.msg) : "");
-		job_free(j);
-		pthread_mutex_lock(&js->mu);
+		job_finish_locked(js, j, rc, &e);
 	}
 	pthread_mutex_unlock(&js->mu);
 	return NULL;
@@ -446,6 +469,18 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
 		persist(js, *out, j->id);
 	pthread_mutex_lock(&js->mu);
 	js->starting = 0;
+	if (js->quit) {
+		/* The agent began to stop while the record was written: the
+		 * worker may be gone, and the job never runs. */
+		struct err q;
+		err_set(&q, ERR_FAILED, "the agent is shutting down: the job "
+		    "did not start");
+		job_finish_locked(js, j, -1, &q);
+		pthread_mutex_unlock(&js->mu);
+		json_decref(*out);
+		*out = NULL;
+		return err_set(e, ERR_BUSY, "the agent is shutting down");
+	}
 	js->pending = j;
 	pthread_cond_broadcast(&js->cv);
 	pthread_mutex_unlock(&js->mu);
