@@ -176,6 +176,12 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 		}
 		out_info(c, "member %d: safety check", c->members[i].n);
 		if (safety_backup(c, i, why, sizeof why) < 0) {
+			if (ctl_stopping(c)) {
+				/* Stopped during the check's retries: nothing of this
+				 * member was touched, and nothing is refused. */
+				skip_rest(c, idx, live, k);
+				break;
+			}
 			if (!o->force) {
 				snprintf(r->state, sizeof r->state, "refused");
 				snprintf(r->code, sizeof r->code, "unsafe");
@@ -207,7 +213,9 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 	}
 	leases_release(c);
 	free(idx);
-	rc = failed ? EXIT_FAILED : refused ? EXIT_REFUSED : EXIT_OK;
+	/* A stop signal exits 1, also between members (main says so). */
+	rc = failed || ctl_stopping(c) ? EXIT_FAILED : refused ? EXIT_REFUSED :
+	    EXIT_OK;
 	out_summary(c, "backup", rc);
 	return rc;
 }

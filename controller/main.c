@@ -21,6 +21,10 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	/* The second signal, whichever of the two, kills at once
+	 * (SA_RESETHAND resets only the one that came). */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 }
 
 static void

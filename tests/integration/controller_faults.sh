@@ -220,4 +220,37 @@ wait_members_ready $N
 [ "$(count_backups 1)" = $((b1 + 1)) ] || fail "the agent's archive was lost"
 ok "SIGTERM: leases released at once, the agent finishes and resumes"
 
+# ---- a second signal, of the other kind, kills at once ---------------------
+# (A big archive keeps the controller waiting on its job meanwhile; the two
+# signals come apart, as an operator's would: sent together, the kernel
+# may run both handlers before either resets the other.)
+wait_members_ready $N
+head -c 100000000 /dev/urandom >"$T/m1.data/geth/chaindata/000004.ldb"
+"$CONTROLLER" -c "$T/ctl.ini" backup --all >"$T/out" 2>"$T/err" &
+CPID=$!
+track_pid $CPID
+n=0
+while [ $n -lt 600 ] && [ ! -f "$T/m1.state/gate-hold" ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+[ -f "$T/m1.state/gate-hold" ] || fail "member 1 was never stopped"
+kill -INT $CPID
+sleep 0.05
+kill -TERM $CPID
+n=0
+while kill -0 $CPID 2>/dev/null; do
+	[ $n -lt 20 ] || fail "SIGINT then SIGTERM: the controller did not exit at once"
+	sleep 0.1
+	n=$((n + 1))
+done
+set +e
+wait $CPID
+rc=$?
+set -e
+[ $rc = 143 ] || fail "SIGINT then SIGTERM: exit $rc, expected 143 (killed by SIGTERM)"
+# The agent owns its job: the archive ends and the node runs again.
+wait_members_ready $N
+ok "SIGINT then SIGTERM: the second signal kills the controller at once; the agent resumes the node"
+
 finish
