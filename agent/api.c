@@ -645,20 +645,26 @@ start_job(struct request *r, enum job_kind kind, json_t *params)
 	char location[128], who[160];
 	const char *state;
 
-	if (kind != JOB_VERIFY && leased_to_other(r, who, sizeof who)) {
-		json_decref(params);
-		return reply_leased(r, who);
-	}
 	if (wait_arg(r, &wait_s) < 0) {
 		json_decref(params);
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "wait must be a number of seconds from 0 to 3600");
 	}
+	/* The lease check and the start are one step: no lease is taken
+	 * between them. */
+	pthread_mutex_lock(&r->api->lease_mu);
+	if (kind != JOB_VERIFY && leased_to_other(r, who, sizeof who)) {
+		pthread_mutex_unlock(&r->api->lease_mu);
+		json_decref(params);
+		return reply_leased(r, who);
+	}
 	err_clear(&e);
 	if (jobs_start(r->api->jobs, kind, params, &job, &e) < 0) {
+		pthread_mutex_unlock(&r->api->lease_mu);
 		json_decref(params);
 		return reply_err(r, &e);
 	}
+	pthread_mutex_unlock(&r->api->lease_mu);
 	json_decref(params);
 	snprintf(location, sizeof location, "/v1/jobs/%s", json_get_str(job, "id"));
 	if (wait_s > 0) {
@@ -846,7 +852,11 @@ api_status(struct request *r)
 {
 	const struct agent_conf *cf = r->api->cf;
 	json_t *o, *cur;
+	int fresh = 0;
 
+	if (bool_arg(r, "fresh", &fresh) < 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "fresh must be 0 or 1");
 	o = json_pack("{s:I, s:s, s:s, s:s}", "member", (json_int_t)cf->member,
 	    "data_dir", cf->data_dir, "backup_dir", cf->backup_dir,
 	    "version", PACKAGE_VERSION);
@@ -865,7 +875,7 @@ api_status(struct request *r)
 	/* ?fresh=1: each node's head read now ("head"), for a controller that
 	 * compares members' heads and cannot use readings a probe apart. Only
 	 * here, on request, bounded by FRESH_HEAD_TIMEOUT per node. */
-	if (req_arg(r, "fresh") && strcmp(req_arg(r, "fresh"), "1") == 0) {
+	if (fresh) {
 		for (size_t i = 0; i < json_array_size(nodes) &&
 		    i < cf->n_nodes; i++) {
 			json_t *res = NULL, *nd = json_array_get(nodes, i);
@@ -1037,23 +1047,18 @@ api_backup_metadata(struct request *r)
 	return backup_file(r, 1);
 }
 
-enum MHD_Result
-api_backup_delete(struct request *r)
+/* DELETE /v1/backups/ID once the request is valid; with lease_mu held,
+ * so that no lease is taken between its check and the delete. */
+static enum MHD_Result
+backup_delete_locked(struct request *r, int force)
 {
 	const struct agent_conf *cf = r->api->cf;
 	struct backup_info b, newest;
 	struct store s;
 	struct err e;
-	int force;
+	char who[160];
 
 	err_clear(&e);
-	if (!api_valid_id(r->id, 0))
-		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "not a backup id");
-	if (bool_arg(r, "force", &force) < 0)
-		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "force must be 0 or 1");
-	char who[160];
 	if (leased_to_other(r, who, sizeof who))
 		return reply_leased(r, who);
 	if (store_open(&s, cf->backup_dir, cf->member, 0, &e) < 0 ||
@@ -1077,6 +1082,24 @@ api_backup_delete(struct request *r)
 	log_info("backup_deleted", "id=%s reason=api", b.id);
 	return reply_json(r, MHD_HTTP_OK, json_pack("{s:s, s:b}", "id", b.id,
 	    "deleted", 1));
+}
+
+enum MHD_Result
+api_backup_delete(struct request *r)
+{
+	enum MHD_Result ret;
+	int force;
+
+	if (!api_valid_id(r->id, 0))
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "not a backup id");
+	if (bool_arg(r, "force", &force) < 0)
+		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		    "force must be 0 or 1");
+	pthread_mutex_lock(&r->api->lease_mu);
+	ret = backup_delete_locked(r, force);
+	pthread_mutex_unlock(&r->api->lease_mu);
+	return ret;
 }
 
 enum MHD_Result

@@ -355,7 +355,7 @@ unescape(void *cls, struct MHD_Connection *c, char *str)
 }
 
 struct header_check {
-	unsigned host, content_length, authorization, bad;
+	unsigned host, content_length, authorization, holder, bad;
 };
 
 /* A header name is a token (RFC 9110 5.6.2). */
@@ -381,23 +381,27 @@ check_header(void *cls, enum MHD_ValueKind kind, const char *key,
 		c->content_length++;
 	if (key && strcasecmp(key, "Authorization") == 0)
 		c->authorization++;
+	if (key && strcasecmp(key, "X-Quorum-Backup-Holder") == 0)
+		c->holder++;
 	return MHD_YES;
 }
 
 /* What libmicrohttpd accepts but HTTP/1.1 does not: a header name that is
  * not a token ("X-A : b", "H\xc3\xa9: b"), an HTTP/1.1 request without
  * exactly one Host (RFC 9112 3.2), more than one Content-Length (6.3),
- * more than one Authorization (not a list: which one would count?).
+ * more than one Authorization or X-Quorum-Backup-Holder (not lists:
+ * which one would count?).
  * Not seen from here: a raw NUL byte in a header line (libmicrohttpd ends
  * the value at it: the value is judged as the text before it) and a line
  * with an empty name (libmicrohttpd drops it). */
 static int
 headers_ok(struct MHD_Connection *conn, const char *version)
 {
-	struct header_check c = { 0, 0, 0, 0 };
+	struct header_check c = { 0, 0, 0, 0, 0 };
 
 	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, check_header, &c);
-	if (c.bad || c.host > 1 || c.content_length > 1 || c.authorization > 1)
+	if (c.bad || c.host > 1 || c.content_length > 1 || c.authorization > 1 ||
+	    c.holder > 1)
 		return 0;
 	return c.host == 1 || strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
 }
@@ -532,8 +536,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!headers_ok(conn, version))
 			return refuse_early(s, &r, MHD_HTTP_BAD_REQUEST, "bad_request",
 			    "malformed headers: Host missing or repeated, a bad "
-			    "header name, or Content-Length or Authorization "
-			    "repeated");
+			    "header name, or Content-Length, Authorization or "
+			    "X-Quorum-Backup-Holder repeated");
 		/* No route takes a body. One of unknown length is refused before
 		 * libmicrohttpd reads it: it waited for the end of the stream
 		 * on a coding other than chunked, and answered 500 to a chunk

@@ -457,6 +457,8 @@ class Gen:
                          b"&force=1&in_place=" + v, e, auth)
                 self.add("query", b"POST", b"/v1/archive?quiesce=" + v,
                          e, auth)
+                self.add("query", b"GET", b"/v1/status?fresh=" + v,
+                         e, auth)
         backups = [b"../x", b"..%2Fx", b"", b"%00", b + b"%00",
                    b"..%2F..%2Fvictim", b"x" * 300, b"/etc/passwd",
                    b"..&backup=..%2Fx", b"LATEST"]
@@ -508,6 +510,10 @@ class Gen:
                      headers=[b"Authorization: Basic eDp5"])
             self.add("token", m, p, {400}, b"Bearer " + t_valid,
                      headers=[b"Authorization: Bearer wrong"])
+            # Two lease holders named: refused as malformed too.
+            self.add("token", m, p, {400}, b"Bearer " + t_valid,
+                     headers=[b"X-Quorum-Backup-Holder: a",
+                              b"X-Quorum-Backup-Holder: b"])
             # Header lines libmicrohttpd cuts at a NUL or drops (an empty
             # name): what it keeps must be refused on its own.
             self.add("token", m, p, {401}, b"Bearer wrong\0" + t_valid,
