@@ -871,6 +871,15 @@ api_status(struct request *r)
 	    r->api->lease_until > time(NULL) ? json_pack("{s:s, s:I}", "holder",
 	    r->api->lease_holder, "expires", (json_int_t)r->api->lease_until) :
 	    json_null());
+	/* From the background prober (no disk scan per request), read in the
+	 * same snapshot as "nodes": "probed_at" says how fresh they are. */
+	json_object_set(o, "last_backup", r->api->last_backup ?
+	    r->api->last_backup : json_null());
+	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
+	    "data", (json_int_t)r->api->free_data,
+	    "backup", (json_int_t)r->api->free_backup));
+	json_object_set_new(o, "probed_at", r->api->probed ?
+	    json_real(probed_at) : json_null());
 	pthread_mutex_unlock(&r->api->mu);
 	/* ?fresh=1: each node's head read now ("head"), for a controller that
 	 * compares members' heads and cannot use readings a probe apart. Only
@@ -892,19 +901,6 @@ api_status(struct request *r)
 		}
 	}
 	json_object_set_new(o, "nodes", nodes);
-	/* From the background prober: no disk scan per request. */
-	pthread_mutex_lock(&r->api->mu);
-	json_object_set(o, "last_backup", r->api->last_backup ?
-	    r->api->last_backup : json_null());
-	pthread_mutex_unlock(&r->api->mu);
-	pthread_mutex_lock(&r->api->mu);
-	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
-	    "data", (json_int_t)r->api->free_data,
-	    "backup", (json_int_t)r->api->free_backup));
-	/* How fresh "nodes" is: a controller acting on them wants to know. */
-	json_object_set_new(o, "probed_at", r->api->probed ?
-	    json_real(probed_at) : json_null());
-	pthread_mutex_unlock(&r->api->mu);
 	/* reply_json's 9 significant digits would round an epoch time to 10
 	 * s; 13 keep milliseconds. */
 	char *text = o ? json_dumps(o, JSON_INDENT(2) |

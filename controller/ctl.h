@@ -57,11 +57,11 @@ struct ctl {
 	struct member *members;        /* every member of the network */
 	size_t n_members;
 	struct client cl;
-	int json, verbose, tty;
+	int json, tty;
 	volatile sig_atomic_t *stop;   /* SIGINT/SIGTERM seen */
 	/* leases held, per member index; renewed while we work */
 	unsigned char *leased;
-	time_t lease_renewed;
+	double lease_renewed;          /* qb_mono_now() */
 	json_t *warnings;              /* strings, for the summary */
 	struct result *res;            /* per member index */
 	/* progress line state */
@@ -163,7 +163,7 @@ size_t quorum_of(size_t n);
 /* ---- subcommands --------------------------------------------------- */
 
 struct cmd_opts {
-	int all, force, keep_going, dry_run;
+	int all, force, keep_going;
 	long parallel;
 	const char *backup;
 	int *members;          /* member numbers given */

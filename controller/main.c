@@ -288,7 +288,6 @@ main(int argc, char **argv)
 		const char *term = getenv("TERM");
 		c.tty = isatty(STDERR_FILENO) && term && strcmp(term, "dumb") != 0;
 	}
-	c.verbose = verbose;
 	c.stop = &stop_requested;
 	{
 		struct sigaction sa;

@@ -419,7 +419,7 @@ leases_take(struct ctl *c, const size_t *idx, size_t n, char *msg,
 		log_info("lease_taken", "member=%d holder=%s",
 		    c->members[idx[k]].n, logq(c->cl.holder));
 	}
-	c->lease_renewed = time(NULL);
+	c->lease_renewed = qb_mono_now();
 	return 0;
 }
 
@@ -446,7 +446,8 @@ leases_take_all(struct ctl *c, const size_t *idx, size_t n)
 void
 leases_renew(struct ctl *c, int force)
 {
-	time_t now = time(NULL);
+	double now = qb_mono_now();   /* a wall clock step must not stop
+	                                * the renewals */
 	char msg[1200];
 	int refused;
 
