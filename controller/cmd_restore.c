@@ -174,10 +174,15 @@ run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
 			/* The job in the way may be an unpack we gave up on at
 			 * job_timeout: wait as long as the hold, after which the
 			 * agent would resume the node by itself. */
-			st = when_free ? start_job_when_free(c, idx[next], full,
-			    qb_mono_now() + (double)c->cf.hold, ids[next], sizeof ids[next], code, sizeof code,
-			    msg, sizeof msg) : start_job(c, idx[next], full, ids[next],
-			    sizeof ids[next], code, sizeof code, msg, sizeof msg);
+			if (when_free)
+				st = start_job_when_free(c, idx[next], full,
+				    qb_mono_now() + (double)c->cf.hold, ids[next],
+				    sizeof ids[next], code, sizeof code, msg,
+				    sizeof msg);
+			else
+				st = start_job(c, idx[next], full, ids[next],
+				    sizeof ids[next], code, sizeof code, msg,
+				    sizeof msg);
 			if (st < 0) {
 				fail_member(r, code, msg);
 				ids[next][0] = '\0';
