@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "locks.h"
 #include "ops.h"
 #include "store.h"
 
@@ -35,62 +36,57 @@ first_facts(const struct agent_conf *cf)
 	return NULL;
 }
 
-/* Mark (job) or clear (NULL) the window in which our job keeps the nodes
- * down. */
-static void
-set_stopped_by(struct jobs *js, const char *job)
+/* The watcher that tells the state model of every step the job takes
+ * with the nodes, as it takes it. */
+static struct node_watch
+state_watch(struct jobs *js)
 {
 	struct api *a = jobs_ctx(js);
+	struct node_watch w = { state_node_event, a->state };
 
-	pthread_mutex_lock(&a->mu);
-	snprintf(a->stopped_by, sizeof a->stopped_by, "%s", job ? job : "");
-	pthread_mutex_unlock(&a->mu);
+	return w;
 }
 
-/* Stop every node for job_id (phase "stopping"); the window opens. */
+/* Stop every node for job_id (phase "stopping"). */
 static int
 stop_nodes(struct jobs *js, const char *job_id, long long until,
     const char *why, struct err *e)
 {
 	const struct agent_conf *cf = jobs_conf(js);
+	struct node_watch w = state_watch(js);
 
-	jobs_set_phase(js, "stopping");
-	set_stopped_by(js, job_id);
-	if (nodes_stop_all(cf->nodes, cf->n_nodes, job_id, until, why, e) < 0) {
-		/* nodes_stop_all started again what it had stopped. */
-		set_stopped_by(js, NULL);
-		return -1;
-	}
-	return 0;
+	jobs_set_phase(js, PHASE_STOPPING);
+	/* On failure nodes_stop_all started again what it had stopped. */
+	return nodes_stop_all(cf->nodes, cf->n_nodes, job_id, until, why, &w, e);
 }
 
 /* Recovery, start every node (reverse order), wait until all are ready;
  * then the tree an unpack moved aside is no longer needed. down_since:
  * when the nodes were stopped (monotonic seconds), 0 when unknown; the
- * downtime goes into the result. Whatever the outcome, the window of
- * set_stopped_by closes: from here on the prober tells how the nodes are. */
+ * downtime goes into the result. Each step is in the state model as it
+ * happens, and the job's last probe (all ready) is what it holds when the
+ * job ends. */
 static int
 resume_nodes(struct jobs *js, double down_since, json_t *result,
     struct err *e)
 {
 	const struct agent_conf *cf = jobs_conf(js);
-	int recovered, removed, rc = -1;
+	struct node_watch w = state_watch(js);
+	int recovered, removed;
 	struct err de;
 
-	jobs_set_phase(js, "starting");
+	jobs_set_phase(js, PHASE_STARTING);
 	if (op_recover(cf, &recovered, e) < 0)
-		goto out;
-	if (cf->n_nodes == 0) {
-		err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
+		return -1;
+	if (cf->n_nodes == 0)
+		return err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
 		    "configured: there is nothing to resume");
-		goto out;
-	}
-	if (nodes_start_all(cf->nodes, cf->n_nodes, e) < 0)
-		goto out;
-	jobs_set_phase(js, "waiting for readiness");
+	if (nodes_start_all(cf->nodes, cf->n_nodes, &w, e) < 0)
+		return -1;
+	jobs_set_phase(js, PHASE_WAITING_READY);
 	if (nodes_wait_ready(cf->nodes, cf->n_nodes, (double)cf->ready_timeout,
-	    e) < 0)
-		goto out;
+	    &w, e) < 0)
+		return -1;
 	if (op_discard_previous(cf, &removed, &de) < 0)
 		log_warn("previous_kept", "error=%s", logq(de.msg));
 	json_object_set_new(result, "recovered", json_boolean(recovered));
@@ -98,10 +94,7 @@ resume_nodes(struct jobs *js, double down_since, json_t *result,
 	if (down_since > 0)
 		json_object_set_new(result, "downtime_seconds",
 		    json_real(qb_mono_now() - down_since));
-	rc = 0;
-out:
-	set_stopped_by(js, NULL);
-	return rc;
+	return 0;
 }
 
 int
@@ -131,7 +124,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 			h.node_facts = facts;
 		} else {
 			/* Facts before the stop; the nodes come back on every path. */
-			jobs_set_phase(js, "reading node facts");
+			jobs_set_phase(js, PHASE_READING_FACTS);
 			facts = first_facts(cf);
 			down_since = qb_mono_now();
 			if (stop_nodes(js, job_id, (long long)time(NULL) +
@@ -141,7 +134,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 			}
 			h.node_facts = facts;
 		}
-		jobs_set_phase(js, "archiving");
+		jobs_set_phase(js, PHASE_ARCHIVING);
 		rc = op_archive(cf, &h, &r, &pruned, e);
 		json_decref(facts);
 		if (rc == 0)
@@ -178,7 +171,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		struct api *a = jobs_ctx(js);
 		long long hold = json_integer_value(json_object_get(params, "hold"));
 		json_t *facts;
-		jobs_set_phase(js, "reading node facts");
+		jobs_set_phase(js, PHASE_READING_FACTS);
 		facts = first_facts(cf);
 		if (stop_nodes(js, job_id, (long long)time(NULL) + hold, "quiesce",
 		    e) < 0) {
@@ -215,7 +208,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		u.id = json_get_str(params, "backup");
 		u.force = json_is_true(json_object_get(params, "force"));
 		u.in_place = json_is_true(json_object_get(params, "in_place"));
-		jobs_set_phase(js, "unpacking");
+		jobs_set_phase(js, PHASE_UNPACKING);
 		if (op_unpack(cf, &u, hooks, &r, e) < 0)
 			return -1;
 		*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
@@ -226,6 +219,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		return 0;
 	}
 	case JOB_ROLLBACK:
+		jobs_set_phase(js, PHASE_ROLLING_BACK);
 		if (op_rollback(cf, e) < 0)
 			return -1;
 		*result = json_pack("{s:b}", "rolled_back", 1);
@@ -233,6 +227,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	case JOB_VERIFY: {
 		struct backup_info b;
 		struct verify_result r;
+		jobs_set_phase(js, PHASE_VERIFYING);
 		if (op_verify(cf, json_get_str(params, "backup"), hooks, &b, &r,
 		    e) < 0)
 			return -1;
@@ -244,6 +239,7 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 	case JOB_PRUNE: {
 		json_t *ids = NULL;
 		size_t kept = 0;
+		jobs_set_phase(js, PHASE_PRUNING);
 		if (op_prune(cf, 0, &ids, &kept, e) < 0) {
 			json_decref(ids);
 			return -1;
@@ -259,25 +255,118 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 
 /* ---- the background prober ---------------------------------------------- */
 
-/* The wall-clock time (epoch seconds) the last probe round ended, for
- * /v1/status "probed_at"; guarded by api.mu like the rest of the probed
- * state and meaningful once api.probed is set. A process has one struct
- * api (main.c), one prober. */
-static double probed_at;
+/* A resume of ours that failed is tried again after this long, not at
+ * every probe. */
+#define AUTO_RESUME_RETRY_S 10
 
+/* Start a resume job for a hold nobody owns. last_job (size bytes) and
+ * *last_at: the previous one of these, so that one that failed is not
+ * repeated sooner than AUTO_RESUME_RETRY_S. */
 static void
-maybe_resume(struct api *a, const char *why)
+maybe_resume(struct api *a, const char *why, char *last_job, size_t size,
+    time_t *last_at)
 {
-	json_t *job = NULL, *params = json_pack("{s:s}", "reason", why);
+	json_t *job = NULL, *params;
 	struct err e;
-	int rc = jobs_start(a->jobs, JOB_RESUME, params, &job, &e);
+	int rc;
 
+	if (last_job[0] && time(NULL) - *last_at < AUTO_RESUME_RETRY_S) {
+		json_t *prev = jobs_get(a->jobs, last_job, 0);
+		const char *st = json_get_str(prev, "state");
+		int failed = st && strcmp(st, "succeeded") != 0;
+
+		json_decref(prev);
+		if (failed)
+			return;
+	}
+	params = json_pack("{s:s}", "reason", why);
+	rc = jobs_start(a->jobs, JOB_RESUME, params, PHASE_STARTING, &job, &e);
 	json_decref(params);   /* the job holds its own reference */
 	if (rc == 0) {
+		const char *id = json_get_str(job, "id");
+
 		log_warn("auto_resume", "reason=%s job=%s", logq(why),
-		    json_get_str(job, "id") ? json_get_str(job, "id") : "?");
+		    id ? id : "?");
+		snprintf(last_job, size, "%s", id ? id : "");
+		*last_at = time(NULL);
 		json_decref(job);
 	}
+}
+
+/* A hold nobody owns any more: an expired one, or (at start) one whose
+ * job did not survive the agent's restart. Its description into why
+ * (size bytes); 0 when every hold has an owner. */
+static int
+unowned_hold(struct api *a, char *why, size_t size)
+{
+	const struct agent_conf *cf = a->cf;
+
+	if (jobs_busy(a->jobs))
+		return 0;
+	for (size_t i = 0; i < cf->n_nodes; i++) {
+		char hjob[160];
+		long long hu;
+		json_t *j;
+		const char *st, *kind;
+		int unowned;
+
+		if (!state_node_hold(a->state, i, hjob, sizeof hjob, &hu))
+			continue;
+		if (hu > 0 && hu < (long long)time(NULL)) {
+			snprintf(why, size, "the hold of %s expired",
+			    cf->nodes[i]->name);
+			return 1;
+		}
+		if (!hjob[0])
+			continue;
+		/* A job holds the nodes only while it runs, except a quiesce
+		 * that succeeded (its hold lasts until a resume or its
+		 * expiry): a hold left by any other job that ended (failed,
+		 * or interrupted by the agent's death) has no owner. */
+		j = jobs_get(a->jobs, hjob, 0);
+		st = json_get_str(j, "state");
+		kind = json_get_str(j, "kind");
+		unowned = st && kind && strcmp(st, "running") != 0 &&
+		    (strcmp(kind, "quiesce") != 0 || strcmp(st, "succeeded") != 0);
+		if (unowned)
+			snprintf(why, size, "job %s holding %s was %s", hjob,
+			    cf->nodes[i]->name, st);
+		json_decref(j);
+		if (unowned)
+			return 1;
+	}
+	return 0;
+}
+
+/* The newest complete backup (id, created, size), or NULL. */
+static json_t *
+read_last_backup(const struct agent_conf *cf)
+{
+	struct store bs;
+	struct backup_info lb;
+	struct err e;
+	char created[32];
+
+	if (store_open(&bs, cf->backup_dir, cf->member, 0, &e) < 0 ||
+	    store_find(&bs, "latest", &lb, &e) < 0)
+		return NULL;
+	store_format_time(lb.created, created, sizeof created);
+	return json_pack("{s:s, s:s, s:I}", "id", lb.id, "created", created,
+	    "size", (json_int_t)lb.size);
+}
+
+/* Read node i now and store the reading in the state model, unless a job's
+ * transition (or a later reading) came in meanwhile. */
+static void
+refresh_node(struct api *a, size_t i, struct node_probe_memo *memo,
+    double gate_timeout, double check_timeout)
+{
+	struct node_state st;
+	unsigned long ticket = state_node_begin(a->state, i);
+
+	node_probe_within(a->cf->nodes[i], &st, 1, memo, gate_timeout,
+	    check_timeout);
+	state_node_commit(a->state, i, ticket, &st);
 }
 
 static void *
@@ -285,85 +374,29 @@ prober_main(void *arg)
 {
 	struct api *a = arg;
 	const struct agent_conf *cf = a->cf;
-	time_t last_auto = 0;   /* a resume that keeps failing is retried
-	                         * once a minute, not at every probe */
+	char last_auto[64] = "";   /* the last resume started here */
+	time_t last_auto_at = 0;
 	/* The methods each node lacks, so that they are not asked every 2 s;
 	 * this thread's alone (NULL when out of memory: always ask). */
 	struct node_probe_memo *memo = calloc(cf->n_nodes ? cf->n_nodes : 1,
 	    sizeof *memo);
 
 	for (;;) {
-		struct node_state *fresh = calloc(cf->n_nodes ? cf->n_nodes : 1,
-		    sizeof *fresh);
 		uint64_t fd = 0, fb = 0;
 		struct err e;
-		const char *why = NULL;
-		char whybuf[256];
-		struct timespec until, now;
+		char why[256];
+		struct timespec until;
+		int quit;
 
-		for (size_t i = 0; fresh && i < cf->n_nodes; i++)
-			node_probe_with(cf->nodes[i], &fresh[i],
-			    memo ? &memo[i] : NULL);
+		for (size_t i = 0; i < cf->n_nodes; i++)
+			refresh_node(a, i, memo ? &memo[i] : NULL,
+			    NODE_PROBE_GATE_TIMEOUT, NODE_PROBE_CHECK_TIMEOUT);
 		fs_free_bytes(cf->data_dir, &fd, &e);
 		fs_free_bytes(cf->backup_dir, &fb, &e);
-		json_t *last = NULL;
-		struct store bs;
-		struct backup_info lb;
-		if (store_open(&bs, cf->backup_dir, cf->member, 0, &e) == 0 &&
-		    store_find(&bs, "latest", &lb, &e) == 0) {
-			char created[32];
-			store_format_time(lb.created, created, sizeof created);
-			last = json_pack("{s:s, s:s, s:I}", "id", lb.id, "created",
-			    created, "size", (json_int_t)lb.size);
-		}
-		/* Holds nobody owns any more: an expired one, or (at start) one
-		 * whose job did not survive the agent's restart. */
-		for (size_t i = 0; fresh && i < cf->n_nodes && !why; i++) {
-			json_t *hold = fresh[i].hold;
-			long long hu = json_integer_value(json_object_get(hold, "until"));
-			const char *hjob = json_string_value(json_object_get(hold, "job"));
-			if (!fresh[i].held || jobs_busy(a->jobs))
-				continue;
-			if (hu > 0 && hu < (long long)time(NULL)) {
-				snprintf(whybuf, sizeof whybuf, "the hold of %s expired",
-				    cf->nodes[i]->name);
-				why = whybuf;
-			} else if (hjob) {
-				/* A job holds the nodes only while it runs, except a
-				 * quiesce that succeeded (its hold lasts until a resume
-				 * or its expiry): a hold left by any other job that
-				 * ended (failed, or interrupted by the agent's death)
-				 * has no owner. */
-				json_t *j = jobs_get(a->jobs, hjob, 0);
-				const char *st = json_get_str(j, "state");
-				const char *kind = json_get_str(j, "kind");
-				if (st && kind && strcmp(st, "running") != 0 &&
-				    (strcmp(kind, "quiesce") != 0 ||
-				    strcmp(st, "succeeded") != 0)) {
-					snprintf(whybuf, sizeof whybuf, "job %s holding %s "
-					    "was %s", hjob, cf->nodes[i]->name, st);
-					why = whybuf;
-				}
-				json_decref(j);
-			}
-		}
-		clock_gettime(CLOCK_REALTIME, &now);
-		pthread_mutex_lock(&a->mu);
-		for (size_t i = 0; a->states && i < cf->n_nodes; i++)
-			node_state_clear(&a->states[i]);
-		free(a->states);
-		a->states = fresh;
-		a->free_data = fd;
-		a->free_backup = fb;
-		json_decref(a->last_backup);
-		a->last_backup = last;
-		a->probed = 1;
-		probed_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-		pthread_mutex_unlock(&a->mu);
-		if (why && time(NULL) - last_auto >= 60) {
-			last_auto = time(NULL);
-			maybe_resume(a, why);
-		}
+		state_disk_commit(a->state, fd, fb, read_last_backup(cf));
+		if (unowned_hold(a, why, sizeof why))
+			maybe_resume(a, why, last_auto, sizeof last_auto,
+			    &last_auto_at);
 
 		pthread_mutex_lock(&a->mu);
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -371,7 +404,7 @@ prober_main(void *arg)
 		while (!a->quit && pthread_cond_timedwait(&a->cv, &a->mu, &until) !=
 		    ETIMEDOUT)
 			;
-		int quit = a->quit;
+		quit = a->quit;
 		pthread_mutex_unlock(&a->mu);
 		if (quit)
 			break;
@@ -451,8 +484,7 @@ lease_load(struct api *a)
 		log_warn("lease_file_ignored", "path=%s error=%s", logq(path),
 		    logq(o ? "no valid holder and expires" : e.msg));
 	} else if (expires > (long long)time(NULL)) {
-		snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
-		a->lease_until = (time_t)expires;
+		state_lease_set(a->state, holder, (time_t)expires);
 		log_info("lease_restored", "holder=%s expires_in=%lld",
 		    logq(holder), expires - (long long)time(NULL));
 		json_decref(o);
@@ -475,7 +507,9 @@ api_init(struct api *a, const struct agent_conf *cf, struct err *e)
 	for (size_t i = 0; i < cf->n_nodes; i++)
 		if (node_def_validate(cf->nodes[i], e) < 0)
 			return -1;
-	if (!(a->jobs = jobs_new(cf, api_run_job, a, e)))
+	if (!(a->state = state_new(cf)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	if (!(a->jobs = jobs_new(cf, a->state, api_run_job, a, e)))
 		return -1;
 	lease_load(a);
 	if (pthread_create(&a->prober, NULL, prober_main, a) != 0) {
@@ -498,10 +532,7 @@ api_fini(struct api *a)
 		pthread_join(a->prober, NULL);
 	}
 	jobs_free(a->jobs);
-	for (size_t i = 0; a->states && i < a->cf->n_nodes; i++)
-		node_state_clear(&a->states[i]);
-	free(a->states);
-	json_decref(a->last_backup);
+	state_free(a->state);
 	json_decref(a->facts);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->lease_mu);
@@ -613,16 +644,10 @@ holder_of(struct request *r)
 static int
 leased_to_other(struct request *r, char *who, size_t size)
 {
-	struct api *a = r->api;
 	const char *h = holder_of(r);
-	int other;
 
-	pthread_mutex_lock(&a->mu);
-	other = a->lease_holder[0] && a->lease_until > time(NULL) &&
-	    (!h || strcmp(h, a->lease_holder) != 0);
-	snprintf(who, size, "%s", a->lease_holder);
-	pthread_mutex_unlock(&a->mu);
-	return other;
+	return state_lease(r->api->state, who, size) > 0 &&
+	    (!h || strcmp(h, who) != 0);
 }
 
 static enum MHD_Result
@@ -635,9 +660,64 @@ reply_leased(struct request *r, const char *who)
 	return reply_error(r, MHD_HTTP_CONFLICT, "leased", msg);
 }
 
-/* Start a job; 202 with Location, or 200 when ?wait=S saw it finish. */
+/* ERR_NODE_RUNNING unless every node is stopped now, by its gate's state
+ * (asked now, over its socket) and by the lock files (none held by
+ * another process): what archive (without quiesce), unpack and rollback
+ * need. `what` names the job for the message. */
+static int
+nodes_stopped_now(const struct agent_conf *cf, const char *what,
+    struct err *e)
+{
+	struct lockset ls;
+
+	for (size_t i = 0; i < cf->n_nodes; i++) {
+		const struct node_def *n = cf->nodes[i];
+		const char *st;
+		json_t *rep;
+		struct err ge;
+		int stopped;
+
+		if (node_gate_request(n, "status", NODE_PROBE_GATE_TIMEOUT, &rep,
+		    &ge) < 0)
+			return err_set(e, ERR_NODE_RUNNING, "%s needs the nodes "
+			    "stopped, and whether %s is cannot be told: %s", what,
+			    n->name, ge.msg);
+		st = json_get_str(rep, "state");
+		stopped = json_is_true(json_object_get(rep, "ok")) && st &&
+		    strcmp(st, "stopped") == 0;
+		if (!stopped) {
+			err_set(e, ERR_NODE_RUNNING, "%s needs the nodes stopped, "
+			    "and %s is %s: POST /v1/quiesce first%s", what, n->name,
+			    st ? st : "in an unknown state",
+			    strcmp(what, "archive") == 0 ? ", or use "
+			    "archive?quiesce=1" : "");
+			json_decref(rep);
+			return -1;
+		}
+		json_decref(rep);
+	}
+	if (lockset_acquire(&ls, cf->data_dir, cf->lock_files.v,
+	    cf->lock_files.n, e) < 0) {
+		err_prefix(e, "%s needs the nodes stopped", what);
+		return -1;
+	}
+	lockset_release(&ls);
+	return 0;
+}
+
+/* What a job needs before it is created. */
+enum job_need {
+	NEED_NOTHING,
+	NEED_STOPPED,            /* the nodes stopped (nodes_stopped_now) */
+};
+
+/* Start a job in phase `phase` (what it does first); 202 with Location,
+ * or 200 when ?wait=S saw it finish. need: NEED_STOPPED refuses at once,
+ * with 409 node_running and no job, while a node is not stopped (the job
+ * checks again, as the node may start in between). */
 static enum MHD_Result
-start_job(struct request *r, enum job_kind kind, json_t *params)
+start_job(struct request *r, enum job_kind kind, json_t *params,
+    enum job_phase phase, enum job_need need)
 {
 	json_t *job = NULL;
 	struct err e;
@@ -650,6 +730,20 @@ start_job(struct request *r, enum job_kind kind, json_t *params)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "wait must be a number of seconds from 0 to 3600");
 	}
+	err_clear(&e);
+	if (need == NEED_STOPPED) {
+		/* Leased, then busy, before asking the nodes: those answers
+		 * say more than "the node runs" would. */
+		if (leased_to_other(r, who, sizeof who)) {
+			json_decref(params);
+			return reply_leased(r, who);
+		}
+		if (jobs_check_free(r->api->jobs, &e) < 0 ||
+		    nodes_stopped_now(r->api->cf, job_kind_name(kind), &e) < 0) {
+			json_decref(params);
+			return reply_err(r, &e);
+		}
+	}
 	/* The lease check and the start are one step: no lease is taken
 	 * between them. */
 	pthread_mutex_lock(&r->api->lease_mu);
@@ -658,8 +752,7 @@ start_job(struct request *r, enum job_kind kind, json_t *params)
 		json_decref(params);
 		return reply_leased(r, who);
 	}
-	err_clear(&e);
-	if (jobs_start(r->api->jobs, kind, params, &job, &e) < 0) {
+	if (jobs_start(r->api->jobs, kind, params, phase, &job, &e) < 0) {
 		pthread_mutex_unlock(&r->api->lease_mu);
 		json_decref(params);
 		return reply_err(r, &e);
@@ -707,24 +800,12 @@ api_healthz(struct request *r)
 enum MHD_Result
 api_readyz(struct request *r)
 {
-	struct api *a = r->api;
-	char reason[320] = "";
+	char reason[512];
 
-	if (jobs_running_kind(a->jobs, JOB_UNPACK) ||
-	    jobs_running_kind(a->jobs, JOB_ROLLBACK))
-		snprintf(reason, sizeof reason, "a restore is in flight");
-	pthread_mutex_lock(&a->mu);
-	if (!reason[0] && a->stopped_by[0])
-		snprintf(reason, sizeof reason, "job %s stopped the nodes",
-		    a->stopped_by);
-	if (!reason[0] && a->cf->n_nodes > 0 && !a->probed)
-		snprintf(reason, sizeof reason, "the nodes were not probed yet");
-	for (size_t i = 0; !reason[0] && a->probed && i < a->cf->n_nodes; i++)
-		if (!a->states[i].ready)
-			snprintf(reason, sizeof reason, "%s: %s", a->cf->nodes[i]->name,
-			    a->states[i].reason[0] ? a->states[i].reason : "not ready");
-	pthread_mutex_unlock(&a->mu);
-	if (reason[0])
+	/* Ready exactly when the member is not down (state.h): every node
+	 * running and ready, no hold, no job that stops, unpacks or starts
+	 * the nodes. */
+	if (state_down(r->api->state, reason, sizeof reason, NULL))
 		return reply_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, json_pack(
 		    "{s:b, s:s}", "ready", 0, "reason", reason));
 	return reply_json(r, MHD_HTTP_OK, json_pack("{s:b}", "ready", 1));
@@ -820,24 +901,36 @@ api_metrics(struct request *r)
 	fprintf(f, "# HELP quorum_backup_job_in_progress 1 while a job runs.\n"
 	    "# TYPE quorum_backup_job_in_progress gauge\n"
 	    "quorum_backup_job_in_progress %d\n", busy);
-	pthread_mutex_lock(&a->mu);
-	fprintf(f, "# HELP quorum_backup_node_up 1 while the node runs and its "
-	    "check passes.\n# TYPE quorum_backup_node_up gauge\n");
-	double held = 0;
-	for (size_t n = 0; a->probed && n < a->cf->n_nodes; n++) {
-		fprintf(f, "quorum_backup_node_up{node=\"%s\"} %d\n",
-		    a->cf->nodes[n]->name, a->states[n].ready);
-		long long since = json_integer_value(json_object_get(
-		    a->states[n].hold, "since"));
-		if (a->states[n].held && since > 0 &&
-		    (double)(time(NULL) - since) > held)
-			held = (double)(time(NULL) - since);
+	{
+		int *ready = calloc(a->cf->n_nodes ? a->cf->n_nodes : 1,
+		    sizeof *ready), down;
+		double held;
+
+		if (!ready) {
+			fclose(f);
+			free(buf);
+			json_decref(list);
+			return MHD_NO;
+		}
+		state_metrics(a->state, ready, &held, &down);
+		fprintf(f, "# HELP quorum_backup_node_up 1 while the node runs "
+		    "and its check passes.\n# TYPE quorum_backup_node_up "
+		    "gauge\n");
+		for (size_t n = 0; n < a->cf->n_nodes; n++)
+			if (ready[n] >= 0)
+				fprintf(f, "quorum_backup_node_up{node=\"%s\"} %d\n",
+				    a->cf->nodes[n]->name, ready[n]);
+		fprintf(f, "# HELP quorum_backup_node_held_seconds How long the "
+		    "nodes have been held stopped (0: not held).\n"
+		    "# TYPE quorum_backup_node_held_seconds gauge\n"
+		    "quorum_backup_node_held_seconds %.0f\n", held);
+		fprintf(f, "# HELP quorum_backup_member_down 1 while the member "
+		    "is down: a node not running and ready, a hold, or a job "
+		    "that stops, unpacks or starts the nodes.\n"
+		    "# TYPE quorum_backup_member_down gauge\n"
+		    "quorum_backup_member_down %d\n", down);
+		free(ready);
 	}
-	pthread_mutex_unlock(&a->mu);
-	fprintf(f, "# HELP quorum_backup_node_held_seconds How long the nodes "
-	    "have been held stopped (0: not held).\n"
-	    "# TYPE quorum_backup_node_held_seconds gauge\n"
-	    "quorum_backup_node_held_seconds %.0f\n", held);
 	fclose(f);
 	json_decref(list);
 	ret = reply_text(r, MHD_HTTP_OK, "text/plain; version=0.0.4", buf);
@@ -845,7 +938,9 @@ api_metrics(struct request *r)
 	return ret;
 }
 
-#define FRESH_HEAD_TIMEOUT 2.0
+/* ?fresh=1: each node read now, within about a second each. */
+#define FRESH_GATE_TIMEOUT 0.4
+#define FRESH_CHECK_TIMEOUT 0.6
 
 enum MHD_Result
 api_status(struct request *r)
@@ -857,54 +952,26 @@ api_status(struct request *r)
 	if (bool_arg(r, "fresh", &fresh) < 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "fresh must be 0 or 1");
-	o = json_pack("{s:I, s:s, s:s, s:s}", "member", (json_int_t)cf->member,
-	    "data_dir", cf->data_dir, "backup_dir", cf->backup_dir,
-	    "version", PACKAGE_VERSION);
+	/* ?fresh=1: every gate's status and every node's RPC read now, into
+	 * the state model, for a controller that decides from this answer
+	 * who may go down. A job's transition that comes in meanwhile is
+	 * newer than these readings and stays. */
+	for (size_t i = 0; fresh && i < cf->n_nodes; i++)
+		refresh_node(r->api, i, NULL, FRESH_GATE_TIMEOUT,
+		    FRESH_CHECK_TIMEOUT);
+	/* Everything else in one snapshot of the state model: "probed_at"
+	 * says how old its oldest node reading is. */
+	if (!(o = state_json(r->api->state)))
+		return MHD_NO;
+	json_object_set_new(o, "member", json_integer(cf->member));
+	json_object_set_new(o, "data_dir", json_string(cf->data_dir));
+	json_object_set_new(o, "backup_dir", json_string(cf->backup_dir));
+	json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
 	cur = jobs_current(r->api->jobs);
 	json_object_set_new(o, "job", cur ? cur : json_null());
-	json_t *nodes = json_array();
-	pthread_mutex_lock(&r->api->mu);
-	for (size_t i = 0; r->api->probed && i < cf->n_nodes; i++)
-		json_array_append_new(nodes, node_state_json(cf->nodes[i],
-		    &r->api->states[i]));
-	json_object_set_new(o, "lease", r->api->lease_holder[0] &&
-	    r->api->lease_until > time(NULL) ? json_pack("{s:s, s:I}", "holder",
-	    r->api->lease_holder, "expires", (json_int_t)r->api->lease_until) :
-	    json_null());
-	/* From the background prober (no disk scan per request), read in the
-	 * same snapshot as "nodes": "probed_at" says how fresh they are. */
-	json_object_set(o, "last_backup", r->api->last_backup ?
-	    r->api->last_backup : json_null());
-	json_object_set_new(o, "free_bytes", json_pack("{s:I, s:I}",
-	    "data", (json_int_t)r->api->free_data,
-	    "backup", (json_int_t)r->api->free_backup));
-	json_object_set_new(o, "probed_at", r->api->probed ?
-	    json_real(probed_at) : json_null());
-	pthread_mutex_unlock(&r->api->mu);
-	/* ?fresh=1: each node's head read now ("head"), for a controller that
-	 * compares members' heads and cannot use readings a probe apart. Only
-	 * here, on request, bounded by FRESH_HEAD_TIMEOUT per node. */
-	if (fresh) {
-		for (size_t i = 0; i < json_array_size(nodes) &&
-		    i < cf->n_nodes; i++) {
-			json_t *res = NULL, *nd = json_array_get(nodes, i);
-			long long h = -1;
-			struct err fe;
-
-			if (cf->nodes[i]->rpc_url && node_rpc_call(
-			    cf->nodes[i]->rpc_url, "eth_blockNumber", NULL,
-			    FRESH_HEAD_TIMEOUT, &res, NULL, &fe) == 0)
-				h = node_hex_quantity(res);
-			json_decref(res);
-			json_object_set_new(nd, "head", h >= 0 ? json_integer(h) :
-			    json_null());
-		}
-	}
-	json_object_set_new(o, "nodes", nodes);
 	/* reply_json's 9 significant digits would round an epoch time to 10
 	 * s; 13 keep milliseconds. */
-	char *text = o ? json_dumps(o, JSON_INDENT(2) |
-	    JSON_REAL_PRECISION(13)) : NULL;
+	char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(13));
 	json_decref(o);
 	if (!text)
 		return MHD_NO;
@@ -1104,13 +1171,15 @@ api_backup_verify(struct request *r)
 	if (!api_valid_id(r->id, 1))
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "not a backup id");
-	return start_job(r, JOB_VERIFY, json_pack("{s:s}", "backup", r->id));
+	return start_job(r, JOB_VERIFY, json_pack("{s:s}", "backup", r->id),
+	    PHASE_VERIFYING, NEED_NOTHING);
 }
 
 enum MHD_Result
 api_prune(struct request *r)
 {
-	return start_job(r, JOB_PRUNE, json_object());
+	return start_job(r, JOB_PRUNE, json_object(), PHASE_PRUNING,
+	    NEED_NOTHING);
 }
 
 /* ---- archive, unpack, rollback ------------------------------------------ */
@@ -1126,7 +1195,11 @@ api_archive(struct request *r)
 	if (quiesce && r->api->cf->n_nodes == 0)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "quiesce=1 needs [node.NAME] sections in the configuration");
-	return start_job(r, JOB_ARCHIVE, json_pack("{s:b}", "quiesce", quiesce));
+	/* With quiesce=1 the job stops the nodes itself (reading their facts
+	 * first); without, they must be stopped already. */
+	return start_job(r, JOB_ARCHIVE, json_pack("{s:b}", "quiesce", quiesce),
+	    quiesce ? PHASE_READING_FACTS : PHASE_ARCHIVING,
+	    quiesce ? NEED_NOTHING : NEED_STOPPED);
 }
 
 enum MHD_Result
@@ -1144,13 +1217,15 @@ api_unpack(struct request *r)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "force and in_place must be 0 or 1");
 	return start_job(r, JOB_UNPACK, json_pack("{s:s, s:b, s:b}", "backup",
-	    id, "force", force, "in_place", in_place));
+	    id, "force", force, "in_place", in_place), PHASE_UNPACKING,
+	    NEED_STOPPED);
 }
 
 enum MHD_Result
 api_rollback(struct request *r)
 {
-	return start_job(r, JOB_ROLLBACK, json_object());
+	return start_job(r, JOB_ROLLBACK, json_object(), PHASE_ROLLING_BACK,
+	    NEED_STOPPED);
 }
 
 /* ---- jobs, history ------------------------------------------------------- */
@@ -1202,13 +1277,14 @@ api_quiesce(struct request *r)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "hold must be whole seconds from 1 to 604800");
 	return start_job(r, JOB_QUIESCE, json_pack("{s:I}", "hold",
-	    (json_int_t)hold));
+	    (json_int_t)hold), PHASE_READING_FACTS, NEED_NOTHING);
 }
 
 enum MHD_Result
 api_resume(struct request *r)
 {
-	return start_job(r, JOB_RESUME, json_object());
+	return start_job(r, JOB_RESUME, json_object(), PHASE_STARTING,
+	    NEED_NOTHING);
 }
 
 enum MHD_Result
@@ -1219,6 +1295,7 @@ api_lease_take(struct request *r)
 	const char *ttl_s = req_arg(r, "ttl");
 	long long ttl = 600;
 	time_t now = time(NULL);
+	char who[160];
 	json_t *out;
 
 	if (!api_valid_holder(holder))
@@ -1228,18 +1305,12 @@ api_lease_take(struct request *r)
 		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
 		    "ttl must be whole seconds from 1 to 86400");
 	pthread_mutex_lock(&a->lease_mu);
-	pthread_mutex_lock(&a->mu);
-	if (a->lease_holder[0] && a->lease_until > now &&
-	    strcmp(a->lease_holder, holder) != 0) {
-		char who[160];
-		snprintf(who, sizeof who, "%s", a->lease_holder);
-		pthread_mutex_unlock(&a->mu);
+	if (state_lease(a->state, who, sizeof who) > 0 &&
+	    strcmp(who, holder) != 0) {
 		pthread_mutex_unlock(&a->lease_mu);
 		return reply_leased(r, who);
 	}
-	snprintf(a->lease_holder, sizeof a->lease_holder, "%s", holder);
-	a->lease_until = now + ttl;
-	pthread_mutex_unlock(&a->mu);
+	state_lease_set(a->state, holder, now + ttl);
 	lease_save(a, holder, now + ttl);
 	pthread_mutex_unlock(&a->lease_mu);
 	out = json_pack("{s:s, s:I}", "holder", holder, "expires",
@@ -1254,19 +1325,15 @@ api_lease_release(struct request *r)
 	struct api *a = r->api;
 	const char *holder = req_arg(r, "holder");
 
+	char who[160];
+
 	pthread_mutex_lock(&a->lease_mu);
-	pthread_mutex_lock(&a->mu);
-	if (a->lease_holder[0] && a->lease_until > time(NULL) &&
-	    (!holder || strcmp(holder, a->lease_holder) != 0)) {
-		char who[160];
-		snprintf(who, sizeof who, "%s", a->lease_holder);
-		pthread_mutex_unlock(&a->mu);
+	if (state_lease(a->state, who, sizeof who) > 0 &&
+	    (!holder || strcmp(holder, who) != 0)) {
 		pthread_mutex_unlock(&a->lease_mu);
 		return reply_leased(r, who);
 	}
-	a->lease_holder[0] = '\0';
-	a->lease_until = 0;
-	pthread_mutex_unlock(&a->mu);
+	state_lease_set(a->state, NULL, 0);
 	lease_save(a, "", 0);
 	pthread_mutex_unlock(&a->lease_mu);
 	log_info("lease_released", "holder=%s", logq(holder ? holder : ""));

@@ -11,31 +11,25 @@
 #include "http.h"
 #include "jobs.h"
 #include "nodes.h"
+#include "state.h"
 
 struct api {
 	const struct agent_conf *cf;
 	struct jobs *jobs;
-	/* State refreshed in the background (every ~2 s), so that /readyz,
-	 * /metrics and /v1/status answer at once whatever a job does. */
+	/* The member's state model (state.h): the one account of its nodes,
+	 * its current job and its lease, which /readyz, /metrics,
+	 * /v1/status and the jobs read. */
+	struct state *state;
+	/* The background prober (every ~2 s) refreshes it. */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t prober;
 	int prober_started, quit;
-	struct node_state *states;       /* one per cf->nodes */
-	int probed;                      /* at least one round done */
-	uint64_t free_data, free_backup;
-	json_t *last_backup;             /* id, created, size; or NULL */
 	json_t *facts;                   /* read by the last quiesce, for the
 	                                  * archives made until the resume */
-	/* A job of ours stopped the nodes and has not seen them ready again:
-	 * /readyz says so at once, not one probe later. */
-	char stopped_by[64];             /* the job's id, "" when none */
-	/* A controller's lease: while live, other holders' mutating calls get
-	 * 409 leased. */
-	char lease_holder[129];
-	time_t lease_until;
 	/* Serializes lease changes and their writes to lease.json, which
-	 * happen outside mu (an fsync must not hold up /readyz). */
+	 * happen outside the state's lock (an fsync must not hold up
+	 * /readyz). */
 	pthread_mutex_t lease_mu;
 };
 

@@ -51,11 +51,11 @@ struct job {
 	json_t *result;
 	struct err err;
 	struct progress prog;
-	const char *phase;          /* a static string, NULL when none */
 };
 
 struct jobs {
 	const struct agent_conf *cf;
+	struct state *state;        /* the member's; its phase is the job's */
 	job_fn run;
 	void *ctx;
 	char dir[4352];             /* <backup_dir>/member<N> */
@@ -84,7 +84,7 @@ since(const struct timespec *t0)
 
 /* The job's public JSON; js->mu held. */
 static json_t *
-job_json(const struct job *j)
+job_json(struct jobs *js, const struct job *j)
 {
 	char started[32];
 	double elapsed = strcmp(j->state, "running") == 0 ? since(&j->t0) :
@@ -108,9 +108,15 @@ job_json(const struct job *j)
 	    0.0);
 	if (!o)
 		return NULL;
-	/* While it runs: what it is doing now (stopping, archiving...). */
-	json_object_set_new(o, "phase", j->phase && strcmp(j->state,
-	    "running") == 0 ? json_string(j->phase) : json_null());
+	/* While it runs: what it is doing now (stopping, archiving...), as
+	 * the state model has it (the current job is this one). */
+	if (strcmp(j->state, "running") == 0) {
+		const char *ph = state_job_phase_name(js->state);
+		json_object_set_new(o, "phase", ph ? json_string(ph) :
+		    json_null());
+	} else {
+		json_object_set_new(o, "phase", json_null());
+	}
 	json_object_set(o, "result", j->result ? j->result : json_null());
 	if (j->err.code != ERR_OK)
 		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "code",
@@ -198,13 +204,11 @@ on_progress(const struct progress *p, void *arg)
 }
 
 void
-jobs_set_phase(struct jobs *js, const char *phase)
+jobs_set_phase(struct jobs *js, enum job_phase phase)
 {
-	pthread_mutex_lock(&js->mu);
-	if (js->current)
-		js->current->phase = phase;
-	pthread_mutex_unlock(&js->mu);
-	log_info("job_phase", "phase=%s", logq(phase));
+	state_job_phase(js->state, phase);
+	log_info("job_phase", "phase=%s", logq(state_phase_name(phase) ?
+	    state_phase_name(phase) : "-"));
 }
 
 /* Record the end of job j (rc 0: succeeded, else failed with e): in the
@@ -227,11 +231,14 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 		j->state = "failed";
 		j->err = *e;
 	}
-	o = job_json(j);
+	o = job_json(js, j);
 	if (js->current == j)
 		js->current = NULL;
 	if (js->pending == j)
 		js->pending = NULL;
+	/* The state model has no current job before any waiter wakes: a
+	 * ?wait that saw this job end sees the member as it is after it. */
+	state_job_end(js->state, j->id);
 	if (o)
 		json_array_insert(js->recent, 0, o);
 	while (json_array_size(js->recent) > RECENT_MAX)
@@ -361,7 +368,8 @@ jobs_ctx(const struct jobs *js)
 }
 
 struct jobs *
-jobs_new(const struct agent_conf *cf, job_fn run, void *ctx, struct err *e)
+jobs_new(const struct agent_conf *cf, struct state *state, job_fn run,
+    void *ctx, struct err *e)
 {
 	struct jobs *js = calloc(1, sizeof *js);
 	char name[64];
@@ -372,6 +380,7 @@ jobs_new(const struct agent_conf *cf, job_fn run, void *ctx, struct err *e)
 		return NULL;
 	}
 	js->cf = cf;
+	js->state = state;
 	js->run = run;
 	js->ctx = ctx;
 	snprintf(name, sizeof name, "member%lld", cf->member);
@@ -420,30 +429,47 @@ jobs_free(struct jobs *js)
 	free(js);
 }
 
+/* ERR_BUSY when a job runs, is about to, or the agent stops; js->mu
+ * held. */
+static int
+check_free_locked(struct jobs *js, struct err *e)
+{
+	if (js->current || js->pending) {
+		struct job *c = js->current ? js->current : js->pending;
+		return err_set(e, ERR_BUSY, "job %s (%s) is running; one job at "
+		    "a time", c->id, job_kind_name(c->kind));
+	}
+	if (js->starting)
+		return err_set(e, ERR_BUSY, "another job is starting; one job at "
+		    "a time");
+	if (js->quit)
+		return err_set(e, ERR_BUSY, "the agent is shutting down");
+	return 0;
+}
+
 int
-jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
-    struct err *e)
+jobs_check_free(struct jobs *js, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&js->mu);
+	rc = check_free_locked(js, e);
+	pthread_mutex_unlock(&js->mu);
+	return rc;
+}
+
+int
+jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
+    enum job_phase phase, json_t **out, struct err *e)
 {
 	struct job *j;
 	struct tm tm;
 	char stamp[32];
 
 	pthread_mutex_lock(&js->mu);
-	if (js->current || js->pending) {
-		struct job *c = js->current ? js->current : js->pending;
-		err_set(e, ERR_BUSY, "job %s (%s) is running; one job at a time",
-		    c->id, job_kind_name(c->kind));
+	if (check_free_locked(js, e) < 0) {
 		pthread_mutex_unlock(&js->mu);
 		return -1;
-	}
-	if (js->starting) {
-		pthread_mutex_unlock(&js->mu);
-		return err_set(e, ERR_BUSY, "another job is starting; one job at "
-		    "a time");
-	}
-	if (js->quit) {
-		pthread_mutex_unlock(&js->mu);
-		return err_set(e, ERR_BUSY, "the agent is shutting down");
 	}
 	if (!(j = calloc(1, sizeof *j))) {
 		pthread_mutex_unlock(&js->mu);
@@ -458,7 +484,10 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params, json_t **out,
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(j->id, sizeof j->id, "j-%s-%u-%d", stamp, ++js->seq,
 	    (int)(getpid() % 100000));
-	*out = job_json(j);
+	/* From here the member's state shows this job (and, by its phase,
+	 * whether the member is down): before anyone hears it started. */
+	state_job_begin(js->state, j->id, job_kind_name(kind), phase);
+	*out = job_json(js, j);
 	/* The running state is on disk before the worker may see the job:
 	 * otherwise a job that ends at once could have its final state
 	 * overwritten by this one (and be "interrupted" after a restart), and
@@ -494,9 +523,9 @@ find_locked(struct jobs *js, const char *id)
 	json_t *o;
 
 	if (js->current && strcmp(js->current->id, id) == 0)
-		return job_json(js->current);
+		return job_json(js, js->current);
 	if (js->pending && strcmp(js->pending->id, id) == 0)
-		return job_json(js->pending);
+		return job_json(js, js->pending);
 	json_array_foreach(js->recent, i, o)
 		if (json_get_str(o, "id") && strcmp(json_get_str(o, "id"), id) == 0)
 			return json_incref(o);
@@ -535,9 +564,9 @@ jobs_list(struct jobs *js)
 	pthread_mutex_lock(&js->mu);
 	out = json_array();
 	if (js->pending)
-		json_array_append_new(out, job_json(js->pending));
+		json_array_append_new(out, job_json(js, js->pending));
 	if (js->current)
-		json_array_append_new(out, job_json(js->current));
+		json_array_append_new(out, job_json(js, js->current));
 	json_array_extend(out, js->recent);
 	pthread_mutex_unlock(&js->mu);
 	return out;
@@ -550,9 +579,9 @@ jobs_current(struct jobs *js)
 
 	pthread_mutex_lock(&js->mu);
 	if (js->current)
-		o = job_json(js->current);
+		o = job_json(js, js->current);
 	else if (js->pending)
-		o = job_json(js->pending);
+		o = job_json(js, js->pending);
 	pthread_mutex_unlock(&js->mu);
 	return o;
 }
@@ -564,18 +593,6 @@ jobs_busy(struct jobs *js)
 
 	pthread_mutex_lock(&js->mu);
 	r = js->current || js->pending;
-	pthread_mutex_unlock(&js->mu);
-	return r;
-}
-
-int
-jobs_running_kind(struct jobs *js, enum job_kind kind)
-{
-	int r;
-
-	pthread_mutex_lock(&js->mu);
-	r = (js->current && js->current->kind == kind) ||
-	    (js->pending && js->pending->kind == kind);
 	pthread_mutex_unlock(&js->mu);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include "agent_conf.h"
 #include "err.h"
 #include "ops.h"
+#include "state.h"
 
 enum job_kind {
 	JOB_ARCHIVE, JOB_UNPACK, JOB_ROLLBACK, JOB_VERIFY, JOB_PRUNE,
@@ -31,9 +32,11 @@ typedef int (*job_fn)(struct jobs *js, enum job_kind kind, json_t *params,
     const char *job_id, const struct op_hooks *hooks, json_t **result,
     struct err *e);
 
-/* ctx: the caller's, handed back by jobs_ctx() to the job function. */
-struct jobs *jobs_new(const struct agent_conf *cf, job_fn run, void *ctx,
-    struct err *e);
+/* ctx: the caller's, handed back by jobs_ctx() to the job function.
+ * state: the member's state model, told of each job's start, phase and
+ * end (its current job is the one that runs here); not owned. */
+struct jobs *jobs_new(const struct agent_conf *cf, struct state *state,
+    job_fn run, void *ctx, struct err *e);
 void *jobs_ctx(const struct jobs *js);
 /* Stop accepting jobs, cancel the running one and wait until it has
  * ended (its cleanup done: partial files removed, nodes resumed).
@@ -44,14 +47,19 @@ void jobs_free(struct jobs *js);
 const char *job_kind_name(enum job_kind kind);
 /* The configuration the jobs run with. */
 const struct agent_conf *jobs_conf(const struct jobs *js);
-/* What the running job does now, shown as "phase" in its JSON while it
- * runs: a static string ("stopping", "archiving", "starting", ...). Called
- * from the job function on the worker thread. */
-void jobs_set_phase(struct jobs *js, const char *phase);
+/* What the running job does now, kept in the state model (whether the
+ * member is down follows from it) and shown as "phase" in the job's JSON
+ * while it runs. Called from the job function on the worker thread. */
+void jobs_set_phase(struct jobs *js, enum job_phase phase);
 
-/* Start a job; ERR_BUSY when a mutating job runs. *job gets its JSON. */
+/* Start a job in phase `phase` (what it does first: whether the member
+ * counts as down from the moment it is accepted); ERR_BUSY when a job
+ * runs. *job gets its JSON. */
 int jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
-    json_t **job, struct err *e);
+    enum job_phase phase, json_t **job, struct err *e);
+/* ERR_BUSY, with the message jobs_start would give, when a job runs or
+ * is about to; 0 otherwise. For checks made before a start. */
+int jobs_check_free(struct jobs *js, struct err *e);
 /* A job's JSON (NULL when unknown); waits up to wait_s seconds for it to
  * finish first. */
 json_t *jobs_get(struct jobs *js, const char *id, double wait_s);
@@ -63,7 +71,5 @@ json_t *jobs_current(struct jobs *js);
 json_t *jobs_history(struct jobs *js, size_t limit, struct err *e);
 /* Whether a job runs (or is about to). */
 int jobs_busy(struct jobs *js);
-/* Whether the running job is of this kind. */
-int jobs_running_kind(struct jobs *js, enum job_kind kind);
 
 #endif

@@ -755,14 +755,13 @@ set_reason(struct node_state *st, const char *fmt, ...)
 }
 
 static void
-probe_gate(const struct node_def *n, struct node_state *st)
+probe_gate(const struct node_def *n, struct node_state *st, double timeout_s)
 {
 	const char *s;
 	json_t *r, *v;
 	struct err e;
 
-	if (node_gate_request(n, GATE_REQ_STATUS, NODE_PROBE_GATE_TIMEOUT, &r,
-	    &e) < 0) {
+	if (node_gate_request(n, GATE_REQ_STATUS, timeout_s, &r, &e) < 0) {
 		snprintf(st->gate_state, sizeof st->gate_state, "unreachable");
 		set_reason(st, "%s", e.msg);
 		return;
@@ -850,13 +849,13 @@ probe_rpc(const struct node_def *n, struct node_state *st, int running,
 }
 
 static void
-probe_health(const struct node_def *n, struct node_state *st, int running)
+probe_health(const struct node_def *n, struct node_state *st, int running,
+    double timeout_s)
 {
 	long status;
 	struct err e;
 
-	if (node_http_status(n->health_url, NODE_PROBE_CHECK_TIMEOUT, &status,
-	    &e) < 0) {
+	if (node_http_status(n->health_url, timeout_s, &status, &e) < 0) {
 		if (running)
 			set_reason(st, "%s", e.msg);
 		return;
@@ -990,15 +989,15 @@ probe_validators(const struct node_def *n, struct node_state *st,
 	    &st->validators_method, &answered);
 }
 
-/* node_probe, and with validators set, node_probe_with. */
-static int
-probe(const struct node_def *n, struct node_state *st, int validators,
-    struct node_probe_memo *memo)
+int
+node_probe_within(const struct node_def *n, struct node_state *st,
+    int validators, struct node_probe_memo *memo, double gate_timeout,
+    double check_timeout)
 {
 	int running;
 
 	state_reset(st);
-	probe_gate(n, st);
+	probe_gate(n, st, gate_timeout);
 	running = strcmp(st->gate_state, GATE_STATE_RUNNING) == 0;
 	if (!running && strcmp(st->gate_state, "unreachable") != 0) {
 		const char *job = st->hold ? json_get_str(st->hold, "job") : NULL;
@@ -1015,13 +1014,13 @@ probe(const struct node_def *n, struct node_state *st, int validators,
 	if (strcmp(st->gate_state, GATE_STATE_STOPPED) != 0) {
 		if (n->rpc_url) {
 			/* one deadline: the facts get what readiness left */
-			double deadline = qb_mono_now() + NODE_PROBE_CHECK_TIMEOUT;
+			double deadline = qb_mono_now() + check_timeout;
 
 			probe_rpc(n, st, running, deadline);
 			if (validators && running && st->rpc_ok)
 				probe_validators(n, st, memo, deadline);
 		} else if (n->health_url) {
-			probe_health(n, st, running);
+			probe_health(n, st, running, check_timeout);
 		}
 	}
 	st->ready = running && !st->reason[0];
@@ -1031,14 +1030,24 @@ probe(const struct node_def *n, struct node_state *st, int validators,
 int
 node_probe(const struct node_def *n, struct node_state *st)
 {
-	return probe(n, st, 0, NULL);
+	return node_probe_within(n, st, 0, NULL, NODE_PROBE_GATE_TIMEOUT,
+	    NODE_PROBE_CHECK_TIMEOUT);
 }
 
 int
 node_probe_with(const struct node_def *n, struct node_state *st,
     struct node_probe_memo *memo)
 {
-	return probe(n, st, 1, memo);
+	return node_probe_within(n, st, 1, memo, NODE_PROBE_GATE_TIMEOUT,
+	    NODE_PROBE_CHECK_TIMEOUT);
+}
+
+void
+node_state_move(struct node_state *dst, struct node_state *src)
+{
+	node_state_clear(dst);
+	*dst = *src;
+	state_reset(src);
 }
 
 /* 1 when address is in the validator set, 0 when not, -1 unknown. */
@@ -1209,19 +1218,67 @@ oom:
 
 /* ---- several nodes -------------------------------------------------- */
 
+/* Tell w of event ev on node i; with a probe of the node made now when
+ * probe is set (the watcher may take the snapshot over). */
+static void
+notify(const struct node_watch *w, const struct node_def *n, size_t i,
+    enum node_event ev, int probe)
+{
+	struct node_state st;
+
+	if (!w || !w->fn)
+		return;
+	if (!probe) {
+		w->fn(w->arg, i, ev, NULL);
+		return;
+	}
+	node_probe_within(n, &st, 1, NULL, NODE_PROBE_GATE_TIMEOUT,
+	    NODE_PROBE_CHECK_TIMEOUT);
+	w->fn(w->arg, i, ev, &st);
+	node_state_clear(&st);
+}
+
+/* node_stop, with the watcher told before and after. */
+static int
+stop_one(struct node_def *const *nodes, size_t i, const char *job,
+    long long until, const char *reason, const struct node_watch *w,
+    struct err *e)
+{
+	int rc;
+
+	notify(w, nodes[i], i, NODE_EV_STOP_REQUESTED, 0);
+	rc = node_stop(nodes[i], job, until, reason, e);
+	notify(w, nodes[i], i, rc == 0 ? NODE_EV_STOPPED : NODE_EV_FAILED, 1);
+	return rc;
+}
+
+/* node_start, with the watcher told before and after. */
+static int
+start_one(struct node_def *const *nodes, size_t i, const struct node_watch *w,
+    struct err *e)
+{
+	int rc;
+
+	notify(w, nodes[i], i, NODE_EV_START_REQUESTED, 0);
+	rc = node_start(nodes[i], e);
+	notify(w, nodes[i], i, rc == 0 ? NODE_EV_STARTED : NODE_EV_FAILED, 1);
+	return rc;
+}
+
 int
 nodes_stop_all(struct node_def *const *nodes, size_t n, const char *job,
-    long long until, const char *reason, struct err *e)
+    long long until, const char *reason, const struct node_watch *w,
+    struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (node_stop(nodes[i], job, until, reason, e) == 0)
+		if (stop_one(nodes, i, job, until, reason, w, e) == 0)
 			continue;
 		/* Resume: the failed one first (it may have stopped after
 		 * all), then those stopped before it, in reverse. */
 		for (size_t k = i + 1; k-- > 0;) {
 			struct err se;
 
-			if (node_start(nodes[k], &se) < 0)
+			if (start_one(nodes, k, w, &se) < 0)
 				log_warn("node_resume_failed", "node=%s "
 				    "error=%s", logq(nodes[k]->name),
 				    logq(se.msg));
@@ -1232,14 +1289,15 @@ nodes_stop_all(struct node_def *const *nodes, size_t n, const char *job,
 }
 
 int
-nodes_start_all(struct node_def *const *nodes, size_t n, struct err *e)
+nodes_start_all(struct node_def *const *nodes, size_t n,
+    const struct node_watch *w, struct err *e)
 {
 	int rc = 0;
 
 	for (size_t k = n; k-- > 0;) {
 		struct err se;
 
-		if (node_start(nodes[k], &se) < 0 && rc == 0) {
+		if (start_one(nodes, k, w, &se) < 0 && rc == 0) {
 			if (e)
 				*e = se;
 			rc = -1;
@@ -1250,7 +1308,7 @@ nodes_start_all(struct node_def *const *nodes, size_t n, struct err *e)
 
 int
 nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
-    struct err *e)
+    const struct node_watch *w, struct err *e)
 {
 	double t0 = qb_mono_now(), deadline = t0 + timeout_s;
 
@@ -1261,10 +1319,15 @@ nodes_wait_ready(struct node_def *const *nodes, size_t n, double timeout_s,
 		double left;
 
 		for (size_t i = 0; i < n && bad == n; i++) {
-			if (!node_probe(nodes[i], &st)) {
+			/* With a watcher, the validator facts too: what it is
+			 * told replaces what it knew of the node. */
+			if (!node_probe_within(nodes[i], &st, w != NULL, NULL,
+			    NODE_PROBE_GATE_TIMEOUT, NODE_PROBE_CHECK_TIMEOUT)) {
 				bad = i;
 				memcpy(reason, st.reason, sizeof reason);
 			}
+			if (w && w->fn)
+				w->fn(w->arg, i, NODE_EV_PROBED, &st);
 			node_state_clear(&st);
 		}
 		if (bad == n) {

@@ -168,6 +168,18 @@ int node_probe(const struct node_def *n, struct node_state *st);
 int node_probe_with(const struct node_def *n, struct node_state *st,
     struct node_probe_memo *memo);
 
+/* node_probe_with (validators set) or node_probe, with the gate's status
+ * request bounded by gate_timeout and the node's check (and the validator
+ * facts) by check_timeout seconds: GET /v1/status?fresh=1 asks within
+ * about a second. Returns st->ready. */
+int node_probe_within(const struct node_def *n, struct node_state *st,
+    int validators, struct node_probe_memo *memo, double gate_timeout,
+    double check_timeout);
+
+/* Move the snapshot src into dst (whose old contents are released); src is
+ * left "unknown". */
+void node_state_move(struct node_state *dst, struct node_state *src);
+
 /* The snapshot as a new JSON object (NULL when out of memory):
  * {"name","state","pid","uptime","restarts","held","hold","check",
  *  "rpc_ok","height","syncing","peers","ready","reason","address",
@@ -202,22 +214,46 @@ json_t *node_facts(const struct node_def *n, struct err *e);
 
 /* ---- several nodes -------------------------------------------------- */
 
+/* What the functions below do to a node, told to a watcher as it happens,
+ * so that whoever keeps the nodes' state (the agent's state model) is
+ * never behind its own actions. */
+enum node_event {
+	NODE_EV_STOP_REQUESTED,  /* a stop is about to be asked (st NULL) */
+	NODE_EV_STOPPED,         /* the gate said stopped (st: probed after) */
+	NODE_EV_START_REQUESTED, /* a start is about to be asked (st NULL) */
+	NODE_EV_STARTED,         /* the gate said running or starting (st:
+	                          * probed after) */
+	NODE_EV_FAILED,          /* a stop or start failed (st: probed after) */
+	NODE_EV_PROBED,          /* a readiness probe while waiting (st) */
+};
+
+/* fn runs on the caller's thread, for nodes[i]; st is a snapshot it may
+ * take over with node_state_move, NULL where the event says so. */
+struct node_watch {
+	void (*fn)(void *arg, size_t i, enum node_event ev,
+	    struct node_state *st);
+	void *arg;
+};
+
 /* Stop nodes[0..n) in order with node_stop. When one fails, the ones it
  * had stopped are started again in reverse order (the failed one is asked
  * to start first: its gate refuses while it is still stopping), and the
- * stop's error is returned. */
+ * stop's error is returned. w (NULL for none) is told of each step. */
 int nodes_stop_all(struct node_def *const *nodes, size_t n, const char *job,
-    long long until, const char *reason, struct err *e);
+    long long until, const char *reason, const struct node_watch *w,
+    struct err *e);
 
 /* Start nodes[0..n) in reverse order with node_start; tries every node and
- * returns the first error. */
-int nodes_start_all(struct node_def *const *nodes, size_t n, struct err *e);
+ * returns the first error. w (NULL for none) is told of each step. */
+int nodes_start_all(struct node_def *const *nodes, size_t n,
+    const struct node_watch *w, struct err *e);
 
 /* Probe every node about every 0.5 s until all are ready; ERR_FAILED after
  * timeout_s seconds, naming the first node that is not ready, why, and its
- * last output lines. */
+ * last output lines. w (NULL for none) gets every probe (NODE_EV_PROBED),
+ * with the validator facts. */
 int nodes_wait_ready(struct node_def *const *nodes, size_t n,
-    double timeout_s, struct err *e);
+    double timeout_s, const struct node_watch *w, struct err *e);
 
 /* ---- JSON-RPC, for the probes and for tests ------------------------- */
 

@@ -102,8 +102,9 @@ cmd_status(struct ctl *c, const struct cmd_opts *o)
 			continue;
 		}
 		if (c->json) {
-			json_t *one = json_pack("{s:i, s:b, s:b}", "member",
-			    c->members[idx[k]].n, "reachable", 1, "ready", s.ready);
+			json_t *one = json_pack("{s:i, s:b, s:b, s:b}", "member",
+			    c->members[idx[k]].n, "reachable", 1, "ready", !s.down,
+			    "down", s.down);
 			json_object_set(one, "status", s.status);
 			json_array_append_new(doc, one);
 			mstat_free(&s);
@@ -119,11 +120,11 @@ cmd_status(struct ctl *c, const struct cmd_opts *o)
 			snprintf(height, sizeof height, "-");
 		human_age(last_id ? a : -1, age, sizeof age);
 		printf("%-7d %-12s %-5s %9s %-7s %-22s %8s %-4s %s\n",
-		    c->members[idx[k]].n, state, s.ready ? "yes" : "no", height,
+		    c->members[idx[k]].n, state, s.down ? "no" : "yes", height,
 		    s.height < 0 ? "-" : s.syncing ? "yes" : "no",
 		    last_id ? last_id : "-", age, s.held ? "yes" : "no", s.version);
-		if (!s.ready && s.why[0])
-			printf("        not ready: %s\n", s.why);
+		if (s.down)
+			printf("        down: %s\n", s.down_why);
 		mstat_free(&s);
 	}
 	if (c->json)

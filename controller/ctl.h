@@ -40,10 +40,13 @@ struct result {
 struct mstat {
 	int reachable;
 	char code[64], msg[1024];      /* why not reachable */
-	int ready;                     /* every node ready */
+	/* Down, as the agent defines it (a node not running and ready, a
+	 * hold, or a job that stops, unpacks or starts the nodes), with the
+	 * agent's reasons; an agent that does not say counts as down. */
+	int down;
+	char down_why[1200];
 	int syncing;                   /* any node syncing */
 	long long height;              /* highest node height, -1 unknown */
-	char why[1200];                /* why not ready */
 	char address[64];              /* the node's signer address, "" unknown */
 	int is_validator;              /* 1, 0, -1 unknown (from the node) */
 	json_t *validators;            /* the set the node reports, or NULL */
@@ -92,8 +95,8 @@ void human_age(double seconds, char *buf, size_t size);
 int member_index(const struct ctl *c, int n);
 /* GET /v1/status of member index i into *s (freed by mstat_free). */
 void member_status(struct ctl *c, size_t i, struct mstat *s);
-/* The same; fresh: with the heads read now (?fresh=1), for comparing
- * members' heads. */
+/* The same; fresh: everything read now by the agent (?fresh=1): what the
+ * safety check decides from. */
 void member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh);
 void mstat_free(struct mstat *s);
 /* Start a job (POST path) on member index i and follow it until it ends,

@@ -98,6 +98,41 @@ member_status(struct ctl *c, size_t i, struct mstat *s)
 	member_status_ex(c, i, s, 0);
 }
 
+/* s->down and s->down_why from the agent's "down" and "down_reasons". A
+ * member whose agent does not say, or that reports no node, counts as
+ * down: nothing may be concluded from it. */
+static void
+read_down(struct mstat *s)
+{
+	const json_t *down = json_object_get(s->status, "down");
+	const json_t *reasons = json_object_get(s->status, "down_reasons");
+	size_t k, o = 0;
+	json_t *w;
+
+	s->down = !json_is_false(down);
+	if (!json_is_boolean(down))
+		snprintf(s->down_why, sizeof s->down_why, "the agent (version %s) "
+		    "does not say whether the member is down", s->version);
+	else if (json_array_size(json_object_get(s->status, "nodes")) == 0) {
+		s->down = 1;
+		snprintf(s->down_why, sizeof s->down_why, "the agent reports no "
+		    "nodes (none configured)");
+	}
+	json_array_foreach(reasons, k, w) {
+		int n;
+
+		if (!json_is_string(w))
+			continue;
+		n = snprintf(s->down_why + o, sizeof s->down_why - o, "%s%s",
+		    o ? "; " : "", json_string_value(w));
+		if (n < 0 || (size_t)n >= sizeof s->down_why - o)
+			break;
+		o += (size_t)n;
+	}
+	if (s->down && !s->down_why[0])
+		snprintf(s->down_why, sizeof s->down_why, "down (no reason given)");
+}
+
 void
 member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh)
 {
@@ -112,7 +147,6 @@ member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh)
 	    "/v1/status?fresh=1" : "/v1/status", 0, &r) < 0) {
 		snprintf(s->code, sizeof s->code, "%s", r.code);
 		snprintf(s->msg, sizeof s->msg, "%s", r.msg);
-		snprintf(s->why, sizeof s->why, "agent: %s: %s", r.code, r.msg);
 		reply_free(&r);
 		return;
 	}
@@ -122,27 +156,16 @@ member_status_ex(struct ctl *c, size_t i, struct mstat *s, int fresh)
 	snprintf(s->version, sizeof s->version, "%s",
 	    json_get_str(s->status, "version") ? json_get_str(s->status,
 	    "version") : "?");
+	read_down(s);
 	nodes = json_object_get(s->status, "nodes");
-	s->ready = json_array_size(nodes) > 0;
-	if (!s->ready)
-		snprintf(s->why, sizeof s->why, "the agent reports no nodes (none "
-		    "configured, or not probed yet)");
 	json_array_foreach(nodes, k, nd) {
-		/* The head read for this request when asked (fresh), else the
-		 * agent's last probe. */
-		long long h = json_get_u(nd, fresh && json_is_integer(
-		    json_object_get(nd, "head")) ? "head" : "height");
+		/* Read for this request when asked (fresh), else as the agent's
+		 * last reading or action left it. */
+		long long h = json_get_u(nd, "height");
 		const char *addr = json_get_str(nd, "address");
 		json_t *vs = json_object_get(nd, "validators");
 		json_t *isv = json_object_get(nd, "is_validator");
 
-		if (!json_is_true(json_object_get(nd, "ready")) && s->ready) {
-			const char *why = json_get_str(nd, "reason");
-			s->ready = 0;
-			snprintf(s->why, sizeof s->why, "%s: %s",
-			    json_get_str(nd, "name") ? json_get_str(nd, "name") :
-			    "node", why ? why : "not ready");
-		}
 		if (json_is_true(json_object_get(nd, "syncing")))
 			s->syncing = 1;
 		if (json_is_true(json_object_get(nd, "held")))
@@ -345,11 +368,11 @@ wait_ready(struct ctl *c, size_t i, long long min_height, long long *height,
 
 		member_status(c, i, &s);
 		*height = s.height;
-		ok = s.reachable && s.ready &&
+		ok = s.reachable && !s.down &&
 		    (min_height < 0 || s.height > min_height);
 		if (!ok)
-			snprintf(why, why_size, "%s", !s.reachable || !s.ready ?
-			    s.why : "the chain head did not advance");
+			snprintf(why, why_size, "%s", !s.reachable ? s.msg :
+			    s.down ? s.down_why : "the chain head did not advance");
 		mstat_free(&s);
 		if (ok)
 			return 0;

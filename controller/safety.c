@@ -1,6 +1,8 @@
-/* safety: may these members go down now? Every other member must be ready
- * (node up, not syncing, head within max_lag blocks of the highest),
- * and the validators still running must stay at least the QBFT/IBFT
+/* safety: may these members go down now? Every other member must be up
+ * (not down as its agent defines it: every node running and ready, which
+ * excludes syncing, no hold, no job that stops, unpacks or starts the
+ * nodes; read with ?fresh=1), its head within max_lag blocks of the
+ * highest, and the validators still running must stay at least the QBFT/IBFT
  * quorum ceil(2n/3) of n. n and membership come from the nodes'
  * validator-set calls; the configuration's validator flags only when no
  * node offers them, and the controller says so. */
@@ -152,11 +154,9 @@ safety_check(struct ctl *c, const struct network *net, const size_t *down,
 			if (!s->reachable)
 				append(why, why_size, "member %d: its agent does not "
 				    "answer (%s)", m, s->msg);
-			else if (!s->ready)
-				append(why, why_size, "member %d is not ready: %s", m,
-				    s->why);
-			else if (s->syncing)
-				append(why, why_size, "member %d is syncing", m);
+			else if (s->down)
+				append(why, why_size, "member %d is down: %s", m,
+				    s->down_why);
 			else if (s->height < 0)
 				append(why, why_size, "member %d: its head is unknown",
 				    m);
@@ -170,7 +170,7 @@ safety_check(struct ctl *c, const struct network *net, const size_t *down,
 			continue;
 		n_val++;
 		if (!in_list(down, n_down, i) && net->st[i].reachable &&
-		    net->st[i].ready)
+		    !net->st[i].down)
 			running++;
 	}
 	if (net->vset_known) {

@@ -8,6 +8,7 @@
  *            [--address ADDR] [--validators A,B,...]
  *            [--block-ms MS --genesis-ms EPOCH_MS] [--syncing-file PATH]
  *            [--crash-file PATH] [--ignore-term-file PATH]
+ *            [--stop-wait-file PATH]
  *
  * - holds flock(LOCK_EX) on DIR/geth/LOCK while it runs (exit 1 if taken);
  * - appends "block N" to DIR/geth/chaindata/journal.log every 50 ms (the
@@ -32,6 +33,9 @@
  *   (a node that crashes when it is started again);
  * - --ignore-term-file PATH: when PATH exists at start, behaves as with
  *   --ignore-term (a node that will not stop, chosen between starts);
+ * - --stop-wait-file PATH: after TERM or INT, does not exit while PATH
+ *   exists (looked at every 50 ms, for at most 10 minutes): a stop that
+ *   lasts exactly until a test lets it end;
  * - prints "testnode: got signal N" on stdout for every signal it gets
  *   (HUP INT QUIT USR1 USR2 TERM); on TERM or INT waits --stop-delay ms,
  *   then exits with --term-code (default 0), unless --ignore-term;
@@ -243,6 +247,7 @@ main(int argc, char **argv)
 		{ "syncing-file", required_argument, NULL, 'y' },
 		{ "crash-file", required_argument, NULL, 'C' },
 		{ "ignore-term-file", required_argument, NULL, 'I' },
+		{ "stop-wait-file", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
@@ -250,6 +255,7 @@ main(int argc, char **argv)
 	const char *data = NULL, *pid_file = NULL, *address = NULL;
 	const char *validators = NULL, *syncing_file = NULL;
 	const char *crash_file = NULL, *ignore_term_file = NULL;
+	const char *stop_wait_file = NULL;
 	int port = 0, stop_delay = 0, ignore_term = 0, term_code = 0;
 	int orphans = 0, orphan_ms = 1000, exit_after = -1, exit_code = 0;
 	int print_lines = 0, print_special = 0, fds = 0, have_genesis = 0;
@@ -258,7 +264,7 @@ main(int argc, char **argv)
 	struct conn conn[MAX_CONN];
 	struct sockaddr_in sa;
 	struct sigaction act;
-	long long start, next_tick, stop_at = -1;
+	long long start, next_tick, stop_at = -1, term_at = -1;
 	unsigned long height = 0;
 	int lock_fd, journal_fd, lfd, one = 1, sp[2], c;
 	FILE *jf;
@@ -285,6 +291,7 @@ main(int argc, char **argv)
 		case 'y': syncing_file = optarg; break;
 		case 'C': crash_file = optarg; break;
 		case 'I': ignore_term_file = optarg; break;
+		case 'W': stop_wait_file = optarg; break;
 		default: return 2;
 		}
 	}
@@ -423,7 +430,11 @@ main(int argc, char **argv)
 
 		if (exit_after >= 0 && now >= start + exit_after)
 			exit(exit_code);
-		if (stop_at >= 0 && now >= stop_at)
+		if (stop_at >= 0 && now >= stop_at && stop_wait_file &&
+		    access(stop_wait_file, F_OK) == 0 &&
+		    now - term_at < 600000)
+			stop_at = now + 50;   /* held by the test */
+		else if (stop_at >= 0 && now >= stop_at)
 			exit(term_code);
 		if (now >= next_tick && block_ms > 0 &&
 		    clock_height(block_ms, genesis_ms) == height) {
@@ -465,8 +476,10 @@ main(int argc, char **argv)
 				    "testnode: got signal %d\n", b[j]);
 				say(1, msg);
 				if ((b[j] == SIGTERM || b[j] == SIGINT) &&
-				    !ignore_term && stop_at < 0)
-					stop_at = now_ms() + stop_delay;
+				    !ignore_term && stop_at < 0) {
+					term_at = now_ms();
+					stop_at = term_at + stop_delay;
+				}
 			}
 		}
 		if (pfd[1].revents) {

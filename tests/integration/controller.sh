@@ -74,7 +74,7 @@ while member_ready 3; do
 	n=$((n + 1))
 done
 expect_ctl 3 backup 1
-assert_contains "$T/err" "member 3 is not ready"
+assert_contains "$T/err" "member 3 is down: quorum: syncing"
 grep -q "^1 *refused" "$T/out" || fail "summary: $(cat "$T/out")"
 [ "$(count_backups 1)" = 0 ] || fail "a backup was made despite the refusal"
 rm -f "$T/m3.syncing"

@@ -14,8 +14,12 @@ N=4
 k=1
 while [ $k -le $N ]; do
 	# --stop-delay: each node takes 0.7 s to stop, so that the tests can
-	# see it held (the gate's hold marker) and act then.
-	start_node $k --syncing-file "$T/m$k.syncing" --stop-delay 700
+	# see it held (the gate's hold marker) and act then; --stop-wait-file:
+	# while $T/mK.stopwait exists a stop does not end, so that a signal
+	# reaches the controller while it follows the job, whatever the
+	# machine's speed.
+	start_node $k --syncing-file "$T/m$k.syncing" --stop-delay 700 \
+		--stop-wait-file "$T/m$k.stopwait"
 	start_member_agent $k
 	k=$((k + 1))
 done
@@ -162,10 +166,16 @@ wait_members_ready $N
 		n=$((n + 1))
 	done
 	touch "$T/m3.syncing"
-	# The job now waits for readiness (4 s): the agent says so.
-	sleep 1
-	curl -s -m 5 -H "Authorization: Bearer net-token" \
-		"http://127.0.0.1:$APORT_3/v1/status" | jq -r '.job.phase' >"$T/phase"
+	# The job comes to wait for readiness (4 s): the agent says so.
+	n=0
+	while [ $n -lt 600 ]; do
+		ph=$(curl -s -m 5 -H "Authorization: Bearer net-token" \
+			"http://127.0.0.1:$APORT_3/v1/status" | jq -r '.job.phase')
+		[ "$ph" = "waiting for readiness" ] && break
+		n=$((n + 1))
+		sleep 0.05
+	done
+	echo "$ph" >"$T/phase"
 ) &
 WATCH=$!
 track_pid $WATCH
@@ -188,8 +198,10 @@ wait_members_ready $N
 ok "a node that does not become ready: failed in time, node running, exit 1"
 
 # ---- the controller stopped by SIGTERM -------------------------------------
-head -c 20000000 /dev/urandom >"$T/m1.data/geth/chaindata/000003.ldb"
+# Member 1's node does not finish its stop until the controller has exited:
+# the signal comes while the controller follows the job, on any machine.
 b1=$(count_backups 1)
+touch "$T/m1.stopwait"
 "$CONTROLLER" -c "$T/ctl.ini" backup --all >"$T/out" 2>"$T/err" &
 CPID=$!
 track_pid $CPID
@@ -210,6 +222,7 @@ set +e
 wait $CPID
 rc=$?
 set -e
+rm "$T/m1.stopwait"
 [ $rc = 1 ] || fail "the controller exited $rc after SIGTERM"
 assert_contains "$T/err" "stopped by a signal"
 grep -Eq "^1 +failed" "$T/out" || fail "summary: $(cat "$T/out")"
@@ -221,11 +234,11 @@ wait_members_ready $N
 ok "SIGTERM: leases released at once, the agent finishes and resumes"
 
 # ---- a second signal, of the other kind, kills at once ---------------------
-# (A big archive keeps the controller waiting on its job meanwhile; the two
+# (The held stop keeps the controller waiting on its job meanwhile; the two
 # signals come apart, as an operator's would: sent together, the kernel
 # may run both handlers before either resets the other.)
 wait_members_ready $N
-head -c 100000000 /dev/urandom >"$T/m1.data/geth/chaindata/000004.ldb"
+touch "$T/m1.stopwait"
 "$CONTROLLER" -c "$T/ctl.ini" backup --all >"$T/out" 2>"$T/err" &
 CPID=$!
 track_pid $CPID
@@ -248,6 +261,7 @@ set +e
 wait $CPID
 rc=$?
 set -e
+rm "$T/m1.stopwait"
 [ $rc = 143 ] || fail "SIGINT then SIGTERM: exit $rc, expected 143 (killed by SIGTERM)"
 # The agent owns its job: the archive ends and the node runs again.
 wait_members_ready $N

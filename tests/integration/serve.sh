@@ -194,12 +194,28 @@ call POST "/v1/rollback?wait=30"
 [ -e "$T/data/geth/chaindata/big.ldb" ] || fail "rollback did not bring the tree back"
 ok "verify, unpack and rollback jobs"
 
+# A node that runs (it holds its lock file): archive, unpack and rollback
+# are refused at request time, with no job and nothing written.
 hold_lock flock "$T/data/geth/LOCK"
-call POST "/v1/archive?wait=30"
-[ "$(jq -r .state "$T/body")" = failed ] || fail "archive with the node running"
-[ "$(jq -r .error.code "$T/body")" = node_running ] || fail "node_running code"
+call GET /v1/jobs
+jobs_before=$(jq length "$T/body")
+files_before=$(find "$T/data" "$T/backups" -path '*/jobs' -prune -o -print |
+	sort | xargs stat -c '%n %s %Y' | sha256sum)
+for req in "/v1/archive" "/v1/unpack?backup=latest" "/v1/rollback"; do
+	call POST "$req"
+	expect 409 "$req while the node runs"
+	[ "$(jq -r .error.code "$T/body")" = node_running ] ||
+		fail "$req: $(cat "$T/body")"
+	jq -r .error.message "$T/body" | grep -q "needs the nodes stopped" ||
+		fail "$req: the message: $(cat "$T/body")"
+done
+call GET /v1/jobs
+[ "$(jq length "$T/body")" = "$jobs_before" ] || fail "a job was created: $(cat "$T/body")"
+[ "$(find "$T/data" "$T/backups" -path '*/jobs' -prune -o -print |
+	sort | xargs stat -c '%n %s %Y' | sha256sum)" = "$files_before" ] ||
+	fail "a refused request changed files"
 release_lock
-ok "a job refused because the node runs fails with node_running"
+ok "archive, unpack and rollback while the node runs: 409 node_running at once, no job, nothing written"
 
 call DELETE "/v1/backups/$(jq -r '.[0].id' "$T/body" 2>/dev/null || true)"
 call GET /v1/backups
@@ -213,7 +229,7 @@ ok "DELETE refuses the newest backup without force=1, deletes others"
 
 call GET /v1/history
 expect 200 history
-[ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "history order"
+[ "$(jq -r '.[0].kind' "$T/body")" = rollback ] || fail "history order: $(jq -c '[.[].kind]' "$T/body")"
 [ "$(jq 'length' "$T/body")" -ge 5 ] || fail "history length"
 [ "$(wc -l <"$T/backups/member1/history.jsonl")" -ge 5 ] || fail "history.jsonl"
 # A long history (older lines first, 17 MiB in all): the newest are read.
@@ -227,7 +243,7 @@ cp "$H" "$T/history.keep"
 [ "$(stat -c %s "$H")" -gt 16777216 ] || fail "the test history is too short"
 call GET /v1/history
 expect 200 "long history"
-[ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "long history: newest first"
+[ "$(jq -r '.[0].kind' "$T/body")" = rollback ] || fail "long history: newest first"
 # The next finished job moves the long file to history.jsonl.1 and starts
 # a new one; the history reads on into the old file.
 call POST "/v1/prune?wait=30"
@@ -238,7 +254,7 @@ call POST "/v1/prune?wait=30"
 call GET /v1/history
 expect 200 "history after rotation"
 [ "$(jq -r '.[0].kind' "$T/body")" = prune ] || fail "rotated history: newest first"
-[ "$(jq -r '.[1].kind' "$T/body")" = archive ] || fail "rotated history: then the old file's newest"
+[ "$(jq -r '.[1].kind' "$T/body")" = rollback ] || fail "rotated history: then the old file's newest"
 [ "$(jq 'length' "$T/body")" = 1000 ] || fail "rotated history: $(jq 'length' "$T/body") entries"
 rm "$H.1"
 cp "$T/history.keep" "$H"

@@ -79,9 +79,21 @@ awk -v p="$PROBED_AT" -v f="$first" 'BEGIN { exit !(p - f > 1 && p - f < 10) }' 
 	fail "probed_at went from $first to $PROBED_AT, not one round (~2 s) on"
 ok "status: a node without validator methods has null facts and is ready; probed_at follows the rounds"
 
-call POST "/v1/archive?wait=30"
-[ "$(jq -r .error.code "$T/body")" = node_running ] || fail "archive while running: $(cat "$T/body")"
-ok "archive without quiesce while the node runs: node_running"
+# Refused at request time by the gate's state (the node holds no lock
+# file the agent knows of here): 409, no job.
+call GET /v1/jobs
+jobs_before=$(jq length "$T/body")
+for req in "/v1/archive?wait=30" "/v1/unpack?backup=latest" "/v1/rollback"; do
+	call POST "$req"
+	[ "$STATUS" = 409 ] || fail "$req while running: HTTP $STATUS $(cat "$T/body")"
+	[ "$(jq -r .error.code "$T/body")" = node_running ] ||
+		fail "$req while running: $(cat "$T/body")"
+	jq -r .error.message "$T/body" | grep -q "needs the nodes stopped, and quorum is running: POST /v1/quiesce first" ||
+		fail "$req: the message: $(cat "$T/body")"
+done
+call GET /v1/jobs
+[ "$(jq length "$T/body")" = "$jobs_before" ] || fail "a job was created: $(cat "$T/body")"
+ok "archive without quiesce, unpack and rollback while the node runs: 409 node_running, no job"
 
 pid_before=$(cat "$T/quorum.pid")
 call POST "/v1/archive?quiesce=1&wait=90"
@@ -98,18 +110,19 @@ ok "archive?quiesce=1: stopped, archived with the node's facts, resumed and read
 
 call POST "/v1/quiesce?hold=5&wait=30"
 [ "$(jq -r .state "$T/body")" = succeeded ] || fail "quiesce: $(cat "$T/body")"
-# /readyz says so at once (the job stopped the nodes); status and metrics
-# from the next probe.
+# /readyz, status and metrics say so at once: the state model holds the
+# job's own transitions, not the next probe's.
 code=$(curl -s -o "$T/ready" -w '%{http_code}' "http://127.0.0.1:$APORT/readyz")
 [ "$code" = 503 ] || fail "readyz right after the quiesce: $code $(cat "$T/ready")"
-grep -q "stopped the nodes" "$T/ready" || fail "readyz reason: $(cat "$T/ready")"
-held_now() {
-	call GET /v1/status
-	[ "$(jq -r '.nodes[0].held' "$T/body")" = true ]
-}
-wait_for held_now 40
+grep -q "quorum: held by job j-.* (quiesce), state stopped" "$T/ready" ||
+	fail "readyz reason: $(cat "$T/ready")"
+call GET /v1/status
+jq -e '.nodes[0].held == true and .nodes[0].state == "stopped" and
+	.nodes[0].ready == false and .down == true' "$T/body" >/dev/null ||
+	fail "status right after the quiesce: $(cat "$T/body")"
 STATUS=$(curl -s -o "$T/metrics" -w '%{http_code}' "http://127.0.0.1:$APORT/metrics" || true)
 grep -q '^quorum_backup_node_up{node="quorum"} 0' "$T/metrics" || fail "metrics node_up"
+grep -q '^quorum_backup_member_down 1' "$T/metrics" || fail "metrics member_down"
 ready_is 200 100
 grep -q "event=auto_resume" "$T/agent.err" || fail "no auto_resume logged"
 ok "quiesce?hold=5: held, readyz 503, node_up 0; the hold expired and the agent resumed the node"
@@ -141,8 +154,19 @@ mkdir -p "$D/tm"
 hold_lock fcntl "$D/tm/db.mv.db"
 call POST "/v1/archive?quiesce=1&wait=90"
 [ "$(jq -r .state "$T/body")" = failed ] || fail "archive should fail: $(cat "$T/body")"
+# The job's own resume fails too (recovery needs the lock that another
+# process holds): the agent says the member is down, not what it was
+# before the job.
+jq -r .error.message "$T/body" | grep -q "resuming the nodes failed too" ||
+	fail "the job's error: $(cat "$T/body")"
+code=$(curl -s -o "$T/ready" -w '%{http_code}' "http://127.0.0.1:$APORT/readyz")
+[ "$code" = 503 ] || fail "readyz after the failed job and resume: $code $(cat "$T/ready")"
 release_lock
-ready_is 200
+# Its hold has no owner now: the agent resumes the node (trying again
+# every 10 s while the lock is held).
+ready_is 200 300
+grep -q "event=auto_resume reason=\"job j-[^ ]* holding quorum was failed\"" \
+	"$T/agent.err" || fail "no auto_resume for the failed job's hold"
 ok "archive?quiesce=1 that fails (a lock held) resumes the node all the same"
 
 # kill -9 of the agent while its archive job holds the node.

@@ -1122,7 +1122,7 @@ START_TEST(test_probe_syncing)
 	ck_assert_str_eq(st.reason, "syncing: block 5 of 16");
 	node_state_clear(&st);
 	list[0] = d;
-	ck_assert_int_eq(nodes_wait_ready(list, 1, 1, &e), -1);
+	ck_assert_int_eq(nodes_wait_ready(list, 1, 1, NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "quorum: not ready after 1 s: syncing: "
 	    "block 5 of 16") != NULL, "%s", e.msg);
 	/* eth_syncing true (some clients): syncing too */
@@ -1213,7 +1213,7 @@ START_TEST(test_stop_start)
 	ck_assert_msg(node_start(g.def, &e) == 0, "%s", e.msg);
 	ck_assert_int_ne(stat(tp("quorum/state/%s", GATE_HOLD_FILE), &sb), 0);
 	list[0] = g.def;
-	ck_assert_msg(nodes_wait_ready(list, 1, 5, &e) == 0, "%s", e.msg);
+	ck_assert_msg(nodes_wait_ready(list, 1, 5, NULL, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(node_probe(g.def, &st), 1);
 	ck_assert_str_eq(st.gate_state, "running");
 	ck_assert_int_eq(st.held, 0);
@@ -1409,7 +1409,7 @@ START_TEST(test_order)
 	snprintf(pgb, sizeof pgb, "pgid=%lld", pb);
 
 	ck_assert_msg(nodes_stop_all(list, 2, "j-order",
-	    (long long)time(NULL) + 600, "order test", &e) == 0, "%s", e.msg);
+	    (long long)time(NULL) + 600, "order test", NULL, &e) == 0, "%s", e.msg);
 	ia = line_index(log, "event=stop_requested", pga, 0);
 	ib = line_index(log, "event=stop_requested", pgb, 0);
 	ck_assert_msg(ia >= 0 && ib >= 0 && ia < ib, "quorum at %d, tessera at "
@@ -1428,14 +1428,14 @@ START_TEST(test_order)
 	ck_assert_int_le(since_a, since_b);
 
 	mark = ib + 1;
-	ck_assert_msg(nodes_start_all(list, 2, &e) == 0, "%s", e.msg);
+	ck_assert_msg(nodes_start_all(list, 2, NULL, &e) == 0, "%s", e.msg);
 	snprintf(porta, sizeof porta, "--port %d", a.port);
 	snprintf(portb, sizeof portb, "--port %d", b.port);
 	sa = line_index(log, "event=started", porta, mark);
 	sb2 = line_index(log, "event=started", portb, mark);
 	ck_assert_msg(sa >= 0 && sb2 >= 0 && sb2 < sa, "tessera at %d, quorum "
 	    "at %d", sb2, sa);
-	ck_assert_msg(nodes_wait_ready(list, 2, 5, &e) == 0, "%s", e.msg);
+	ck_assert_msg(nodes_wait_ready(list, 2, 5, NULL, &e) == 0, "%s", e.msg);
 	gnode_free(&a);
 	gnode_free(&b);
 }
@@ -1453,7 +1453,7 @@ START_TEST(test_stop_all_resumes)
 	gnode_start(&b, "tessera", NULL, 1, stuck);
 	list[0] = a.def;
 	list[1] = b.def;
-	ck_assert_int_eq(nodes_stop_all(list, 2, "j-fail", 0, "x", &e), -1);
+	ck_assert_int_eq(nodes_stop_all(list, 2, "j-fail", 0, "x", NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "tessera: did not stop within 1 s") != NULL,
 	    "%s", e.msg);
 	/* quorum was stopped, then started again */
@@ -1466,9 +1466,89 @@ START_TEST(test_stop_all_resumes)
 
 	/* a start of all tries every node and returns the first error:
 	 * tessera (started first) refuses, quorum is already running */
-	ck_assert_int_eq(nodes_start_all(list, 2, &e), -1);
+	ck_assert_int_eq(nodes_start_all(list, 2, NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "tessera: did not start") != NULL, "%s",
 	    e.msg);
+	kill_node(b.pidfile);
+	gnode_free(&a);
+	gnode_free(&b);
+}
+END_TEST
+
+/* What a node_watch was told, in order: "EVENT:i[:gate_state]". */
+struct watch_log {
+	char lines[32][48];
+	size_t n;
+};
+
+static void
+record_event(void *arg, size_t i, enum node_event ev, struct node_state *st)
+{
+	static const char *const names[] = {
+		[NODE_EV_STOP_REQUESTED] = "stop_requested",
+		[NODE_EV_STOPPED] = "stopped",
+		[NODE_EV_START_REQUESTED] = "start_requested",
+		[NODE_EV_STARTED] = "started",
+		[NODE_EV_FAILED] = "failed",
+		[NODE_EV_PROBED] = "probed",
+	};
+	struct watch_log *w = arg;
+
+	if (w->n >= sizeof w->lines / sizeof w->lines[0])
+		return;
+	snprintf(w->lines[w->n++], sizeof w->lines[0], "%s:%zu%s%s", names[ev],
+	    i, st ? ":" : "", st ? st->gate_state : "");
+}
+
+/* The watcher hears every step as it happens, with a probe made after the
+ * step: in order for a stop and a start of two nodes, and on the failure
+ * path (a stop that fails, the resume of what was stopped). */
+START_TEST(test_watch_events)
+{
+	static const char *const stuck[] = { "--ignore-term", NULL };
+	struct watch_log log = { .n = 0 };
+	struct node_watch w = { record_event, &log };
+	struct gnode a, b;
+	struct node_def *list[2];
+	struct err e;
+	static const char *const want_ok[] = {
+		"stop_requested:0", "stopped:0:stopped",
+		"stop_requested:1", "stopped:1:stopped",
+		"start_requested:1", "started:1:running",
+		"start_requested:0", "started:0:running",
+	};
+	static const char *const want_fail[] = {
+		"stop_requested:0", "stopped:0:stopped",
+		"stop_requested:1", "failed:1:stopping",
+		"start_requested:1", "failed:1:stopping",
+		"start_requested:0", "started:0:running",
+	};
+
+	gnode_start(&a, "quorum", NULL, 5, print_lines);
+	gnode_start(&b, "tessera", NULL, 5, print_lines);
+	list[0] = a.def;
+	list[1] = b.def;
+	ck_assert_msg(nodes_stop_all(list, 2, "j-watch", 0, "x", &w, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_msg(nodes_start_all(list, 2, &w, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(log.n, sizeof want_ok / sizeof want_ok[0]);
+	for (size_t i = 0; i < log.n; i++)
+		ck_assert_str_eq(log.lines[i], want_ok[i]);
+	/* Every readiness probe is told, the last ones ready. */
+	log.n = 0;
+	ck_assert_msg(nodes_wait_ready(list, 2, 10, &w, &e) == 0, "%s", e.msg);
+	ck_assert_uint_ge(log.n, 2);
+	ck_assert_str_eq(log.lines[log.n - 2], "probed:0:running");
+	ck_assert_str_eq(log.lines[log.n - 1], "probed:1:running");
+	gnode_free(&b);
+
+	gnode_start(&b, "stuck", NULL, 1, stuck);
+	list[1] = b.def;
+	log.n = 0;
+	ck_assert_int_eq(nodes_stop_all(list, 2, "j-watch", 0, "x", &w, &e), -1);
+	ck_assert_uint_eq(log.n, sizeof want_fail / sizeof want_fail[0]);
+	for (size_t i = 0; i < log.n; i++)
+		ck_assert_str_eq(log.lines[i], want_fail[i]);
 	kill_node(b.pidfile);
 	gnode_free(&a);
 	gnode_free(&b);
@@ -1486,13 +1566,13 @@ START_TEST(test_wait_ready_timeout)
 	gnode_start(&b, "tessera", NULL, 5, print_lines);
 	list[0] = a.def;
 	list[1] = b.def;
-	ck_assert_msg(nodes_wait_ready(list, 2, 3, &e) == 0, "%s", e.msg);
+	ck_assert_msg(nodes_wait_ready(list, 2, 3, NULL, &e) == 0, "%s", e.msg);
 
 	/* tessera's health URL answers nothing */
 	free(b.def->health_url);
 	b.def->health_url = urlf(free_port(), "/upcheck");
 	t0 = now_s();
-	ck_assert_int_eq(nodes_wait_ready(list, 2, 1, &e), -1);
+	ck_assert_int_eq(nodes_wait_ready(list, 2, 1, NULL, &e), -1);
 	dt = now_s() - t0;
 	ck_assert_msg(dt >= 1 && dt < 4, "took %.2f s", dt);
 	ck_assert_int_eq(e.code, ERR_FAILED);
@@ -1504,7 +1584,7 @@ START_TEST(test_wait_ready_timeout)
 	rd = rpc_def(&a, 5);
 	list[0] = rd;
 	list[1] = a.def;
-	ck_assert_int_eq(nodes_wait_ready(list, 2, 1, &e), -1);
+	ck_assert_int_eq(nodes_wait_ready(list, 2, 1, NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "quorum: not ready after 1 s: 3 peers, "
 	    "fewer than min_peers 5") != NULL, "%s", e.msg);
 
@@ -1512,7 +1592,7 @@ START_TEST(test_wait_ready_timeout)
 	ck_assert_msg(node_stop(a.def, "j-held", 0, NULL, &e) == 0, "%s",
 	    e.msg);
 	list[0] = a.def;
-	ck_assert_int_eq(nodes_wait_ready(list, 1, 0.5, &e), -1);
+	ck_assert_int_eq(nodes_wait_ready(list, 1, 0.5, NULL, &e), -1);
 	ck_assert_msg(strstr(e.msg, "held by job j-held") != NULL, "%s", e.msg);
 	node_def_free(rd);
 	gnode_free(&a);
@@ -1621,7 +1701,7 @@ START_TEST(test_ganache)
 	ck_assert_msg(node_start(d, &e) == 0, "%s", e.msg);
 	{
 		struct node_def *list[1] = { d };
-		ck_assert_msg(nodes_wait_ready(list, 1, 60, &e) == 0, "%s",
+		ck_assert_msg(nodes_wait_ready(list, 1, 60, NULL, &e) == 0, "%s",
 		    e.msg);
 	}
 	node_def_free(d);
@@ -1666,6 +1746,7 @@ nodes_suite(void)
 	tcase_add_test(tc, test_bad_request_reply);
 	tcase_add_test(tc, test_order);
 	tcase_add_test(tc, test_stop_all_resumes);
+	tcase_add_test(tc, test_watch_events);
 	tcase_add_test(tc, test_wait_ready_timeout);
 	suite_add_tcase(s, tc);
 
