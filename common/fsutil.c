@@ -79,86 +79,206 @@ fs_write_all(int fd, const void *buf, size_t len)
 }
 
 int
-fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
-    struct err *e)
+fs_write_atomicat(int dirfd, const char *name, const char *shown,
+    const void *buf, size_t len, mode_t mode, struct err *e)
 {
 	char tmp[4096];
 	int fd;
 
-	if (snprintf(tmp, sizeof tmp, "%s%s", path, FS_PARTIAL_SUFFIX) >=
+	if (snprintf(tmp, sizeof tmp, "%s%s", name, FS_PARTIAL_SUFFIX) >=
 	    (int)sizeof tmp)
-		return err_set(e, ERR_FAILED, "path too long: %s", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
+		return err_set(e, ERR_FAILED, "path too long: %s", shown);
+	/* A leftover .partial (or one an attacker put there, a link or a
+	 * FIFO) is removed first: the file is made new, with O_EXCL. */
+	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+		return err_sys(e, ERR_FAILED, "remove %s%s", shown,
+		    FS_PARTIAL_SUFFIX);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode);
 	if (fd < 0)
-		return err_sys(e, ERR_FAILED, "create %s", tmp);
+		return err_sys(e, ERR_FAILED, "create %s%s", shown,
+		    FS_PARTIAL_SUFFIX);
 	if (fchmod(fd, mode) < 0 || fs_write_all(fd, buf, len) < 0 ||
 	    fsync(fd) < 0) {
-		err_sys(e, ERR_FAILED, "write %s", tmp);
+		err_sys(e, ERR_FAILED, "write %s%s", shown, FS_PARTIAL_SUFFIX);
 		close(fd);
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
 	if (close(fd) < 0) {
-		err_sys(e, ERR_FAILED, "close %s", tmp);
-		unlink(tmp);
+		err_sys(e, ERR_FAILED, "close %s%s", shown, FS_PARTIAL_SUFFIX);
+		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	if (rename(tmp, path) < 0) {
-		err_sys(e, ERR_FAILED, "rename %s", tmp);
-		unlink(tmp);
+	/* rename replaces a link at name, never writes through it. */
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		err_sys(e, ERR_FAILED, "rename %s%s", shown, FS_PARTIAL_SUFFIX);
+		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	return fs_fsync_parent(path, e);
+	if (dirfd == AT_FDCWD)
+		return fs_fsync_parent(name, e);
+	if (fsync(dirfd) < 0)
+		return err_sys(e, ERR_FAILED, "fsync the directory of %s", shown);
+	return 0;
 }
 
 int
-fs_read_file(const char *path, size_t max, char **buf, size_t *len,
+fs_write_atomic(const char *path, const void *buf, size_t len, mode_t mode,
     struct err *e)
 {
-	struct stat st;
-	char *data;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fs_write_atomicat(AT_FDCWD, path, path, buf, len, mode, e);
+}
 
-	if (fd < 0)
+int
+fs_opendirat(int dirfd, const char *name, const char *shown, int create,
+    struct err *e)
+{
+	int fd;
+
+	if (create && mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return err_sys(e, ERR_FAILED, "create directory %s", shown);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP)
+		return err_set(e, ERR_FAILED, "%s is a symbolic link: refused "
+		    "(the agent follows no link on a volume)", shown);
+	if (errno == ENOTDIR)
+		return err_set(e, ERR_FAILED, "%s is not a directory: refused",
+		    shown);
+	return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
+	    "open directory %s", shown);
+}
+
+/* The kind of file st describes, for messages. */
+static const char *
+file_kind(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return "a device";
+	if (S_ISLNK(st->st_mode))
+		return "a symbolic link";
+	return "not a regular file";
+}
+
+int
+fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
+    struct stat *st, struct err *e)
+{
+	struct stat sb;
+	int fd, fl;
+
+	if (!st)
+		st = &sb;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the type
+	 * is known only once it is open. */
+	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		int saved = errno;
+
+		if (saved == ELOOP)
+			return err_set(e, ERR_FAILED, "%s is a symbolic link: "
+			    "refused (the agent follows no link on a volume)",
+			    shown);
+		/* ENXIO: a FIFO with no reader, opened for writing. */
+		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
+			return err_set(e, ERR_FAILED, "%s is %s: refused (only "
+			    "regular files are read or written)", shown,
+			    file_kind(&sb));
+		errno = saved;
 		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
-		    "open %s", path);
-	if (fstat(fd, &st) < 0) {
-		err_sys(e, ERR_FAILED, "stat %s", path);
+		    "open %s", shown);
+	}
+	if (fstat(fd, st) < 0) {
+		err_sys(e, ERR_FAILED, "stat %s", shown);
 		close(fd);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+	if (!S_ISREG(st->st_mode)) {
+		err_set(e, ERR_FAILED, "%s is %s: refused (only regular files "
+		    "are read or written)", shown, file_kind(st));
 		close(fd);
-		return err_set(e, ERR_FAILED, "%s: not a regular file of at "
-		    "most %zu bytes", path, max);
+		return -1;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		err_sys(e, ERR_FAILED, "fcntl %s", shown);
 		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+fs_open_regular(const char *path, int flags, struct stat *st, struct err *e)
+{
+	return fs_openat_regular(AT_FDCWD, path, path, flags, st, e);
+}
+
+/* Read all of fd (st_size bytes) into a new NUL-terminated buffer. */
+static int
+read_whole(int fd, const struct stat *st, size_t max, const char *shown,
+    char **buf, size_t *len, struct err *e)
+{
+	char *data;
+	size_t got = 0;
+
+	if ((uint64_t)st->st_size > max)
+		return err_set(e, ERR_FAILED, "%s: larger than %zu bytes",
+		    shown, max);
+	data = malloc((size_t)st->st_size + 1);
+	if (!data)
 		return err_set(e, ERR_FAILED, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+	while (got < (size_t)st->st_size) {
+		ssize_t n = read(fd, data + got, (size_t)st->st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err_sys(e, ERR_FAILED, "read %s", path);
+			err_sys(e, ERR_FAILED, "read %s", shown);
 			free(data);
-			close(fd);
 			return -1;
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	data[got] = '\0';
 	*buf = data;
 	if (len)
 		*len = got;
 	return 0;
+}
+
+int
+fs_read_fileat(int dirfd, const char *name, const char *shown, size_t max,
+    char **buf, size_t *len, struct err *e)
+{
+	struct stat st;
+	int fd = fs_openat_regular(dirfd, name, shown, O_RDONLY, &st, e);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = read_whole(fd, &st, max, shown, buf, len, e);
+	close(fd);
+	return rc;
+}
+
+int
+fs_read_file(const char *path, size_t max, char **buf, size_t *len,
+    struct err *e)
+{
+	return fs_read_fileat(AT_FDCWD, path, path, max, buf, len, e);
 }
 
 int

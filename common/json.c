@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,14 @@
 #include "json.h"
 
 int
-json_write_file(const char *path, const json_t *j, mode_t mode, struct err *e)
+json_write_fileat(int dirfd, const char *name, const char *shown,
+    const json_t *j, mode_t mode, struct err *e)
 {
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 	int rc;
 
 	if (!text)
-		return err_set(e, ERR_FAILED, "cannot encode JSON for %s", path);
+		return err_set(e, ERR_FAILED, "cannot encode JSON for %s", shown);
 	/* A trailing newline keeps the file friendly to cat and diff. */
 	size_t len = strlen(text);
 	char *withnl = realloc(text, len + 2);
@@ -24,34 +26,47 @@ json_write_file(const char *path, const json_t *j, mode_t mode, struct err *e)
 	}
 	withnl[len] = '\n';
 	withnl[len + 1] = '\0';
-	rc = fs_write_atomic(path, withnl, len + 1, mode, e);
+	rc = fs_write_atomicat(dirfd, name, shown, withnl, len + 1, mode, e);
 	free(withnl);
 	return rc;
 }
 
+int
+json_write_file(const char *path, const json_t *j, mode_t mode, struct err *e)
+{
+	return json_write_fileat(AT_FDCWD, path, path, j, mode, e);
+}
+
 json_t *
-json_load_path(const char *path, size_t max, struct err *e)
+json_load_at(int dirfd, const char *name, const char *shown, size_t max,
+    struct err *e)
 {
 	json_error_t je;
 	json_t *j;
 	char *buf;
 	size_t len;
 
-	if (fs_read_file(path, max, &buf, &len, e) < 0)
+	if (fs_read_fileat(dirfd, name, shown, max, &buf, &len, e) < 0)
 		return NULL;
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	free(buf);
 	if (!j) {
-		err_set(e, ERR_VERIFY, "%s:%d: invalid JSON: %s", path, je.line,
+		err_set(e, ERR_VERIFY, "%s:%d: invalid JSON: %s", shown, je.line,
 		    je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
 		json_decref(j);
-		err_set(e, ERR_VERIFY, "%s: not a JSON object", path);
+		err_set(e, ERR_VERIFY, "%s: not a JSON object", shown);
 		return NULL;
 	}
 	return j;
+}
+
+json_t *
+json_load_path(const char *path, size_t max, struct err *e)
+{
+	return json_load_at(AT_FDCWD, path, path, max, e);
 }
 
 const char *

@@ -599,7 +599,29 @@ START_TEST(test_fs_read_file)
 	/* A directory is not a regular file. */
 	ck_assert_int_eq(fs_read_file(tmp, 1 << 20, &buf, &len, &e), -1);
 	ck_assert_int_eq(e.code, ERR_FAILED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a directory: refused"));
 	ck_assert_ptr_null(buf);
+
+	/* A symbolic link is not followed, even to a regular file. */
+	{
+		char link[PATH_MAX], fifo[PATH_MAX];
+
+		tpath(link, sizeof link, "link");
+		ck_assert_int_eq(symlink(p, link), 0);
+		ck_assert_int_eq(fs_read_file(link, 100, &buf, &len, &e), -1);
+		ck_assert_int_eq(e.code, ERR_FAILED);
+		ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: "
+		    "refused"));
+		ck_assert_ptr_null(buf);
+		/* A FIFO with no writer: refused at once, not waited on. */
+		tpath(fifo, sizeof fifo, "fifo");
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		ck_assert_int_eq(fs_read_file(fifo, 100, &buf, &len, &e), -1);
+		ck_assert_ptr_nonnull(strstr(e.msg, "is a FIFO: refused"));
+		ck_assert_ptr_null(buf);
+		ck_assert_int_lt(fs_open_regular(fifo, O_WRONLY, NULL, &e), 0);
+		ck_assert_ptr_nonnull(strstr(e.msg, "is a FIFO: refused"));
+	}
 
 	/* Empty file. */
 	write_text(p, "");
