@@ -169,9 +169,11 @@ file_kind(const struct stat *st)
 	return "not a regular file";
 }
 
-int
-fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
-    struct stat *st, struct err *e)
+/* fs_openat_regular; follow: a link in the last component is followed
+ * (fs_read_config_file). */
+static int
+open_regular(int dirfd, const char *name, const char *shown, int flags,
+    int follow, struct stat *st, struct err *e)
 {
 	struct stat sb;
 	int fd, fl;
@@ -180,8 +182,8 @@ fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
 		st = &sb;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the type
 	 * is known only once it is open. */
-	fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-	    0600);
+	fd = openat(dirfd, name, flags | (follow ? 0 : O_NOFOLLOW) |
+	    O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int saved = errno;
 
@@ -190,7 +192,8 @@ fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
 			    "refused (the agent follows no link on a volume)",
 			    shown);
 		/* ENXIO: a FIFO with no reader, opened for writing. */
-		if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		if (fstatat(dirfd, name, &sb, follow ? 0 :
+		    AT_SYMLINK_NOFOLLOW) == 0 &&
 		    !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode))
 			return err_set(e, ERR_FAILED, "%s is %s: refused (only "
 			    "regular files are read or written)", shown,
@@ -220,9 +223,16 @@ fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
 }
 
 int
+fs_openat_regular(int dirfd, const char *name, const char *shown, int flags,
+    struct stat *st, struct err *e)
+{
+	return open_regular(dirfd, name, shown, flags, 0, st, e);
+}
+
+int
 fs_open_regular(const char *path, int flags, struct stat *st, struct err *e)
 {
-	return fs_openat_regular(AT_FDCWD, path, path, flags, st, e);
+	return open_regular(AT_FDCWD, path, path, flags, 0, st, e);
 }
 
 /* Read all of fd (st_size bytes) into a new NUL-terminated buffer. */
@@ -279,6 +289,22 @@ fs_read_file(const char *path, size_t max, char **buf, size_t *len,
     struct err *e)
 {
 	return fs_read_fileat(AT_FDCWD, path, path, max, buf, len, e);
+}
+
+int
+fs_read_config_file(const char *path, size_t max, char **buf, size_t *len,
+    struct stat *st, struct err *e)
+{
+	struct stat sb;
+	int fd, rc;
+
+	if (!st)
+		st = &sb;
+	if ((fd = open_regular(AT_FDCWD, path, path, O_RDONLY, 1, st, e)) < 0)
+		return -1;
+	rc = read_whole(fd, st, max, path, buf, len, e);
+	close(fd);
+	return rc;
 }
 
 int

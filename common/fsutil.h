@@ -54,6 +54,13 @@ int fs_read_file(const char *path, size_t max, char **buf, size_t *len,
 /* The same relative to dirfd; shown names it in messages. */
 int fs_read_fileat(int dirfd, const char *name, const char *shown,
     size_t max, char **buf, size_t *len, struct err *e);
+/* A file the operator's configuration names on a volume only the
+ * orchestrator writes (the token, keys, credentials: Kubernetes mounts a
+ * Secret's keys as links into its ..data directory): links are followed,
+ * but it must be a regular file, opened without waiting on a FIFO, of at
+ * most max bytes. *st (if not NULL) gets the fstat of what was read. */
+int fs_read_config_file(const char *path, size_t max, char **buf,
+    size_t *len, struct stat *st, struct err *e);
 /* Create path and missing parents; new directories get mode. */
 int fs_mkdir_p(const char *path, mode_t mode, struct err *e);
 /* Bytes available to an unprivileged writer on the file system of path. */
