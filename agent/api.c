@@ -418,47 +418,49 @@ prober_main(void *arg)
  * member<N>/lease.json, so that a controller whose agent restarted
  * mid-run still holds it and a second controller is still refused. */
 
-static int
-lease_path(const struct api *a, char *path, size_t size)
+/* The lease file's name in the member's directory, for messages. */
+static void
+lease_shown(const struct api *a, char *out, size_t size)
 {
-	char member[32], dir[4200];
-
-	snprintf(member, sizeof member, "member%lld", a->cf->member);
-	if (fs_join(dir, sizeof dir, a->cf->backup_dir, member) < 0)
-		return -1;
-	return fs_join(path, size, dir, "lease.json");
+	snprintf(out, size, "%s/member%lld/lease.json", a->cf->backup_dir,
+	    a->cf->member);
 }
 
 /* Write the lease file for holder until until (or remove it when holder
- * is empty). With a->lease_mu held, a->mu not. A failure is logged: the
- * lease still holds while this agent runs. */
+ * is empty), never through a link. With a->lease_mu held. A failure is
+ * logged: the lease still holds while this agent runs. */
 static void
 lease_save(const struct api *a, const char *holder, time_t until)
 {
-	char path[4400], dir[4400];
+	char shown[4400];
 	struct err e;
-	json_t *o;
+	json_t *o = NULL;
+	int mfd;
 
 	err_clear(&e);
-	if (lease_path(a, path, sizeof path) < 0)
-		return;
-	if (!holder[0]) {
-		if (unlink(path) < 0 && errno != ENOENT)
+	lease_shown(a, shown, sizeof shown);
+	if ((mfd = jobs_member_dir(a->jobs, holder[0] != '\0', &e)) < 0) {
+		if (holder[0] || e.code != ERR_NOT_FOUND)
 			log_warn("lease_save_failed", "path=%s error=%s",
-			    logq(path), logq(strerror(errno)));
+			    logq(shown), logq(e.msg));
 		return;
 	}
-	snprintf(dir, sizeof dir, "%s", path);
-	*strrchr(dir, '/') = '\0';
+	if (!holder[0]) {
+		if (unlinkat(mfd, "lease.json", 0) < 0 && errno != ENOENT)
+			log_warn("lease_save_failed", "path=%s error=%s",
+			    logq(shown), logq(strerror(errno)));
+		close(mfd);
+		return;
+	}
 	o = json_pack("{s:s, s:I}", "holder", holder, "expires",
 	    (json_int_t)until);
 	if (!o)
 		err_set(&e, ERR_FAILED, "out of memory");
-	if (!o || fs_mkdir_p(dir, 0700, &e) < 0 ||
-	    json_write_file(path, o, 0600, &e) < 0)
-		log_warn("lease_save_failed", "path=%s error=%s", logq(path),
+	if (!o || json_write_fileat(mfd, "lease.json", shown, o, 0600, &e) < 0)
+		log_warn("lease_save_failed", "path=%s error=%s", logq(shown),
 		    logq(e.msg));
 	json_decref(o);
+	close(mfd);
 }
 
 /* At start: a live lease from the file holds again; an expired or
@@ -466,34 +468,43 @@ lease_save(const struct api *a, const char *holder, time_t until)
 static void
 lease_load(struct api *a)
 {
-	char path[4400];
+	char shown[4400];
 	struct err e;
 	struct stat st;
 	json_t *o, *x;
 	const char *holder;
 	long long expires;
+	int mfd;
 
 	err_clear(&e);
-	if (lease_path(a, path, sizeof path) < 0 || lstat(path, &st) < 0)
+	lease_shown(a, shown, sizeof shown);
+	if ((mfd = jobs_member_dir(a->jobs, 0, &e)) < 0)
 		return;
-	o = json_load_path(path, 4096, &e);
+	if (fstatat(mfd, "lease.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(mfd);
+		return;
+	}
+	o = json_load_at(mfd, "lease.json", shown, 4096, &e);
 	holder = o ? json_get_str(o, "holder") : NULL;
 	x = o ? json_object_get(o, "expires") : NULL;
 	expires = json_is_integer(x) ? (long long)json_integer_value(x) : 0;
 	if (!api_valid_holder(holder) || expires <= 0) {
-		log_warn("lease_file_ignored", "path=%s error=%s", logq(path),
+		log_warn("lease_file_ignored", "path=%s error=%s", logq(shown),
 		    logq(o ? "no valid holder and expires" : e.msg));
 	} else if (expires > (long long)time(NULL)) {
 		state_lease_set(a->state, holder, (time_t)expires);
 		log_info("lease_restored", "holder=%s expires_in=%lld",
 		    logq(holder), expires - (long long)time(NULL));
 		json_decref(o);
+		close(mfd);
 		return;
 	}
 	json_decref(o);
-	if (unlink(path) < 0 && errno != ENOENT)
-		log_warn("lease_save_failed", "path=%s error=%s", logq(path),
+	/* unlinkat removes a link, never what it points to */
+	if (unlinkat(mfd, "lease.json", 0) < 0 && errno != ENOENT)
+		log_warn("lease_save_failed", "path=%s error=%s", logq(shown),
 		    logq(strerror(errno)));
+	close(mfd);
 }
 
 int

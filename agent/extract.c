@@ -392,7 +392,8 @@ extract_backup(const struct backup_info *b, const struct extract_opts *o,
 	x.fd = -1;
 	x.o = o;
 	x.as_root = geteuid() == 0;
-	x.root = open(o->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	x.root = o->target_fd > 0 ? fcntl(o->target_fd, F_DUPFD_CLOEXEC, 0) :
+	    open(o->target, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (x.root < 0)
 		return err_sys(e, ERR_FAILED, "open %s", o->target);
 	v.begin = ex_begin;
@@ -429,6 +430,7 @@ fsync_below(int dirfd, int files_too, const char *shown, struct err *e)
 		close(dirfd);
 		return err_sys(e, ERR_FAILED, "open %s", shown);
 	}
+	rewinddir(d);   /* a duplicated descriptor shares its offset */
 	while ((de = readdir(d)) != NULL && rc == 0) {
 		struct stat st;
 		int fd;
@@ -458,17 +460,35 @@ fsync_below(int dirfd, int files_too, const char *shown, struct err *e)
 	return rc;
 }
 
-int
-extract_sync_tree(const char *dir, struct err *e)
+/* fsync_below takes fd over. */
+static int
+sync_tree(int fd, const char *shown, struct err *e)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int files_too = 1;
 
-	if (fd < 0)
-		return err_sys(e, ERR_FAILED, "open %s", dir);
 #ifdef HAVE_SYNCFS
 	if (syncfs(fd) == 0)
 		files_too = 0;
 #endif
-	return fsync_below(fd, files_too, dir, e);
+	return fsync_below(fd, files_too, shown, e);
+}
+
+int
+extract_sync_tree(const char *dir, struct err *e)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open %s", dir);
+	return sync_tree(fd, dir, e);
+}
+
+int
+extract_sync_treeat(int dirfd, const char *shown, struct err *e)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open %s", shown);
+	return sync_tree(fd, shown, e);
 }

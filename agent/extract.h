@@ -27,7 +27,10 @@
 #include "verify.h"
 
 struct extract_opts {
-	const char *target;            /* directory to unpack into */
+	const char *target;            /* directory to unpack into (its name,
+	                                * for messages, when target_fd is set) */
+	int target_fd;                 /* > 0: that directory, open (it is not
+	                                * closed); 0: open target by name */
 	uint64_t cap_bytes;            /* content beyond this is refused */
 	enum err_code cap_code;        /* ERR_VERIFY (metadata) or ERR_NO_SPACE */
 	progress_fn progress;
@@ -41,6 +44,8 @@ int extract_backup(const struct backup_info *b, const struct extract_opts *o,
 /* Make everything below dir durable: syncfs on its file system, then fsync
  * of every directory below it (and of every file if syncfs fails). */
 int extract_sync_tree(const char *dir, struct err *e);
+/* The same for the open directory dirfd (not closed); shown names it. */
+int extract_sync_treeat(int dirfd, const char *shown, struct err *e);
 
 /* Validate an archive path and normalise it ("./a//b/" → "a/b"); "" for
  * the archive's root entry. -1 (ERR_VERIFY) for absolute paths and "..".

@@ -58,7 +58,8 @@ struct jobs {
 	struct state *state;        /* the member's; its phase is the job's */
 	job_fn run;
 	void *ctx;
-	char dir[4352];             /* <backup_dir>/member<N> */
+	char dir[4352];             /* <backup_dir>/member<N>, for messages */
+	char member[64];            /* "member<N>" */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t worker;
@@ -136,59 +137,95 @@ job_free(struct job *j)
 	free(j);
 }
 
+int
+jobs_member_dir(const struct jobs *js, int create, struct err *e)
+{
+	int bfd = open(js->cf->backup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+
+	if (bfd < 0)
+		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
+		    "open backup directory %s", js->cf->backup_dir);
+	fd = fs_opendirat(bfd, js->member, js->dir, create, e);
+	close(bfd);
+	return fd;
+}
+
+/* A directory below the member's directory (jobs/), as member_dir. */
+static int
+member_subdir(const struct jobs *js, const char *name, int create,
+    struct err *e)
+{
+	char shown[4500];
+	int mfd = jobs_member_dir(js, create, e), fd;
+
+	if (mfd < 0)
+		return -1;
+	snprintf(shown, sizeof shown, "%s/%s", js->dir, name);
+	fd = fs_opendirat(mfd, name, shown, create, e);
+	close(mfd);
+	return fd;
+}
+
 static void
 persist(struct jobs *js, json_t *o, const char *id)
 {
-	char dir[4400], path[4500];
+	char name[128], shown[4600];
 	struct err e;
+	int dfd = member_subdir(js, "jobs", 1, &e);
 
-	if (fs_join(dir, sizeof dir, js->dir, "jobs") < 0 ||
-	    fs_join(path, sizeof path, dir, id) < 0)
-		return;
-	strncat(path, ".json", sizeof path - strlen(path) - 1);
-	if ((mkdir(js->dir, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
-	    json_write_file(path, o, 0600, &e) < 0)
-		log_warn("job_persist_failed", "id=%s path=%s", id, logq(path));
+	snprintf(name, sizeof name, "%s.json", id);
+	snprintf(shown, sizeof shown, "%s/jobs/%s", js->dir, name);
+	if (dfd < 0 || json_write_fileat(dfd, name, shown, o, 0600, &e) < 0)
+		log_warn("job_persist_failed", "id=%s path=%s error=%s", id,
+		    logq(shown), logq(e.msg));
+	if (dfd >= 0)
+		close(dfd);
 }
 
 static void
 append_history(struct jobs *js, json_t *o)
 {
-	char path[4500], *line;
-	FILE *f;
+	char shown[4500], *line;
+	struct stat st;
+	struct err e;
+	int mfd, fd;
 
-	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0)
-		return;
 	line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	if (!line)
 		return;
-	{
-		struct stat st;
-		char old[4600];
-		if (stat(path, &st) == 0 &&
-		    (uint64_t)st.st_size >= HISTORY_ROTATE_BYTES &&
-		    snprintf(old, sizeof old, "%s.1", path) < (int)sizeof old) {
-			if (rename(path, old) == 0)
-				log_info("history_rotated", "path=%s",
-				    logq(old));
-			else
-				log_warn("history_rotate_failed", "path=%s "
-				    "error=%s", logq(path),
-				    logq(strerror(errno)));
-		}
+	snprintf(shown, sizeof shown, "%s/history.jsonl", js->dir);
+	if ((mfd = jobs_member_dir(js, 1, &e)) < 0) {
+		log_warn("history_failed", "path=%s error=%s", logq(shown),
+		    logq(e.msg));
+		free(line);
+		return;
 	}
-	f = fopen(path, "ae");
-	if (f) {
-		fchmod(fileno(f), 0600);
-		fprintf(f, "%s\n", line);
-		fflush(f);
-		fsync(fileno(f));
-		fclose(f);
+	/* Rotation: a rename, which moves a link rather than follow it. */
+	if (fstatat(mfd, "history.jsonl", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size >= HISTORY_ROTATE_BYTES) {
+		if (renameat(mfd, "history.jsonl", mfd, "history.jsonl.1") == 0)
+			log_info("history_rotated", "path=%s.1", logq(shown));
+		else
+			log_warn("history_rotate_failed", "path=%s error=%s",
+			    logq(shown), logq(strerror(errno)));
+	}
+	fd = fs_openat_regular(mfd, "history.jsonl", shown, O_WRONLY | O_APPEND |
+	    O_CREAT, NULL, &e);
+	if (fd >= 0) {
+		/* fchmod on the file opened, never on what a name points to */
+		if (fchmod(fd, 0600) < 0 || fs_write_all(fd, line,
+		    strlen(line)) < 0 || fs_write_all(fd, "\n", 1) < 0 ||
+		    fsync(fd) < 0)
+			log_warn("history_failed", "path=%s error=%s", logq(shown),
+			    logq(strerror(errno)));
+		close(fd);
 	} else {
-		log_warn("history_failed", "path=%s error=%s", logq(path),
-		    logq(strerror(errno)));
+		log_warn("history_failed", "path=%s error=%s", logq(shown),
+		    logq(e.msg));
 	}
+	close(mfd);
 	free(line);
 }
 
@@ -304,52 +341,118 @@ worker_main(void *arg)
 	return NULL;
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in jobs/ ending in ".json" or ".partial", sorted; regular
+ * files only (anything else is logged and left alone). *names freed by
+ * the caller, each name too. */
+static size_t
+record_names(int dfd, const char *shown, char ***names)
+{
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+
+	*names = NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		char **nv;
+
+		if (!strstr(de->d_name, ".json") &&
+		    !strstr(de->d_name, FS_PARTIAL_SUFFIX))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			log_warn("job_record_skipped", "path=%s/%s reason=%s",
+			    logq(shown), logq(de->d_name),
+			    logq("not a regular file"));
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			if (!(nv = realloc(v, cap * sizeof *v)))
+				break;
+			v = nv;
+		}
+		if (!(v[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, n, sizeof *v, by_name);
+	*names = v;
+	return n;
+}
+
 /* Jobs that were running when the agent stopped are interrupted now. */
 static void
 load_persisted(struct jobs *js)
 {
-	char dir[4400];
-	struct dirent **names = NULL;
-	int n, records = 0, removed = 0;
+	char shown[4500], **names;
+	struct err e;
+	int dfd = member_subdir(js, "jobs", 0, &e);
+	size_t n;
+	int records = 0, removed = 0;
 
-	if (fs_join(dir, sizeof dir, js->dir, "jobs") < 0)
+	if (dfd < 0) {
+		if (e.code != ERR_NOT_FOUND)
+			log_warn("job_records_unreadable", "error=%s",
+			    logq(e.msg));
 		return;
-	n = scandir(dir, &names, NULL, alphasort);
-	for (int i = n - 1; i >= 0; i--) {
-		char path[4700];
-		struct err e;
+	}
+	snprintf(shown, sizeof shown, "%s/jobs", js->dir);
+	n = record_names(dfd, shown, &names);
+	for (size_t i = n; i-- > 0;) {
+		char path[4800];
 		json_t *o = NULL;
 		const char *state;
 
-		if (strstr(names[i]->d_name, FS_PARTIAL_SUFFIX) &&
-		    fs_join(path, sizeof path, dir, names[i]->d_name) == 0) {
-			unlink(path);   /* a record write the agent did not finish */
-		} else if (strstr(names[i]->d_name, ".json") &&
-		    fs_join(path, sizeof path, dir, names[i]->d_name) == 0)
-			o = json_load_path(path, 1u << 20, &e);
-		free(names[i]);
-		if (!o)
+		snprintf(path, sizeof path, "%s/%s", shown, names[i]);
+		if (strstr(names[i], FS_PARTIAL_SUFFIX))
+			unlinkat(dfd, names[i], 0);   /* a record write the agent
+			                               * did not finish */
+		else
+			o = json_load_at(dfd, names[i], path, 1u << 20, &e);
+		if (!o) {
+			free(names[i]);
 			continue;
+		}
 		state = json_get_str(o, "state");
 		if (state && strcmp(state, "running") == 0) {
 			json_object_set_new(o, "state", json_string("interrupted"));
 			json_object_set_new(o, "error", json_pack("{s:s, s:s}",
 			    "code", "interrupted", "message", "the agent stopped "
 			    "while this job ran"));
-			json_write_file(path, o, 0600, &e);
+			json_write_fileat(dfd, names[i], path, o, 0600, &e);
 			append_history(js, o);
 			log_warn("job_interrupted", "id=%s kind=%s",
 			    json_get_str(o, "id") ? json_get_str(o, "id") : "?",
 			    json_get_str(o, "kind") ? json_get_str(o, "kind") : "?");
 		}
-		if (++records > JOB_RECORDS_KEEP && unlink(path) == 0)
+		if (++records > JOB_RECORDS_KEEP &&
+		    unlinkat(dfd, names[i], 0) == 0)
 			removed++;
+		free(names[i]);
 		if (json_array_size(js->recent) < RECENT_MAX)
 			json_array_append_new(js->recent, o);
 		else
 			json_decref(o);
 	}
 	free(names);
+	close(dfd);
 	if (removed)
 		log_info("job_records_pruned", "removed=%d kept=%d", removed,
 		    JOB_RECORDS_KEEP);
@@ -384,6 +487,7 @@ jobs_new(const struct agent_conf *cf, struct state *state, job_fn run,
 	js->run = run;
 	js->ctx = ctx;
 	snprintf(name, sizeof name, "member%lld", cf->member);
+	snprintf(js->member, sizeof js->member, "%s", name);
 	if (fs_join(js->dir, sizeof js->dir, cf->backup_dir, name) < 0) {
 		json_decref(js->recent);
 		free(js);
@@ -597,28 +701,23 @@ jobs_busy(struct jobs *js)
 	return r;
 }
 
-/* The last max bytes of a file (from its first whole line), as a
- * NUL-terminated buffer: the history only grows, and its newest lines are
- * the ones asked for. */
+/* The last max bytes of the member directory's file name (from its first
+ * whole line), as a NUL-terminated buffer: the history only grows, and
+ * its newest lines are the ones asked for. */
 static int
-read_tail(const char *path, size_t max, char **out, size_t *len,
-    struct err *e)
+read_tail(int mfd, const char *name, const char *shown, size_t max,
+    char **out, size_t *len, struct err *e)
 {
 	struct stat st;
 	off_t from = 0;
 	size_t want, got = 0;
 	char *buf, *nl;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fs_openat_regular(mfd, name, shown, O_RDONLY, &st, e);
 
 	*out = NULL;
 	*len = 0;
 	if (fd < 0)
-		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
-		    "open %s", path);
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return err_sys(e, ERR_FAILED, "stat %s", path);
-	}
+		return -1;
 	if ((uint64_t)st.st_size > max)
 		from = st.st_size - (off_t)max;
 	want = (size_t)(st.st_size - from);
@@ -633,7 +732,7 @@ read_tail(const char *path, size_t max, char **out, size_t *len,
 		if (n < 0) {
 			free(buf);
 			close(fd);
-			return err_sys(e, ERR_FAILED, "read %s", path);
+			return err_sys(e, ERR_FAILED, "read %s", shown);
 		}
 		if (n == 0)
 			break;
@@ -651,15 +750,17 @@ read_tail(const char *path, size_t max, char **out, size_t *len,
 	return 0;
 }
 
-/* Append the JSON lines of the newest HISTORY_MAX_BYTES of path to all
- * (oldest first). A missing file adds nothing. */
+/* Append the JSON lines of the newest HISTORY_MAX_BYTES of the member
+ * directory's file name to all (oldest first). A missing file adds
+ * nothing. */
 static int
-history_lines(const char *path, json_t *all, struct err *e)
+history_lines(int mfd, const char *name, const char *shown, json_t *all,
+    struct err *e)
 {
 	char *buf, *line, *save = NULL;
 	size_t len;
 
-	if (read_tail(path, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
+	if (read_tail(mfd, name, shown, HISTORY_MAX_BYTES, &buf, &len, e) < 0) {
 		if (e->code != ERR_NOT_FOUND)
 			return -1;
 		err_clear(e);
@@ -680,29 +781,37 @@ jobs_history(struct jobs *js, size_t limit, struct err *e)
 {
 	char path[4500], old[4600];
 	json_t *all = json_array(), *out;
+	int mfd;
 
-	if (fs_join(path, sizeof path, js->dir, "history.jsonl") < 0 ||
-	    snprintf(old, sizeof old, "%s.1", path) >= (int)sizeof old) {
+	snprintf(path, sizeof path, "%s/history.jsonl", js->dir);
+	snprintf(old, sizeof old, "%s.1", path);
+	if ((mfd = jobs_member_dir(js, 0, e)) < 0) {
+		if (e->code == ERR_NOT_FOUND) {
+			err_clear(e);
+			return all;   /* no job ever ran here */
+		}
 		json_decref(all);
-		err_set(e, ERR_FAILED, "path too long");
 		return NULL;
 	}
-	if (history_lines(path, all, e) < 0) {
+	if (history_lines(mfd, "history.jsonl", path, all, e) < 0) {
 		json_decref(all);
+		close(mfd);
 		return NULL;
 	}
 	/* Fewer than asked for: the rotated file holds the ones before. */
 	if (json_array_size(all) < limit) {
 		json_t *older = json_array();
-		if (history_lines(old, older, e) < 0) {
+		if (history_lines(mfd, "history.jsonl.1", old, older, e) < 0) {
 			json_decref(older);
 			json_decref(all);
+			close(mfd);
 			return NULL;
 		}
 		json_array_extend(older, all);
 		json_decref(all);
 		all = older;
 	}
+	close(mfd);
 	out = json_array();
 	for (size_t i = json_array_size(all); i > 0 &&
 	    json_array_size(out) < limit; i--)

@@ -71,5 +71,12 @@ json_t *jobs_current(struct jobs *js);
 json_t *jobs_history(struct jobs *js, size_t limit, struct err *e);
 /* Whether a job runs (or is about to). */
 int jobs_busy(struct jobs *js);
+/* The member's directory on the backup volume (<backup_dir>/member<N>,
+ * where the job records, the history and the lease are kept), opened
+ * without following a link: the volume may be shared and written by
+ * others; backup_dir itself is the operator's. With create, made 0700
+ * when missing. Returns the fd (the caller closes it); -1 with e
+ * (ERR_NOT_FOUND when it does not exist). */
+int jobs_member_dir(const struct jobs *js, int create, struct err *e);
 
 #endif

@@ -20,49 +20,46 @@
 #include "swap.h"
 #include "sysinfo.h"
 
-/* <data_dir>/.quorum-backup/NAME (NAME NULL: the directory itself). */
-static int
-agent_path(const struct agent_conf *cf, const char *name, char *out,
-    size_t size, struct err *e)
+/* "<data_dir>/.quorum-backup/NAME", for messages. */
+static const char *
+agent_shown(const struct agent_conf *cf, const char *name, char *out,
+    size_t size)
 {
-	char dir[4096];
-
-	if (fs_join(dir, sizeof dir, cf->data_dir, AGENT_DIR_NAME) < 0 ||
-	    (name ? fs_join(out, size, dir, name) :
-	    (snprintf(out, size, "%s", dir) >= (int)size ? -1 : 0)) < 0)
-		return err_set(e, ERR_CONFIG, "data_dir is too long");
-	return 0;
+	snprintf(out, size, "%s/%s/%s", cf->data_dir, AGENT_DIR_NAME, name);
+	return out;
 }
 
 /* Locks held by a mutating operation. */
 struct held {
+	struct datadir dd;       /* the data directory and .quorum-backup/ */
 	int mutation_fd;
 	struct store store;
 	struct lockset nodes;
 	struct lockset staged;   /* lock files of the tree about to go live */
 };
 
+static void
+held_init(struct held *h)
+{
+	memset(h, 0, sizeof *h);
+	h->dd.data = h->dd.agent = -1;
+	h->mutation_fd = -1;
+	h->store.lock_fd = -1;
+}
+
+/* Open the data directory and .quorum-backup/ (once for the whole
+ * operation: a link put there is refused, never followed) and take the
+ * mutation lock in it. */
 static int
 take_mutation_lock(const struct agent_conf *cf, struct held *h, struct err *e)
 {
-	char dir[4096], path[4200];
-	struct stat st;
+	char shown[4300];
 
-	h->mutation_fd = -1;
-	h->store.lock_fd = -1;
-	if (stat(cf->data_dir, &st) < 0)
-		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
-		    "data directory %s", cf->data_dir);
-	if (!S_ISDIR(st.st_mode))
-		return err_set(e, ERR_FAILED, "data directory %s is not a "
-		    "directory", cf->data_dir);
-	if (agent_path(cf, NULL, dir, sizeof dir, e) < 0 ||
-	    agent_path(cf, "lock", path, sizeof path, e) < 0)
+	if (datadir_open(&h->dd, cf->data_dir, 1, e) < 0)
 		return -1;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return err_sys(e, ERR_FAILED, "mkdir %s", dir);
-	h->mutation_fd = lock_exclusive(path, "another operation on this data "
-	    "directory", e);
+	h->mutation_fd = lock_exclusiveat(h->dd.agent, "lock",
+	    agent_shown(cf, "lock", shown, sizeof shown), "another operation "
+	    "on this data directory", e);
 	return h->mutation_fd < 0 ? -1 : 0;
 }
 
@@ -84,10 +81,10 @@ begin_data_op(const struct agent_conf *cf, struct held *h,
 {
 	if (take_mutation_lock(cf, h, e) < 0)
 		return -1;
-	if (lockset_acquire(&h->nodes, cf->data_dir, cf->lock_files.v,
-	    cf->lock_files.n, e) < 0)
+	if (lockset_acquireat(&h->nodes, h->dd.data, cf->data_dir,
+	    cf->lock_files.v, cf->lock_files.n, e) < 0)
 		return -1;
-	return swap_recover(cf->data_dir, state, backup, size, e);
+	return swap_recover(&h->dd, state, backup, size, e);
 }
 
 static void
@@ -98,6 +95,7 @@ release(struct held *h)
 	store_close(&h->store);
 	lock_release(h->mutation_fd);
 	h->mutation_fd = -1;
+	datadir_close(&h->dd);
 }
 
 /* "./a/b/" → "a/b" */
@@ -184,7 +182,7 @@ op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 	enum swap_state state;
 	char pending[STORE_ID_MAX];
 
-	memset(&held, 0, sizeof held);
+	held_init(&held);
 	if (pruned)
 		*pruned = NULL;
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
@@ -355,9 +353,7 @@ op_prune(const struct agent_conf *cf, int dry_run, json_t **ids,
 	struct held held;
 	int rc = -1;
 
-	memset(&held, 0, sizeof held);
-	held.mutation_fd = -1;
-	held.store.lock_fd = -1;
+	held_init(&held);
 	*ids = json_array();
 	if (dry_run) {
 		if (store_open(&held.store, cf->backup_dir, cf->member, 0, e) < 0)
@@ -371,10 +367,11 @@ out:
 	return rc;
 }
 
-/* SHA-256 of dir/rel: 1 when found, 0 when missing, -1 on error. */
+/* SHA-256 of rel below the directory dirfd (dir names it): 1 when found,
+ * 0 when missing, -1 on error (a link or a special file included). */
 static int
-node_key_hash(const char *dir, const char *rel, char hex[SHA256_HEX_LEN + 1],
-    struct err *e)
+node_key_hash(int dirfd, const char *dir, const char *rel,
+    char hex[SHA256_HEX_LEN + 1], struct err *e)
 {
 	char path[4400], *buf;
 	size_t len;
@@ -382,7 +379,7 @@ node_key_hash(const char *dir, const char *rel, char hex[SHA256_HEX_LEN + 1],
 
 	if (!rel || !rel[0] || fs_join(path, sizeof path, dir, rel) < 0)
 		return 0;
-	if (fs_read_file(path, 1u << 20, &buf, &len, e) < 0) {
+	if (fs_read_fileat(dirfd, rel, path, 1u << 20, &buf, &len, e) < 0) {
 		if (e->code == ERR_NOT_FOUND) {
 			err_clear(e);
 			return 0;
@@ -483,17 +480,16 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	enum swap_state state;
 	json_t *meta = NULL;
 	struct timespec t0, t1;
-	int have_live_key, rc = -1;
+	int have_live_key, sfd = -1, rc = -1;
 
-	memset(&held, 0, sizeof held);
+	held_init(&held);
 	memset(r, 0, sizeof *r);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
 	r->recovered = state == SWAP_RECOVERED;
-	if (agent_path(cf, SWAP_STAGING, staging, sizeof staging, e) < 0 ||
-	    agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
-		goto out;
+	agent_shown(cf, SWAP_STAGING, staging, sizeof staging);
+	agent_shown(cf, SWAP_PREVIOUS, previous, sizeof previous);
 	if (store_open(&held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
 	    store_lock(&held.store, e) < 0 ||
 	    store_find(&held.store, u->id, &r->backup, e) < 0)
@@ -507,7 +503,8 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	/* Identity: the node key recorded in the backup against the live one
 	 * (an unfinished in-place restore has no trustworthy live key). */
 	have_live_key = state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
-	    node_key_hash(cf->data_dir, cf->node_key, live_key, e);
+	    node_key_hash(held.dd.data, cf->data_dir, cf->node_key, live_key,
+	    e);
 	if (have_live_key < 0)
 		goto out;
 	if (have_live_key && backup_key && !u->force &&
@@ -546,17 +543,18 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 			goto out;
 		}
 		/* No second tree: an older previous tree goes too. */
-		if (swap_journal_in_place(cf->data_dir, r->backup.id, "deleting",
+		if (swap_journal_in_place(&held.dd, r->backup.id, "deleting",
 		    e) < 0)
 			goto out;
 		swap_crashpoint("in-place-journal");
-		if (fs_remove_tree(previous, e) < 0 ||
-		    swap_delete_live(cf->data_dir, e) < 0 ||
-		    swap_journal_in_place(cf->data_dir, r->backup.id,
+		if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous,
+		    e) < 0 || swap_delete_live(&held.dd, e) < 0 ||
+		    swap_journal_in_place(&held.dd, r->backup.id,
 		    "extracting", e) < 0)
 			goto in_place_failed;
 		swap_crashpoint("in-place-deleted");
 		xo.target = cf->data_dir;
+		xo.target_fd = held.dd.data;
 		xo.cap_bytes = free_on(cf->data_dir);
 		xo.cap_code = ERR_NO_SPACE;
 		if (meta && (uint64_t)json_get_u(meta, "bytes") < xo.cap_bytes) {
@@ -564,8 +562,8 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 			xo.cap_code = ERR_VERIFY;
 		}
 		if (extract_backup(&r->backup, &xo, &r->v, e) < 0 ||
-		    extract_sync_tree(cf->data_dir, e) < 0 ||
-		    swap_journal_clear(cf->data_dir, e) < 0)
+		    extract_sync_treeat(held.dd.data, cf->data_dir, e) < 0 ||
+		    swap_journal_clear(&held.dd, e) < 0)
 			goto in_place_failed;
 		rc = 0;
 		goto done;
@@ -599,18 +597,22 @@ in_place_failed:
 			xo.cap_code = ERR_VERIFY;
 		}
 	}
-	if (mkdir(staging, 0700) < 0) {
+	if (mkdirat(held.dd.agent, SWAP_STAGING, 0700) < 0) {
 		err_sys(e, ERR_FAILED, "mkdir %s", staging);
 		goto out;
 	}
+	if ((sfd = datadir_sub(&held.dd, SWAP_STAGING, 0, e)) < 0)
+		goto discard_staging;
 	xo.target = staging;
+	xo.target_fd = sfd;
 	log_info("unpack_start", "id=%s staging=%s", r->backup.id,
 	    logq(staging));
 	if (extract_backup(&r->backup, &xo, &r->v, e) < 0)
 		goto discard_staging;
 	if (!backup_key && have_live_key && !u->force) {
 		char staged_key[SHA256_HEX_LEN + 1];
-		int found = node_key_hash(staging, cf->node_key, staged_key, e);
+		int found = node_key_hash(sfd, staging, cf->node_key, staged_key,
+		    e);
 		if (found < 0)
 			goto discard_staging;
 		if (found && strcmp(staged_key, live_key) != 0) {
@@ -618,20 +620,21 @@ in_place_failed:
 			goto discard_staging;
 		}
 	}
-	if (extract_sync_tree(staging, e) < 0)
+	if (extract_sync_treeat(sfd, staging, e) < 0)
 		goto discard_staging;
 	/* Keep the new tree's lock files held too, once they are live. */
-	if (lockset_acquire(&held.staged, staging, cf->lock_files.v,
+	if (lockset_acquireat(&held.staged, sfd, staging, cf->lock_files.v,
 	    cf->lock_files.n, e) < 0)
 		goto discard_staging;
 	swap_crashpoint("unpack-staged");
-	if (fs_remove_tree(previous, e) < 0)
+	if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous, e) < 0)
 		goto discard_staging;
-	if (swap_run(cf->data_dir, "unpack", r->backup.id, e) < 0)
+	if (swap_run(&held.dd, "unpack", r->backup.id, e) < 0)
 		goto out;   /* the journal is in place: recovery finishes it */
 	if (u->discard_previous || state == SWAP_IN_PLACE_INCOMPLETE) {
 		/* After an unfinished in-place restore the old tree was debris. */
-		if (fs_remove_tree(previous, e) < 0)
+		if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous,
+		    e) < 0)
 			goto out;
 	} else {
 		r->previous_kept = 1;
@@ -642,7 +645,8 @@ in_place_failed:
 discard_staging:
 	{
 		struct err ignored;
-		if (fs_remove_tree(staging, &ignored) < 0)
+		if (fs_remove_treeat(held.dd.agent, SWAP_STAGING, staging,
+		    &ignored) < 0)
 			log_error("staging_left", "path=%s error=%s", logq(staging),
 			    logq(ignored.msg));
 	}
@@ -655,20 +659,28 @@ done:
 	    "seconds=%.3f", r->backup.id, (unsigned long long)r->v.files,
 	    (unsigned long long)r->v.bytes, u->in_place, r->seconds);
 out:
+	if (sfd >= 0)
+		close(sfd);
 	json_decref(meta);
 	release(&held);
 	return rc;
 }
 
+/* Whether the directory dirfd holds anything (dirfd is not closed). */
 static int
-dir_has_entries(const char *path)
+dir_has_entries(int dirfd)
 {
-	DIR *d = opendir(path);
+	int fd = dirfd >= 0 ? dup(dirfd) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	int any = 0;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
+	rewinddir(d);
 	while (!any && (de = readdir(d)) != NULL)
 		any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
 	closedir(d);
@@ -682,9 +694,9 @@ op_rollback(const struct agent_conf *cf, struct err *e)
 	char pending[STORE_ID_MAX];
 	struct held held;
 	enum swap_state state;
-	int rc = -1;
+	int pfd = -1, rc = -1;
 
-	memset(&held, 0, sizeof held);
+	held_init(&held);
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
 	if (state == SWAP_IN_PLACE_INCOMPLETE) {
@@ -693,21 +705,25 @@ op_rollback(const struct agent_conf *cf, struct err *e)
 		    pending);
 		goto out;
 	}
-	if (agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
+	agent_shown(cf, SWAP_PREVIOUS, previous, sizeof previous);
+	pfd = datadir_sub(&held.dd, SWAP_PREVIOUS, 0, e);
+	if (pfd < 0 && e->code != ERR_NOT_FOUND)
 		goto out;
-	if (!dir_has_entries(previous)) {
+	if (!dir_has_entries(pfd)) {
 		err_set(e, ERR_NOT_FOUND, "there is no previous tree to roll back "
 		    "to in %s", previous);
 		goto out;
 	}
-	if (lockset_acquire(&held.staged, previous, cf->lock_files.v,
+	if (lockset_acquireat(&held.staged, pfd, previous, cf->lock_files.v,
 	    cf->lock_files.n, e) < 0)
 		goto out;
-	if (swap_run(cf->data_dir, "rollback", NULL, e) < 0)
+	if (swap_run(&held.dd, "rollback", NULL, e) < 0)
 		goto out;
 	log_info("rollback_done", "data_dir=%s", logq(cf->data_dir));
 	rc = 0;
 out:
+	if (pfd >= 0)
+		close(pfd);
 	release(&held);
 	return rc;
 }
@@ -720,7 +736,7 @@ op_recover(const struct agent_conf *cf, int *recovered, struct err *e)
 	enum swap_state state;
 	int rc = -1;
 
-	memset(&held, 0, sizeof held);
+	held_init(&held);
 	*recovered = 0;
 	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
 		goto out;
@@ -742,22 +758,26 @@ op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
 {
 	char previous[4300];
 	struct held held;
-	int rc = -1;
+	int pfd, rc = -1;
 
-	memset(&held, 0, sizeof held);
+	held_init(&held);
 	*removed = 0;
 	if (take_mutation_lock(cf, &held, e) < 0)
 		goto out;
-	if (swap_pending(cf->data_dir)) {
+	if (swap_pending(&held.dd)) {
 		err_set(e, ERR_BUSY, "a restore journal is pending in %s/%s: run "
 		    "unpack or rollback (with the node stopped) to finish it first",
 		    cf->data_dir, AGENT_DIR_NAME);
 		goto out;
 	}
-	if (agent_path(cf, SWAP_PREVIOUS, previous, sizeof previous, e) < 0)
+	agent_shown(cf, SWAP_PREVIOUS, previous, sizeof previous);
+	pfd = datadir_sub(&held.dd, SWAP_PREVIOUS, 0, e);
+	if (pfd < 0 && e->code != ERR_NOT_FOUND)
 		goto out;
-	*removed = dir_has_entries(previous);
-	if (fs_remove_tree(previous, e) < 0)
+	*removed = dir_has_entries(pfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous, e) < 0)
 		goto out;
 	if (*removed)
 		log_info("previous_discarded", "path=%s", logq(previous));

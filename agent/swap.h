@@ -31,30 +31,53 @@ enum swap_state {
 	SWAP_IN_PLACE_INCOMPLETE,
 };
 
+/* The data directory and the agent's directory in it, open for one
+ * operation: everything below .quorum-backup/ is reached relative to
+ * `agent`, which was opened without following a link (the data volume is
+ * written by the node, and may be by others). */
+struct datadir {
+	int data;               /* <data_dir> (the operator's path) */
+	int agent;              /* <data_dir>/.quorum-backup, or -1 */
+	char path[4096];        /* data_dir, for messages */
+};
+
+/* Open data_dir and its .quorum-backup/ (with create, made 0700 when
+ * missing; without, a missing one leaves agent -1). A .quorum-backup that
+ * is a link or not a directory is refused: "... is a symbolic link:
+ * refused". datadir_close releases both, also after a failure. */
+int datadir_open(struct datadir *d, const char *data_dir, int create,
+    struct err *e);
+void datadir_close(struct datadir *d);
+/* A directory below .quorum-backup/ (staging, previous, discard, ...),
+ * opened without following a link; with create, made when missing.
+ * Returns the fd; -1 with e (ERR_NOT_FOUND when missing). */
+int datadir_sub(const struct datadir *d, const char *name, int create,
+    struct err *e);
+
 /* kind: "unpack" (from staging, aside previous) or "rollback" (from
  * previous, aside discard). The aside directory must not exist. */
-int swap_run(const char *data_dir, const char *kind, const char *backup,
+int swap_run(const struct datadir *d, const char *kind, const char *backup,
     struct err *e);
 
 /* Run under the mutation lock, with the node's locks held, before any
  * mutating operation. Without a journal it removes leftover staging/ and
  * discard/ directories. *backup (if not NULL, size bytes) gets the id the
  * interrupted operation was restoring. */
-int swap_recover(const char *data_dir, enum swap_state *state, char *backup,
-    size_t size, struct err *e);
+int swap_recover(const struct datadir *d, enum swap_state *state,
+    char *backup, size_t size, struct err *e);
 
 /* Whether a journal exists (a read-only look: nothing is changed). */
-int swap_pending(const char *data_dir);
+int swap_pending(const struct datadir *d);
 
 /* Journal an in-place restore: before the live tree is deleted
  * (phase "deleting") and before extraction starts ("extracting"). */
-int swap_journal_in_place(const char *data_dir, const char *backup,
+int swap_journal_in_place(const struct datadir *d, const char *backup,
     const char *phase, struct err *e);
 /* Remove the journal once a restore is complete and durable. */
-int swap_journal_clear(const char *data_dir, struct err *e);
+int swap_journal_clear(const struct datadir *d, struct err *e);
 
 /* Delete every live top-level entry (all but .quorum-backup). */
-int swap_delete_live(const char *data_dir, struct err *e);
+int swap_delete_live(const struct datadir *d, struct err *e);
 
 /* For tests: die by SIGKILL at a named point when the environment variable
  * QUORUM_BACKUP_CRASH_AT names it. */

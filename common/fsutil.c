@@ -395,6 +395,32 @@ remove_below(int dirfd, const char *shown, struct err *e)
 }
 
 int
+fs_remove_treeat(int dirfd, const char *name, const char *shown,
+    struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : err_sys(e, ERR_FAILED, "stat %s",
+		    shown);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return err_sys(e, ERR_FAILED, "unlink %s", shown);
+		return 0;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open %s", shown);
+	if (remove_below(fd, shown, e) < 0)
+		return -1;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return err_sys(e, ERR_FAILED, "rmdir %s", shown);
+	return 0;
+}
+
+int
 fs_remove_tree(const char *path, struct err *e)
 {
 	struct stat st;

@@ -70,6 +70,9 @@ int fs_write_all(int fd, const void *buf, size_t len);
 /* Remove path and everything below it (no symlink is followed).
  * Missing path is not an error. */
 int fs_remove_tree(const char *path, struct err *e);
+/* The same for name below dirfd; shown names it in messages. */
+int fs_remove_treeat(int dirfd, const char *name, const char *shown,
+    struct err *e);
 /* Join a and b with one '/' into out; -1 when it does not fit. */
 int fs_join(char *out, size_t size, const char *a, const char *b);
 

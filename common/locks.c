@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -46,9 +47,47 @@ hold_one(int fd, int writable, const char *shown, struct err *e)
 	return 0;
 }
 
+/* Open a lock file below dirfd without following a link in its last
+ * component or waiting on a FIFO; only a regular file is a lock file.
+ * *writable says whether it was opened for writing. -1 with errno ENOENT
+ * for a missing file (no error set), else -1 with e. */
+static int
+open_lock_file(int dirfd, const char *name, const char *shown, int *writable,
+    struct err *e)
+{
+	struct stat st;
+	int fd, fl;
+
+	/* Read-write: an OFD write lock needs a writable descriptor;
+	 * without write permission, a read lock does the job. */
+	*writable = 1;
+	fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK);
+	if (fd < 0 && errno == EACCES) {
+		*writable = 0;
+		fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		    O_NOCTTY | O_NONBLOCK);
+	}
+	if (fd < 0 && errno == ENOENT)
+		return -1;
+	if (fd < 0 && errno == ELOOP)
+		return err_set(e, ERR_FAILED, "lock file %s is a symbolic link: "
+		    "refused", shown);
+	if (fd < 0)
+		return err_sys(e, ERR_FAILED, "open lock file %s", shown);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		close(fd);
+		return err_set(e, ERR_FAILED, "lock file %s is not a regular "
+		    "file: refused", shown);
+	}
+	return fd;
+}
+
 int
-lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
-    size_t count, struct err *e)
+lockset_acquireat(struct lockset *ls, int dirfd, const char *dir,
+    char *const *names, size_t count, struct err *e)
 {
 	memset(ls, 0, sizeof *ls);
 	ls->fds = calloc(count ? count : 1, sizeof *ls->fds);
@@ -58,25 +97,18 @@ lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
 		return err_set(e, ERR_FAILED, "out of memory");
 	}
 	for (size_t i = 0; i < count; i++) {
-		char path[4096];
-		int fd;
+		char shown[4096];
+		int fd, writable;
 
-		if (fs_join(path, sizeof path, dir, names[i]) < 0) {
+		if (fs_join(shown, sizeof shown, dir, names[i]) < 0) {
 			lockset_release(ls);
 			return err_set(e, ERR_FAILED, "path too long: %s", names[i]);
 		}
-		/* Read-write: an OFD write lock needs a writable descriptor;
-		 * without write permission, a read lock does the job. */
-		int writable = 1;
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-		if (fd < 0 && errno == EACCES) {
-			writable = 0;
-			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-		}
+		errno = 0;
+		fd = open_lock_file(dirfd, names[i], shown, &writable, e);
 		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0) {
-			err_sys(e, ERR_FAILED, "open lock file %s", path);
 			lockset_release(ls);
 			return -1;
 		}
@@ -92,6 +124,22 @@ lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
 	return 0;
 }
 
+int
+lockset_acquire(struct lockset *ls, const char *dir, char *const *names,
+    size_t count, struct err *e)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (dfd < 0) {
+		memset(ls, 0, sizeof *ls);
+		return err_sys(e, ERR_FAILED, "open directory %s", dir);
+	}
+	rc = lockset_acquireat(ls, dfd, dir, names, count, e);
+	close(dfd);
+	return rc;
+}
+
 void
 lockset_release(struct lockset *ls)
 {
@@ -105,12 +153,18 @@ lockset_release(struct lockset *ls)
 }
 
 int
-lock_exclusive(const char *path, const char *what, struct err *e)
+lock_exclusiveat(int dirfd, const char *name, const char *shown,
+    const char *what, struct err *e)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = fs_openat_regular(dirfd, name, shown, O_RDWR | O_CREAT, NULL,
+	    e);
+	const char *path = shown;
 
-	if (fd < 0)
-		return err_sys(e, ERR_FAILED, "open %s", path);
+	if (fd < 0) {
+		if (e && e->code == ERR_NOT_FOUND)
+			e->code = ERR_FAILED;   /* it could not be created */
+		return -1;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int saved = errno;
 		close(fd);
@@ -121,6 +175,12 @@ lock_exclusive(const char *path, const char *what, struct err *e)
 		return err_sys(e, ERR_FAILED, "flock %s", path);
 	}
 	return fd;
+}
+
+int
+lock_exclusive(const char *path, const char *what, struct err *e)
+{
+	return lock_exclusiveat(AT_FDCWD, path, path, what, e);
 }
 
 void

@@ -26,11 +26,20 @@ struct lockset {
  * stays held on failure. */
 int lockset_acquire(struct lockset *ls, const char *dir,
     char *const *names, size_t count, struct err *e);
+/* The same for names relative to dirfd (dir names it in messages). A lock
+ * file is opened without following a link in its last component and
+ * without waiting on a FIFO; one that is not a regular file is refused. */
+int lockset_acquireat(struct lockset *ls, int dirfd, const char *dir,
+    char *const *names, size_t count, struct err *e);
 void lockset_release(struct lockset *ls);
 
 /* Take an exclusive flock on path (created 0600 if missing) without
  * waiting: ERR_BUSY when another process holds it. Returns the fd. */
 int lock_exclusive(const char *path, const char *what, struct err *e);
+/* The same for name relative to dirfd (never through a link, never a
+ * FIFO); shown names it in messages. */
+int lock_exclusiveat(int dirfd, const char *name, const char *shown,
+    const char *what, struct err *e);
 void lock_release(int fd);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "capbuf.h"
 #include "client.h"
+#include "fsutil.h"
 #include "json.h"
 #include "log.h"
 
@@ -22,26 +23,33 @@ client_init(struct client *c, const char *token_file, const char *holder,
 	snprintf(c->holder, sizeof c->holder, "%s", holder);
 	c->timeout = timeout;
 	if (token_file && token_file[0]) {
-		FILE *f = fopen(token_file, "r");
-		char line[TOKEN_MAX + 2];
-		size_t n;
+		char *line;
+		size_t n, len;
 
-		if (!f)
-			return err_sys(e, ERR_CONFIG, "token_file %s", token_file);
-		if (!fgets(line, sizeof line, f))
-			line[0] = '\0';
-		fclose(f);
+		/* A Secret's key is a link; a FIFO must not hang the run. */
+		if (fs_read_config_file(token_file, 2 * TOKEN_MAX, &line, &len,
+		    NULL, e) < 0) {
+			e->code = ERR_CONFIG;
+			err_prefix(e, "token_file");
+			return -1;
+		}
 		n = strcspn(line, "\r\n");
-		if (n > TOKEN_MAX)
+		if (n > TOKEN_MAX) {
+			free(line);
 			return err_set(e, ERR_CONFIG, "token_file %s: the token is "
 			    "longer than %d bytes", token_file, TOKEN_MAX);
+		}
 		line[n] = '\0';
 		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 			line[--n] = '\0';
-		if (n == 0)
+		if (n == 0) {
+			free(line);
 			return err_set(e, ERR_CONFIG, "token_file %s: the first line "
 			    "is empty", token_file);
-		if (!(c->token = strdup(line)))
+		}
+		c->token = strdup(line);
+		free(line);
+		if (!c->token)
 			return err_set(e, ERR_FAILED, "out of memory");
 	}
 	if (!(c->curl = curl_easy_init())) {

@@ -89,14 +89,20 @@ else
 	mv "$out/config.h.new" "$out/config.h"
 fi
 
-# The project's sources the harnesses link: the agent's engine (as
-# libqbagent.a in Makefile.am), common/, and the controller's configuration.
-srcs="common/capbuf.c common/err.c common/log.c common/fsutil.c common/locks.c
-	common/sysinfo.c common/clock.c common/unixline.c common/conf.c common/json.c
-	agent/agent_conf.c agent/api.c agent/archiver.c agent/hashes.c
-	agent/nodes.c agent/http.c agent/jobs.c agent/ops.c agent/reader.c
-	agent/store.c agent/extract.c agent/swap.c agent/verify.c agent/zsink.c
-	controller/ctl_conf.c"
+# The project's sources the harnesses link: the .c files of the static
+# libraries Makefile.am builds (common/ and the agent's engine), read from
+# Makefile.am itself so that the two never differ, and the controller's
+# configuration.
+am_sources() {
+	awk -v var="$1" '
+		$1 == var "_SOURCES" { on = 1 }
+		on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/) print $i
+		     if ($NF != "\\") on = 0 }' Makefile.am
+}
+srcs="$(am_sources libqbcore_a) $(am_sources libqbcommon_a)
+	$(am_sources libqbagent_a) controller/ctl_conf.c"
+[ -n "$(am_sources libqbagent_a)" ] ||
+	{ echo "run-fuzz: no libqbagent_a_SOURCES in Makefile.am" >&2; exit 2; }
 
 # An object is rebuilt when it is older than its source, a header, the
 # config.h or this script.

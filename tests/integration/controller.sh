@@ -50,6 +50,16 @@ rc=$?
 set -e
 [ $rc = 2 ] || fail "a bad url_template: exit $rc"
 assert_contains "$T/err" "only {n} and {namespace}"
+# A FIFO as the token file: refused at once (exit 2), not waited on.
+mkfifo "$T/token.fifo"
+printf '[controller]\nmembers = 1\ntoken_file = %s\n[member.1]\nurl = http://127.0.0.1:1\n' \
+	"$T/token.fifo" >"$T/bad.ini"
+set +e
+timeout 20 "$CONTROLLER" -c "$T/bad.ini" status >/dev/null 2>"$T/err"
+rc=$?
+set -e
+[ $rc = 2 ] || fail "a FIFO as token_file: exit $rc: $(cat "$T/err")"
+assert_contains "$T/err" "token.fifo is a FIFO: refused"
 ok "usage and configuration errors: exit 2 with the reason"
 
 # ---- status ----------------------------------------------------------------
@@ -108,18 +118,39 @@ done
 ok "a lease held by another controller: refused (exit 3), nothing stopped"
 
 # ---- backup --all: rolling -------------------------------------------------
+for k in 1 2 3 4; do
+	eval "gmark_$k=$(wc -l <"$T/m$k.err") amark_$k=$(wc -l <"$T/agent$k.err")"
+done
 start_monitor $N
+monitor_rounds_after 0   # a round with all four up before the run
 expect_ctl 0 backup --all
+# and one begun after it: the next round may have begun before the end
+rounds=$(grep -c . "$T/monitor.log")
+monitor_rounds_after $((rounds + 1))
 stop_monitor
 for k in 1 2 3 4; do
 	[ "$(count_backups $k)" = 1 ] || fail "member $k: $(count_backups $k) backups"
 	grep -Eq "^$k +succeeded +[0-9]{8}T[0-9]{6}Z" "$T/out" ||
 		fail "summary: $(cat "$T/out")"
 done
-[ "$(sort -n "$T/monitor.log" | tail -1)" = 1 ] ||
-	fail "readiness rounds: max down $(sort -n "$T/monitor.log" | tail -1) (expected 1)"
-grep -qx 0 "$T/monitor.log" || fail "never all up"
-[ "$(grep -c . "$T/monitor.log")" -gt 20 ] || fail "too few readiness samples"
+# Rolling, from the gates' and agents' own logs (timestamps in ms): each
+# member's node was asked to stop only after the one before it was ready
+# again. The readiness rounds sampled meanwhile never saw two down.
+prev=""
+for k in 1 2 3 4; do
+	eval "gm=\$gmark_$k am=\$amark_$k"
+	stop=$(log_ts "$T/m$k.err" stop_requested "$gm")
+	ready=$(log_ts "$T/agent$k.err" nodes_ready "$am")
+	ts_before "$stop" "$ready" ||
+		fail "member $k: stop requested at '$stop', ready at '$ready'"
+	[ -z "$prev" ] || ts_before "$prev" "$stop" ||
+		fail "member $k was stopped at $stop, before member $((k - 1)) was ready again ($prev)"
+	prev=$ready
+done
+[ "$(sort -n "$T/monitor.log" | tail -1)" -le 1 ] ||
+	fail "readiness rounds: max down $(sort -n "$T/monitor.log" | tail -1) (expected at most 1)"
+[ "$(head -1 "$T/monitor.log")" = 0 ] && [ "$(tail -1 "$T/monitor.log")" = 0 ] ||
+	fail "not all up before and after the run: $(tr '\n' ' ' <"$T/monitor.log")"
 pids_after=$(for k in 1 2 3 4; do node_pid $k; done)
 for k in 1 2 3 4; do
 	[ "$(node_pid $k)" != "$(echo "$pids_before" | sed -n "${k}p")" ] ||

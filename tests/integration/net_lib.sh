@@ -177,3 +177,26 @@ stop_monitor() {
 	kill "$MONITOR_PID" 2>/dev/null || true
 	wait "$MONITOR_PID" 2>/dev/null || true
 }
+
+# monitor_rounds_after N: wait (at most 60 s) until $T/monitor.log has more
+# than N rounds.
+monitor_rounds_after() {
+	mr_n=0
+	while [ "$(grep -c . "$T/monitor.log" 2>/dev/null || echo 0)" -le "$1" ]; do
+		[ $mr_n -lt 600 ] || fail "the readiness monitor stopped sampling"
+		sleep 0.1
+		mr_n=$((mr_n + 1))
+	done
+}
+
+# log_ts FILE EVENT [FROM]: the timestamp (ts=..., UTC with milliseconds)
+# of the last line of FILE with event=EVENT, looking only past line FROM.
+log_ts() {
+	tail -n +$((${3:-0} + 1)) "$1" | grep "event=$2 " | tail -1 |
+		sed -n 's/^ts=\([^ ]*\) .*/\1/p'
+}
+
+# ts_before A B: timestamp A is earlier than B (both as log_ts gives).
+ts_before() {
+	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a < b) }'
+}
