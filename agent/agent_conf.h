@@ -28,6 +28,7 @@ struct agent_conf {
 	long long threads;
 	struct conf_list exclude;
 	struct conf_list lock_files;
+	char *outside_links;       /* fail|keep */
 	/* [retention] */
 	long long keep_last;
 	long long keep_days;

@@ -138,12 +138,13 @@ api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
 		rc = op_archive(cf, &h, &r, &pruned, e);
 		json_decref(facts);
 		if (rc == 0)
-			*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o}",
-			    "backup", r.id, "size", (json_int_t)r.size,
+			*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, "
+			    "s:o}", "backup", r.id, "size", (json_int_t)r.size,
 			    "bytes", (json_int_t)r.bytes, "files",
 			    (json_int_t)r.files, "sha256", r.sha256,
 			    "seconds", r.seconds, "pruned",
-			    pruned ? pruned : json_array());
+			    pruned ? pruned : json_array(), "warnings",
+			    r.warnings ? r.warnings : json_array());
 		if (quiesce) {
 			json_t *res = json_object();
 			err_clear(&re);

@@ -42,8 +42,44 @@ struct walk {
 	/* (dev, ino) → first entry, for files with several links */
 	long *links;
 	size_t links_cap;
+	/* Symbolic links that resolve outside the data directory. */
+	int rootfd;                     /* the data directory */
+	char root_real[PATH_MAX];       /* its real path */
+	int keep_outside;               /* archive them as links, warning */
+	json_t *warnings;               /* strings, for the metadata */
 	struct err *e;
 };
+
+/* A symbolic link at rel (below the data directory): when it resolves to
+ * a directory or a file outside the data directory, its content would be
+ * missing from the archive. Then fail naming it, or (keep_outside) record
+ * a warning and archive the link itself. A link inside, or one that
+ * resolves to nothing, is archived as a link. */
+static int
+check_link(struct walk *w, const char *rel)
+{
+	char via[PATH_MAX + 64], real[PATH_MAX], msg[PATH_MAX * 2 + 200];
+	struct stat st;
+	size_t n = strlen(w->root_real);
+
+	/* The link as the kernel resolves it from the open data directory. */
+	snprintf(via, sizeof via, "/proc/self/fd/%d/%s", w->rootfd, rel);
+	if (!realpath(via, real) || stat(real, &st) < 0)
+		return 0;   /* dangling or a loop: nothing is missing */
+	if (strncmp(real, w->root_real, n) == 0 &&
+	    (real[n] == '\0' || real[n] == '/' || n == 1))
+		return 0;
+	snprintf(msg, sizeof msg, "%s is a symbolic link to the %s %s, outside "
+	    "the data directory: its content is not in the backup", rel,
+	    S_ISDIR(st.st_mode) ? "directory" : "file", real);
+	if (!w->keep_outside)
+		return err_set(w->e, ERR_FAILED, "%s (set [archive] outside_links "
+		    "= keep to archive the link itself)", msg);
+	log_warn("archive_outside_link", "path=%s target=%s", logq(rel),
+	    logq(real));
+	json_array_append_new(w->warnings, json_string(msg));
+	return 0;
+}
 
 static void
 walk_free(struct walk *w)
@@ -52,6 +88,7 @@ walk_free(struct walk *w)
 		free(w->v[i].rel);
 	free(w->v);
 	free(w->links);
+	json_decref(w->warnings);
 }
 
 static int
@@ -161,6 +198,10 @@ walk_dir(struct walk *w, int dirfd, const char *prefix)
 		ent.link_to = -1;
 		if (fstatat(dirfd, names[i], &ent.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			err_sys(w->e, ERR_FAILED, "stat %s", rel);
+			free(rel);
+			goto out;
+		}
+		if (S_ISLNK(ent.st.st_mode) && check_link(w, rel) < 0) {
 			free(rel);
 			goto out;
 		}
@@ -520,6 +561,16 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	wk.exclude = o->exclude;
 	wk.n_exclude = o->n_exclude;
 	wk.e = e;
+	wk.rootfd = rootfd;
+	wk.keep_outside = o->keep_outside_links;
+	if (!(wk.warnings = json_array())) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	if (!realpath(o->data_dir, wk.root_real)) {
+		err_sys(e, ERR_FAILED, "data directory %s", o->data_dir);
+		goto out;
+	}
 	int dupfd = dup(rootfd);
 	if (dupfd < 0) {
 		err_sys(e, ERR_FAILED, "dup");
@@ -614,6 +665,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	r->bytes = wk.bytes;
 	r->files = wk.n;
 	r->skipped = wk.skipped;
+	r->warnings = json_incref(wk.warnings);
 	r->seconds = elapsed_since(&t0);
 	snprintf(r->archive_path, sizeof r->archive_path, "%s", final_path);
 	store_format_time(start, created, sizeof created);
@@ -639,6 +691,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	json_object_set_new(meta, "node_key", w.node_key ? w.node_key :
 	    json_null());
 	w.node_key = NULL;
+	json_object_set(meta, "warnings", wk.warnings);
 	json_object_set(meta, "entries", w.entries);
 	snprintf(name, sizeof name, "%s.json", r->id);
 	{

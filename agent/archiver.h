@@ -34,6 +34,7 @@ struct archive_opts {
 	size_t n_exclude;
 	const char *node_key;           /* relative path, "" or NULL: none */
 	json_t *node_facts;             /* recorded as "node"; may be NULL */
+	int keep_outside_links;         /* [archive] outside_links = keep */
 	progress_fn progress;           /* may be NULL */
 	void *progress_arg;
 	volatile sig_atomic_t *cancel;  /* may be NULL */
@@ -46,6 +47,9 @@ struct archive_result {
 	uint64_t bytes;                 /* content bytes */
 	uint64_t files;                 /* entries */
 	uint64_t skipped;               /* sockets, FIFOs, devices */
+	json_t *warnings;               /* strings (links outside the data
+	                                 * directory kept as links), on success;
+	                                 * the caller decrefs it */
 	double seconds;
 	char sha256[65];
 };

@@ -145,11 +145,12 @@ cmd_archive(const struct agent_conf *cf, int json, struct op_hooks *h)
 		return fail("archive", &e);
 	if (json) {
 		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:s, "
-		    "s:O}", "id", r.id, "archive", r.archive_path,
+		    "s:o, s:O}", "id", r.id, "archive", r.archive_path,
 		    "size", (json_int_t)r.size, "bytes", (json_int_t)r.bytes,
 		    "files", (json_int_t)r.files, "skipped", (json_int_t)r.skipped,
 		    "seconds", r.seconds, "sha256", r.sha256,
-		    "pruned", pruned ? pruned : json_array());
+		    "pruned", pruned ? json_incref(pruned) : json_array(),
+		    "warnings", r.warnings);   /* O: the reference stays ours */
 		json_print(j);
 		json_decref(j);
 	} else {
@@ -164,8 +165,12 @@ cmd_archive(const struct agent_conf *cf, int json, struct op_hooks *h)
 		for (size_t i = 0; pruned && i < json_array_size(pruned); i++)
 			printf("pruned %s\n",
 			    json_string_value(json_array_get(pruned, i)));
+		for (size_t i = 0; i < json_array_size(r.warnings); i++)
+			fprintf(stderr, "warning: %s\n",
+			    json_string_value(json_array_get(r.warnings, i)));
 	}
 	json_decref(pruned);
+	json_decref(r.warnings);
 	return 0;
 }
 

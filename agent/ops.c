@@ -222,6 +222,7 @@ op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 	o.exclude = excl;
 	o.n_exclude = nexcl;
 	o.node_key = cf->node_key;
+	o.keep_outside_links = strcmp(cf->outside_links, "keep") == 0;
 	if (h) {
 		o.node_facts = h->node_facts;
 		o.progress = h->progress;

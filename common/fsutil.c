@@ -142,12 +142,19 @@ fs_opendirat(int dirfd, const char *name, const char *shown, int create,
 	    O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
-	if (errno == ELOOP)
-		return err_set(e, ERR_FAILED, "%s is a symbolic link: refused "
-		    "(the agent follows no link on a volume)", shown);
-	if (errno == ENOTDIR)
+	if (errno == ELOOP || errno == ENOTDIR) {
+		struct stat st;
+		/* With O_DIRECTORY a link gives ENOTDIR: say which it is. */
+		int link = errno == ELOOP || (fstatat(dirfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+
+		if (link)
+			return err_set(e, ERR_FAILED, "%s is a symbolic link: "
+			    "refused (the agent follows no link on a volume)",
+			    shown);
 		return err_set(e, ERR_FAILED, "%s is not a directory: refused",
 		    shown);
+	}
 	return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
 	    "open directory %s", shown);
 }
