@@ -72,11 +72,12 @@ static const struct conf_key keys[] = {
 	  "is refused when the node holds one.", OFF(lock_files) },
 	{ "archive", "outside_links", CONF_ENUM, 0, 0, "fail", "fail|keep",
 	  NULL, "A symbolic link in the data directory that resolves to a "
-	  "directory or file outside it (geth/chaindata -> /elsewhere): its "
-	  "content would be missing from the backup. fail: the archive fails, "
-	  "naming it. keep: the link itself is archived, with a warning in the "
-	  "job's result and the backup's metadata. Links inside the data "
-	  "directory, and links that resolve to nothing, are archived as links.",
+	  "directory outside it (geth/chaindata -> /elsewhere): that tree would "
+	  "be missing from the backup. fail: the archive fails, naming it. "
+	  "keep: the link itself is archived, with a warning in the job's "
+	  "result and the backup's metadata. Links to directories inside the "
+	  "data directory, links to files and links that resolve to nothing "
+	  "are archived as links.",
 	  OFF(outside_links) },
 
 	{ "retention", "keep_last", CONF_INT, 0, 100000, "7", NULL, NULL,

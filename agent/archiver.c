@@ -51,10 +51,11 @@ struct walk {
 };
 
 /* A symbolic link at rel (below the data directory): when it resolves to
- * a directory or a file outside the data directory, its content would be
- * missing from the archive. Then fail naming it, or (keep_outside) record
- * a warning and archive the link itself. A link inside, or one that
- * resolves to nothing, is archived as a link. */
+ * a directory outside the data directory (geth/chaindata -> /elsewhere),
+ * that tree would be missing from the archive. Then fail naming it, or
+ * (keep_outside) record a warning and archive the link itself. A link
+ * inside, one to a file (a key mounted from a Secret, say), or one that
+ * resolves to nothing is archived as a link. */
 static int
 check_link(struct walk *w, const char *rel)
 {
@@ -64,14 +65,14 @@ check_link(struct walk *w, const char *rel)
 
 	/* The link as the kernel resolves it from the open data directory. */
 	snprintf(via, sizeof via, "/proc/self/fd/%d/%s", w->rootfd, rel);
-	if (!realpath(via, real) || stat(real, &st) < 0)
-		return 0;   /* dangling or a loop: nothing is missing */
+	if (!realpath(via, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;   /* dangling, a loop, or not a directory */
 	if (strncmp(real, w->root_real, n) == 0 &&
 	    (real[n] == '\0' || real[n] == '/' || n == 1))
 		return 0;
-	snprintf(msg, sizeof msg, "%s is a symbolic link to the %s %s, outside "
-	    "the data directory: its content is not in the backup", rel,
-	    S_ISDIR(st.st_mode) ? "directory" : "file", real);
+	snprintf(msg, sizeof msg, "%s is a symbolic link to the directory %s, "
+	    "outside the data directory: its content is not in the backup", rel,
+	    real);
 	if (!w->keep_outside)
 		return err_set(w->e, ERR_FAILED, "%s (set [archive] outside_links "
 		    "= keep to archive the link itself)", msg);
@@ -360,16 +361,20 @@ write_file_data(struct writer *w, const struct entry *ent, json_t *je)
 	char hash[FILEHASH_STR_LEN + 1];
 	int fd;
 
+	/* O_NONBLOCK: a FIFO put in the file's place since the walk must not
+	 * block; the fstat below sees that it is no longer the file. */
 	fd = openat(w->rootfd, ent->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOATIME);
+	    O_NONBLOCK | O_NOATIME);
 	if (fd < 0 && errno == EPERM)
-		fd = openat(w->rootfd, ent->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(w->rootfd, ent->rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return changed_error(w->e, ent->rel, "disappeared");
 		return err_sys(w->e, ERR_FAILED, "open %s", ent->rel);
 	}
-	if (fstat(fd, &st) < 0 || changed(&st, &ent->st)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    changed(&st, &ent->st)) {
 		close(fd);
 		return changed_error(w->e, ent->rel, "changed");
 	}
@@ -415,7 +420,8 @@ write_file_data(struct writer *w, const struct entry *ent, json_t *je)
 			return err_set(w->e, ERR_FAILED, "cancelled");
 		}
 	}
-	if (fstat(fd, &st) < 0 || changed(&st, &ent->st)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    changed(&st, &ent->st)) {
 		close(fd);
 		return changed_error(w->e, ent->rel, "changed");
 	}

@@ -53,11 +53,13 @@ struct gate_hold {
 /* Read DIR/GATE_HOLD_FILE. Absent: 0 with h->present = 0. A marker that
  * cannot be parsed still holds (h->present = 1, what parsed is kept):
  * returns -1 with e saying why, and the caller keeps the node stopped. */
-int hold_load(const char *dir, struct gate_hold *h, struct err *e);
+int hold_load(int dirfd, const char *dir, struct gate_hold *h,
+    struct err *e);
 /* Write it atomically (fsync, rename, fsync dir), mode 0600. */
-int hold_save(const char *dir, const struct gate_hold *h, struct err *e);
+int hold_save(int dirfd, const char *dir, const struct gate_hold *h,
+    struct err *e);
 /* Remove it and fsync the directory; absent is not an error. */
-int hold_remove(const char *dir, struct err *e);
+int hold_remove(int dirfd, const char *dir, struct err *e);
 /* 1 when s is a valid job id / reason (see gate_proto.h). */
 int hold_job_valid(const char *s);
 int hold_reason_valid(const char *s);

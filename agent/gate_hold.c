@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ hold_reason_valid(const char *s)
 	return utf8_valid(s, n);
 }
 
+/* "<dir>/<marker>", for messages. */
 static int
 hold_path(char *out, size_t size, const char *dir, struct err *e)
 {
@@ -74,7 +76,7 @@ parse_seconds(const char *s)
 }
 
 int
-hold_load(const char *dir, struct gate_hold *h, struct err *e)
+hold_load(int dirfd, const char *dir, struct gate_hold *h, struct err *e)
 {
 	char path[4096];
 	char *buf = NULL, *line, *save = NULL;
@@ -85,7 +87,8 @@ hold_load(const char *dir, struct gate_hold *h, struct err *e)
 	memset(h, 0, sizeof *h);
 	if (hold_path(path, sizeof path, dir, e) < 0)
 		return -1;
-	if (fs_read_file(path, HOLD_FILE_MAX, &buf, &len, &fe) < 0) {
+	if (fs_read_fileat(dirfd, GATE_HOLD_FILE, path, HOLD_FILE_MAX, &buf,
+	    &len, &fe) < 0) {
 		if (fe.code == ERR_NOT_FOUND)
 			return 0;
 		/* it may exist: an unreadable marker still holds */
@@ -135,7 +138,8 @@ hold_load(const char *dir, struct gate_hold *h, struct err *e)
 }
 
 int
-hold_save(const char *dir, const struct gate_hold *h, struct err *e)
+hold_save(int dirfd, const char *dir, const struct gate_hold *h,
+    struct err *e)
 {
 	char path[4096], text[HOLD_FILE_MAX];
 	int n;
@@ -149,7 +153,8 @@ hold_save(const char *dir, const struct gate_hold *h, struct err *e)
 	    GATE_OPT_UNTIL, h->until, h->since);
 	if (n < 0 || (size_t)n >= sizeof text)
 		return err_set(e, ERR_FAILED, "hold marker too long");
-	if (fs_write_atomic(path, text, (size_t)n, 0600, e) < 0) {
+	if (fs_write_atomicat(dirfd, GATE_HOLD_FILE, path, text, (size_t)n,
+	    0600, e) < 0) {
 		err_prefix(e, "write hold marker");
 		return -1;
 	}
@@ -157,20 +162,18 @@ hold_save(const char *dir, const struct gate_hold *h, struct err *e)
 }
 
 int
-hold_remove(const char *dir, struct err *e)
+hold_remove(int dirfd, const char *dir, struct err *e)
 {
 	char path[4096];
 
 	if (hold_path(path, sizeof path, dir, e) < 0)
 		return -1;
-	if (unlink(path) < 0) {
+	if (unlinkat(dirfd, GATE_HOLD_FILE, 0) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return err_sys(e, ERR_FAILED, "remove hold marker %s", path);
 	}
-	if (fs_fsync_dir(dir, e) < 0) {
-		err_prefix(e, "remove hold marker");
-		return -1;
-	}
+	if (fsync(dirfd) < 0)
+		return err_sys(e, ERR_FAILED, "remove hold marker: fsync %s", dir);
 	return 0;
 }

@@ -91,6 +91,7 @@ struct gate {
 	int sock_bound;
 	long long accept_paused_until;
 	int lock_fd;
+	int state_fd;                   /* --state-dir, opened once */
 	int sig_rfd;
 	int out_w, err_w;               /* write ends handed to each child */
 	mode_t umask;
@@ -732,7 +733,7 @@ hold_set(struct gate *g, const struct stop_req *r, struct err *e)
 		snprintf(h.reason, sizeof h.reason, "%s", r->reason);
 	h.until = r->until;
 	h.since = (long long)time(NULL);
-	if (hold_save(g->o->state_dir, &h, e) < 0)
+	if (hold_save(g->state_fd, g->o->state_dir, &h, e) < 0)
 		return -1;
 	g->hold = h;
 	return 0;
@@ -778,7 +779,7 @@ do_stop(struct gate *g, struct client *c, const struct stop_req *r)
 	if (kill(-g->pgid, g->o->stop_signal) < 0 && errno != ESRCH) {
 		int saved = errno;
 		struct err e2;
-		if (hold_remove(g->o->state_dir, &e2) == 0)
+		if (hold_remove(g->state_fd, g->o->state_dir, &e2) == 0)
 			g->hold.present = 0;
 		reply_error(c, "send SIG%s to process group %d: %s",
 		    gate_signal_name(g->o->stop_signal), (int)g->pgid,
@@ -819,7 +820,7 @@ do_start(struct gate *g, struct client *c)
 	log_info("start_requested", "job=%s", logq(g->hold.present &&
 	    g->hold.job[0] ? g->hold.job : "-"));
 	saved = g->hold;
-	if (hold_remove(g->o->state_dir, &e) < 0) {
+	if (hold_remove(g->state_fd, g->o->state_dir, &e) < 0) {
 		reply_error(c, "%s: the node stays stopped", e.msg);
 		return;
 	}
@@ -829,7 +830,7 @@ do_start(struct gate *g, struct client *c)
 		    e.msg);
 		log_error("start_failed", "error=%s", logq(e.msg));
 		/* Put the hold back: the node stays as it was. */
-		if (saved.present && hold_save(g->o->state_dir, &saved, &e) == 0)
+		if (saved.present && hold_save(g->state_fd, g->o->state_dir, &saved, &e) == 0)
 			g->hold = saved;
 		snprintf(msg, sizeof msg, "start failed: %s", g->start_error);
 		reply_status(g, c, msg);
@@ -1170,12 +1171,22 @@ state_dir_setup(struct gate *g, struct err *e)
 		err_prefix(e, "state dir");
 		return -1;
 	}
+	/* Opened once, never through a link: the state dir lies on the data
+	 * volume, which the node writes; the marker and the lock are reached
+	 * below this descriptor from now on. */
+	g->state_fd = fs_opendirat(AT_FDCWD, g->o->state_dir, g->o->state_dir,
+	    0, e);
+	if (g->state_fd < 0) {
+		err_prefix(e, "state dir");
+		return -1;
+	}
 	if (fs_join(path, sizeof path, g->o->state_dir, GATE_LOCK_FILE) < 0)
 		return err_set(e, ERR_CONFIG, "state dir path too long: %s",
 		    g->o->state_dir);
-	g->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	g->lock_fd = fs_openat_regular(g->state_fd, GATE_LOCK_FILE, path,
+	    O_RDWR | O_CREAT, NULL, e);
 	if (g->lock_fd < 0)
-		return err_sys(e, ERR_FAILED, "open %s", path);
+		return -1;
 	if (flock(g->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
 			return err_set(e, ERR_BUSY, "another gate uses the state "
@@ -1184,9 +1195,7 @@ state_dir_setup(struct gate *g, struct err *e)
 		return err_sys(e, ERR_FAILED, "flock %s", path);
 	}
 	/* What an interrupted marker write may have left. */
-	if (fs_join(path, sizeof path, g->o->state_dir,
-	    GATE_HOLD_FILE FS_PARTIAL_SUFFIX) == 0)
-		unlink(path);
+	unlinkat(g->state_fd, GATE_HOLD_FILE FS_PARTIAL_SUFFIX, 0);
 	return 0;
 }
 
@@ -1357,6 +1366,7 @@ gate_run(const struct gate_opts *o)
 	g->o = o;
 	g->state = ST_STOPPED;
 	g->exec_fd = g->listen_fd = g->lock_fd = g->sig_rfd = -1;
+	g->state_fd = -1;
 	g->out.fd = g->err.fd = g->out_w = g->err_w = -1;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		g->cl[i].fd = -1;
@@ -1381,7 +1391,7 @@ gate_run(const struct gate_opts *o)
 		    "will not be reaped here", logq(strerror(errno)));
 	if (state_dir_setup(g, &e) < 0)
 		goto fail;
-	if (hold_load(o->state_dir, &g->hold, &e) < 0)
+	if (hold_load(g->state_fd, o->state_dir, &g->hold, &e) < 0)
 		log_error("hold_unreadable", "error=%s action=%s", logq(e.msg),
 		    logq("the node stays stopped until start"));
 	if (listen_setup(g, &e) < 0)
@@ -1431,6 +1441,8 @@ out:
 		close(g->listen_fd);
 	if (g->lock_fd >= 0)
 		close(g->lock_fd);
+	if (g->state_fd >= 0)
+		close(g->state_fd);
 	if (g->out.fd >= 0)
 		close(g->out.fd);
 	if (g->err.fd >= 0)

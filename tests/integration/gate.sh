@@ -215,4 +215,27 @@ t1=$(now_ms)
 [ -e "$T/hold.state/gate-hold" ] || fail "the hold marker must survive the gate"
 ok "SIGTERM while held: exit 0 at once; socket removed, marker kept"
 
+# --- the state dir on a hostile volume --------------------------------------
+# A link as the state dir: refused at start. One swapped in after the start:
+# the gate keeps its own directory, the marker never lands elsewhere.
+mkdir -p "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/lnk.state"
+launch lnk exec "$PORT_NEXT" "" ""
+gate_wait "$GPID" 100
+[ "$GATE_RC" = 1 ] || fail "a link as the state dir: exit $GATE_RC"
+assert_contains "$T/lnk.err" "lnk.state is a symbolic link: refused"
+[ -z "$(ls -A "$T/elsewhere")" ] || fail "the gate wrote through the link"
+rm "$T/lnk.state"
+start_gate swap exec
+mv "$T/swap.state" "$T/swap.state.real"
+ln -s "$T/elsewhere" "$T/swap.state"
+ctl swap stop timeout=10 job=j-swap
+expect_field .state stopped
+[ -f "$T/swap.state.real/gate-hold" ] || fail "the marker is not in the gate's own state dir"
+[ -z "$(ls -A "$T/elsewhere")" ] || fail "the marker went through the swapped-in link"
+ctl swap start
+expect_field .state running
+[ ! -e "$T/swap.state.real/gate-hold" ] || fail "start left the marker"
+ok "the state dir: a link is refused at start; one swapped in later is never written through"
+
 finish
