@@ -12,16 +12,25 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "err.h"
 
 #define STORE_ID_MAX 256
 
+/* The backup volume may be shared and written by others: member<N>/ is
+ * opened with O_DIRECTORY | O_NOFOLLOW (a member directory that is a link
+ * is refused) and every file in it is reached relative to that descriptor,
+ * never through a link and never waiting on a FIFO. The store holds the
+ * descriptor while it holds the lock (store_lock until store_close); other
+ * calls open the directory for themselves and close it before returning,
+ * so a store that is only read needs no store_close. */
 struct store {
-	char dir[4096];         /* <backup_dir>/member<N> */
+	char dir[4096];         /* <backup_dir>/member<N>, for messages */
 	long long member;
 	int lock_fd;            /* -1 unless store_lock() holds it */
+	int dirfd;              /* member<N>/, valid only while lock_fd >= 0 */
 };
 
 struct backup_info {
@@ -31,32 +40,67 @@ struct backup_info {
 	uint64_t size;          /* archive bytes */
 	long long bytes;        /* content bytes; -1 unknown */
 	long long files;        /* entries; -1 unknown */
+	/* Names in member<N>/ (meta_name "" for legacy): the store opens them
+	 * relative to the directory. */
+	char archive_name[STORE_ID_MAX + 16];
+	char meta_name[STORE_ID_MAX + 8];
+	/* The same as paths, for messages and for readers given a path. */
 	char archive_path[4352];
 	char meta_path[4352];
 };
-
 /* ID syntax: ^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$ */
 int store_id_valid(const char *id);
 /* Legacy name syntax: a plain file name ending in .tar.gz, no '/'. */
 int store_legacy_name_valid(const char *name);
 
-/* Open member<N> below backup_dir; with create, make it (0700). Without
- * create, a missing directory is an empty store. */
+/* Name member<N> below backup_dir; with create, make it (0700) and check
+ * that it is a directory, not a link. Without create, nothing is opened
+ * yet, and a missing directory is an empty store. */
 int store_open(struct store *s, const char *backup_dir, long long member,
     int create, struct err *e);
-/* Mutating commands hold the store lock; ERR_BUSY when taken. */
+/* Mutating commands hold the store lock (an flock on member<N>/.lock);
+ * ERR_BUSY when taken. The store keeps member<N>/ open until store_close. */
 int store_lock(struct store *s, struct err *e);
+/* Release the lock and the directory; a store that holds neither (lock_fd
+ * -1) is left alone. */
 void store_close(struct store *s);
 
-/* Complete backups (and legacy ones), newest first. Caller frees *out. */
+/* Complete backups (and legacy ones), newest first. Caller frees *out.
+ * Only regular files count: a link, FIFO, directory or device where an
+ * archive or a metadata file would be is skipped, with a warning logged
+ * once per name and inode. bytes and files come from the metadata's
+ * summary (store_summary). */
 int store_list(const struct store *s, struct backup_info **out, size_t *n,
     struct err *e);
 /* Find by id, legacy name, or "latest" (newest complete, legacy included
- * only when it is all there is). ERR_NOT_FOUND / ERR_BAD_REQUEST. */
+ * only when it is all there is). ERR_NOT_FOUND (also when a file of the
+ * backup is not a regular file: refused) / ERR_BAD_REQUEST. */
 int store_find(const struct store *s, const char *id, struct backup_info *out,
     struct err *e);
-/* Load a backup's metadata (NULL for legacy, with e cleared). */
+
+/* What the agent keeps of each metadata file: its summary, the metadata
+ * object without "entries" (id, created, archive, bytes, files, node,
+ * node_key, and whatever else it holds: encryption, offsite, type,
+ * parent...), read once and cached in the process, keyed by the file's
+ * device, inode, size, mtime and ctime. The read streams the file and
+ * never holds its entry list; a summary larger than STORE_SUMMARY_MAX
+ * counts as unreadable. A new reference (caller decrefs), NULL for legacy
+ * (e cleared) or when the metadata cannot be read (e set). Thread-safe. */
+#define STORE_SUMMARY_MAX (64u << 10)
+json_t *store_summary(const struct store *s, const struct backup_info *b,
+    struct err *e);
+/* Load a backup's whole metadata, entry list included, for a verify or an
+ * unpack (NULL for legacy, with e cleared). One such parse runs at a time
+ * in the process; files over 256 MiB are refused. */
 json_t *store_load_meta(const struct backup_info *b, struct err *e);
+/* Open b's archive (metadata: its metadata file) for reading: a regular
+ * file in member<N>/, no link followed, no FIFO waited on. *st gets its
+ * fstat. Returns the fd (caller closes). */
+int store_open_file(const struct store *s, const struct backup_info *b,
+    int metadata, struct stat *st, struct err *e);
+/* The summary cache: how many files it remembers (summaries and skipped
+ * names) and the bytes of summary text it holds. */
+void store_cache_stats(size_t *entries, size_t *bytes);
 
 /* Reserve a new id for a backup started at t: creates
  * "<ID>.tar.zst.partial" exclusively and returns its fd. Needs the lock. */

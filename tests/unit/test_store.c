@@ -1,5 +1,7 @@
 /* Unit tests of agent/store: ids, listing, finding, reserving, cleanup,
- * retention and deletion of one member's backups.
+ * retention and deletion of one member's backups; links, FIFOs and a
+ * linked member directory on the volume; the metadata summaries and their
+ * cache.
  *
  * Every test works in its own directory, made with mkdtemp below one base
  * directory under ${TMPDIR:-/tmp}; main() removes the base directory at the
@@ -12,9 +14,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -408,11 +412,15 @@ START_TEST(test_list)
 		ck_assert_int_eq(list[i].files, want[i].files);
 		if (want[i].legacy) {
 			ck_assert_str_eq(list[i].archive_path, mp(want[i].id));
+			ck_assert_str_eq(list[i].archive_name, want[i].id);
+			ck_assert_str_eq(list[i].meta_name, "");
 		} else {
 			snprintf(name, sizeof name, "%s.tar.zst", want[i].id);
 			ck_assert_str_eq(list[i].archive_path, mp(name));
+			ck_assert_str_eq(list[i].archive_name, name);
 			snprintf(name, sizeof name, "%s.json", want[i].id);
 			ck_assert_str_eq(list[i].meta_path, mp(name));
+			ck_assert_str_eq(list[i].meta_name, name);
 		}
 	}
 	free(list);
@@ -884,10 +892,10 @@ START_TEST(test_delete_order)
 	put_backup("20261124T010203Z", 4, "{\"bytes\": 1, \"files\": 1}");
 	ck_assert_int_eq(store_find(&s, "20261124T010203Z", &b, &e), 0);
 
-	/* The archive path made unremovable: a non-empty directory. */
+	/* The archive made unremovable: a non-empty directory. */
 	ck_assert_int_eq(mkdir(mp("blocker"), 0700), 0);
 	put("blocker/f", "x");
-	snprintf(b.archive_path, sizeof b.archive_path, "%s", mp("blocker"));
+	snprintf(b.archive_name, sizeof b.archive_name, "blocker");
 	err_clear(&e);
 	ck_assert_int_eq(store_delete(&s, &b, &e), -1);
 	ck_assert_int_eq(e.code, ERR_FAILED);
@@ -898,7 +906,7 @@ START_TEST(test_delete_order)
 	/* The metadata path made unremovable: the archive stays. */
 	put("20261124T010203Z.json", "{}");
 	ck_assert_int_eq(store_find(&s, "20261124T010203Z", &b, &e), 0);
-	snprintf(b.meta_path, sizeof b.meta_path, "%s", mp("blocker"));
+	snprintf(b.meta_name, sizeof b.meta_name, "blocker");
 	err_clear(&e);
 	ck_assert_int_eq(store_delete(&s, &b, &e), -1);
 	ck_assert_int_eq(e.code, ERR_FAILED);
@@ -910,6 +918,823 @@ START_TEST(test_delete_order)
 	ck_assert_int_eq(store_delete(&s, &b, &e), 0);
 	ck_assert_int_eq(store_delete(&s, &b, &e), 0);
 	ck_assert(!exists("20261124T010203Z.tar.zst"));
+}
+END_TEST
+
+/* ---- hostile volumes ------------------------------------------------- */
+
+/* tmp/name, outside the member directory. */
+static const char *
+outside(const char *name)
+{
+	static char buf[2][PATH_MAX];
+	static int next;
+	char *b = buf[next++ % 2];
+
+	ck_assert_int_lt(snprintf(b, PATH_MAX, "%s/%s", tmp, name), PATH_MAX);
+	return b;
+}
+
+static void
+put_at(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
+	ck_assert_int_ge(fputs(content, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* What the files outside hold, to show they were never written. */
+static char *
+slurp(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Log lines (stderr) of a stretch of a test, in a file. */
+static int saved_stderr = -1;
+static char log_path[PATH_MAX];
+
+static void
+capture_begin(void)
+{
+	int fd;
+
+	snprintf(log_path, sizeof log_path, "%s/captured.log", tmp);
+	fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	ck_assert_int_ge(saved_stderr, 0);
+	ck_assert_int_ge(dup2(fd, 2), 0);
+	close(fd);
+}
+
+/* How many captured lines hold both a and b (b may be NULL). */
+static int
+capture_count(const char *a, const char *b)
+{
+	char line[8192];
+	int n = 0;
+	FILE *f;
+
+	fflush(stderr);
+	f = fopen(log_path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, a) && (!b || strstr(line, b)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void
+capture_end(void)
+{
+	fflush(stderr);
+	ck_assert_int_ge(dup2(saved_stderr, 2), 0);
+	close(saved_stderr);
+	saved_stderr = -1;
+}
+
+/* A member directory with a good backup and a good legacy one, and next
+ * to them links (to files outside), FIFOs and a dangling link where
+ * archives and metadata would be. */
+static void
+build_hostile(void)
+{
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_at(outside("secret"), "TOPSECRET");
+	ck_assert_int_eq(chmod(outside("secret"), 0644), 0);
+	put_at(outside("secret.json"), "{\"bytes\": 5, \"files\": 5}");
+	put_backup("20261124T010203Z", 4, "{\"bytes\": 1, \"files\": 1}");
+	put("ok.tar.gz", "legacy");
+	set_mtime("ok.tar.gz", utc(2020, 1, 1, 0, 0, 0));
+	/* Metadata that is a link to a valid metadata file outside. */
+	put("20261124T010204Z.tar.zst", "zz");
+	ck_assert_int_eq(symlink(outside("secret.json"),
+	    mp("20261124T010204Z.json")), 0);
+	/* An archive that is a link. */
+	ck_assert_int_eq(symlink(outside("secret"),
+	    mp("20261124T010205Z.tar.zst")), 0);
+	put("20261124T010205Z.json", "{\"bytes\": 1, \"files\": 1}");
+	/* FIFOs as metadata and as archive. */
+	put("20261124T010206Z.tar.zst", "zz");
+	ck_assert_int_eq(mkfifo(mp("20261124T010206Z.json"), 0600), 0);
+	ck_assert_int_eq(mkfifo(mp("20261124T010207Z.tar.zst"), 0600), 0);
+	put("20261124T010207Z.json", "{\"bytes\": 1, \"files\": 1}");
+	/* Legacy names: a link, a dangling link, a FIFO. */
+	ck_assert_int_eq(symlink(outside("secret"), mp("evil.tar.gz")), 0);
+	ck_assert_int_eq(symlink("/nonexistent/x", mp("dangling.tar.gz")), 0);
+	ck_assert_int_eq(mkfifo(mp("fifo.tar.gz"), 0600), 0);
+}
+
+START_TEST(test_list_hostile)
+{
+	static const char *const skipped[] = {
+		"20261124T010204Z.json", "20261124T010205Z.tar.zst",
+		"20261124T010206Z.json", "20261124T010207Z.tar.zst",
+		"evil.tar.gz", "dangling.tar.gz", "fifo.tar.gz",
+	};
+	char name[64];
+	struct backup_info *list;
+	struct store s;
+	struct err e;
+	size_t n;
+
+	build_hostile();
+	open_store(&s);
+	capture_begin();
+	ck_assert_msg(store_list(&s, &list, &n, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(list[0].id, "20261124T010203Z");
+	ck_assert_int_eq(list[0].bytes, 1);
+	ck_assert_str_eq(list[1].id, "ok.tar.gz");
+	free(list);
+	/* Each skipped name warned about once, not at every listing. */
+	for (int round = 0; round < 3; round++) {
+		ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+		ck_assert_uint_eq(n, 2);
+		free(list);
+	}
+	for (size_t i = 0; i < sizeof skipped / sizeof skipped[0]; i++) {
+		snprintf(name, sizeof name, "name=%s ", skipped[i]);
+		ck_assert_msg(capture_count("event=backup_file_skipped", name) == 1,
+		    "%s: warned %d times", skipped[i],
+		    capture_count("event=backup_file_skipped", name));
+	}
+	ck_assert_int_eq(capture_count("event=backup_file_skipped", NULL), 7);
+	ck_assert_int_eq(capture_count("kind=\"a symbolic link\"", NULL), 4);
+	ck_assert_int_eq(capture_count("kind=\"a FIFO\"", NULL), 3);
+	/* A new link under the same name (another inode: made before the
+	 * old one goes): warned again. */
+	ck_assert_int_eq(symlink(outside("secret.json"), mp("new.tmp")), 0);
+	ck_assert_int_eq(rename(mp("new.tmp"), mp("evil.tar.gz")), 0);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	free(list);
+	ck_assert_int_eq(capture_count("event=backup_file_skipped",
+	    "name=evil.tar.gz "), 2);
+	ck_assert_int_eq(capture_count("event=backup_file_skipped", NULL), 8);
+	capture_end();
+	ck_assert_str_eq(slurp(outside("secret")), "TOPSECRET");
+}
+END_TEST
+
+START_TEST(test_find_hostile)
+{
+	static const struct {
+		const char *id, *kind;
+	} refused[] = {
+		{ "20261124T010204Z", "is a symbolic link: refused" },
+		{ "20261124T010205Z", "is a symbolic link: refused" },
+		{ "20261124T010206Z", "is a FIFO: refused" },
+		{ "20261124T010207Z", "is a FIFO: refused" },
+		{ "evil.tar.gz", "is a symbolic link: refused" },
+		{ "dangling.tar.gz", "is a symbolic link: refused" },
+		{ "fifo.tar.gz", "is a FIFO: refused" },
+	};
+	struct backup_info b;
+	struct store s;
+	struct err e;
+
+	build_hostile();
+	open_store(&s);
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		err_clear(&e);
+		ck_assert_msg(store_find(&s, refused[i].id, &b, &e) == -1,
+		    "%s found", refused[i].id);
+		ck_assert_int_eq(e.code, ERR_NOT_FOUND);
+		ck_assert_msg(strstr(e.msg, refused[i].kind) != NULL, "%s: %s",
+		    refused[i].id, e.msg);
+	}
+	ck_assert_int_eq(store_find(&s, "latest", &b, &e), 0);
+	ck_assert_str_eq(b.id, "20261124T010203Z");
+	ck_assert_int_eq(store_find(&s, "ok.tar.gz", &b, &e), 0);
+	ck_assert_int_eq(b.legacy, 1);
+	ck_assert_uint_eq(b.size, 6);
+	ck_assert_str_eq(slurp(outside("secret")), "TOPSECRET");
+}
+END_TEST
+
+/* member1 a link to a real directory: refused for every use, and the
+ * directory it points to is neither chmodded nor written. */
+START_TEST(test_member_link)
+{
+	char real[2200], path[PATH_MAX];
+	struct backup_info b, *list;
+	struct store s;
+	struct stat st;
+	struct err e;
+	size_t n;
+
+	snprintf(real, sizeof real, "%s/real", tmp);
+	ck_assert_int_eq(mkdir(real, 0755), 0);
+	ck_assert_int_eq(chmod(real, 0755), 0);
+	snprintf(path, sizeof path, "%s/20261124T010203Z.tar.zst", real);
+	put_at(path, "zz");
+	snprintf(path, sizeof path, "%s/20261124T010203Z.json", real);
+	put_at(path, "{\"bytes\": 1, \"files\": 1}");
+	snprintf(path, sizeof path, "%s/20261125T000000Z.tar.zst", real);
+	put_at(path, "orphan");
+	ck_assert_int_eq(symlink(real, mdir), 0);
+
+	err_clear(&e);
+	ck_assert_int_eq(store_open(&s, tmp, 1, 1, &e), -1);
+	ck_assert_msg(strstr(e.msg, "member1 is a symbolic link: refused") !=
+	    NULL, "%s", e.msg);
+	ck_assert_int_eq(stat(real, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0755);
+
+	ck_assert_int_eq(store_open(&s, tmp, 1, 0, &e), 0);
+	err_clear(&e);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), -1);
+	ck_assert_int_eq(e.code, ERR_FAILED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	err_clear(&e);
+	ck_assert_int_eq(store_find(&s, "latest", &b, &e), -1);
+	ck_assert_int_eq(e.code, ERR_FAILED);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	err_clear(&e);
+	ck_assert_int_eq(store_find(&s, "20261124T010203Z", &b, &e), -1);
+	ck_assert_int_eq(e.code, ERR_FAILED);
+	err_clear(&e);
+	ck_assert_int_eq(store_cleanup(&s, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	err_clear(&e);
+	ck_assert_int_eq(store_lock(&s, &e), -1);
+	ck_assert_int_eq(s.lock_fd, -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	store_close(&s);
+	snprintf(path, sizeof path, "%s/.lock", real);
+	ck_assert_int_eq(lstat(path, &st), -1);
+	snprintf(path, sizeof path, "%s/20261125T000000Z.tar.zst", real);
+	ck_assert_int_eq(lstat(path, &st), 0);
+
+	/* A regular file as member1. */
+	ck_assert_int_eq(unlink(mdir), 0);
+	put_at(mdir, "x");
+	err_clear(&e);
+	ck_assert_int_eq(store_open(&s, tmp, 1, 1, &e), -1);
+	ck_assert_msg(strstr(e.msg, "is not a directory: refused") != NULL, "%s",
+	    e.msg);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), -1);
+}
+END_TEST
+
+/* A backup's files are opened relative to the member directory, regular
+ * files only: a link or FIFO swapped in after the find is refused (and
+ * the FIFO does not block). */
+START_TEST(test_open_file)
+{
+	struct backup_info b;
+	struct store s;
+	struct stat st;
+	struct err e;
+	char buf[64];
+	ssize_t got;
+	int fd;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_at(outside("secret"), "TOPSECRET");
+	put_backup("20261124T010203Z", 4, "{\"bytes\": 1, \"files\": 1}");
+	put("old.tar.gz", "legacy");
+	open_store(&s);
+	ck_assert_int_eq(store_find(&s, "20261124T010203Z", &b, &e), 0);
+	fd = store_open_file(&s, &b, 0, &st, &e);
+	ck_assert_msg(fd >= 0, "%s", e.msg);
+	ck_assert_int_eq(st.st_size, 4);
+	got = read(fd, buf, sizeof buf);
+	ck_assert_int_eq(got, 4);
+	ck_assert_int_eq(memcmp(buf, "zzzz", 4), 0);
+	close(fd);
+	fd = store_open_file(&s, &b, 1, &st, &e);
+	ck_assert_int_ge(fd, 0);
+	got = read(fd, buf, sizeof buf - 1);
+	ck_assert_int_gt(got, 0);
+	buf[got] = '\0';
+	ck_assert_str_eq(buf, "{\"bytes\": 1, \"files\": 1}");
+	close(fd);
+
+	ck_assert_int_eq(unlink(mp("20261124T010203Z.tar.zst")), 0);
+	ck_assert_int_eq(symlink(outside("secret"),
+	    mp("20261124T010203Z.tar.zst")), 0);
+	err_clear(&e);
+	ck_assert_int_eq(store_open_file(&s, &b, 0, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	ck_assert_int_eq(unlink(mp("20261124T010203Z.json")), 0);
+	ck_assert_int_eq(mkfifo(mp("20261124T010203Z.json"), 0600), 0);
+	err_clear(&e);
+	ck_assert_int_eq(store_open_file(&s, &b, 1, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a FIFO: refused"));
+	/* ... and the full parse refuses them as well. */
+	err_clear(&e);
+	ck_assert_ptr_null(store_load_meta(&b, &e));
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a FIFO: refused"));
+
+	ck_assert_int_eq(store_find(&s, "old.tar.gz", &b, &e), 0);
+	err_clear(&e);
+	ck_assert_int_eq(store_open_file(&s, &b, 1, &st, &e), -1);
+	ck_assert_int_eq(e.code, ERR_NOT_FOUND);
+}
+END_TEST
+
+/* The full parse reaches the metadata through the member directory, not
+ * through a link put in its place. */
+START_TEST(test_load_meta_dir_link)
+{
+	char real[2200], path[PATH_MAX];
+	struct backup_info b;
+	struct store s;
+	struct err e;
+	json_t *j;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_backup("20261124T010203Z", 4, "{\"bytes\": 1, \"files\": 1}");
+	open_store(&s);
+	ck_assert_int_eq(store_find(&s, "20261124T010203Z", &b, &e), 0);
+	j = store_load_meta(&b, &e);
+	ck_assert_ptr_nonnull(j);
+	json_decref(j);
+	/* member1 moved away, a link to a lookalike in its place. */
+	snprintf(real, sizeof real, "%s/moved", tmp);
+	ck_assert_int_eq(rename(mdir, real), 0);
+	ck_assert_int_eq(symlink(real, mdir), 0);
+	err_clear(&e);
+	ck_assert_ptr_null(store_load_meta(&b, &e));
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	snprintf(path, sizeof path, "%s/20261124T010203Z.json", real);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+/* Leftovers that are links go as links (their targets stay); a
+ * directory with a leftover's name is kept, and does not fail the
+ * cleanup. */
+START_TEST(test_cleanup_hostile)
+{
+	struct store s;
+	struct err e;
+	struct stat st;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_at(outside("victim"), "VICTIM");
+	ck_assert_int_eq(symlink(outside("victim"),
+	    mp("20261124T010203Z.tar.zst.partial")), 0);
+	ck_assert_int_eq(symlink(outside("victim"),
+	    mp("20261125T000000Z.tar.zst")), 0);
+	ck_assert_int_eq(mkdir(mp("20261126T000000Z.tar.zst.partial"), 0700), 0);
+	ck_assert_int_eq(mkfifo(mp("20261127T000000Z.json.partial"), 0600), 0);
+	open_store(&s);
+	ck_assert_int_eq(store_lock(&s, &e), 0);
+	ck_assert_msg(store_cleanup(&s, &e) == 3, "%s", e.msg);
+	ck_assert(!exists("20261124T010203Z.tar.zst.partial"));
+	ck_assert(!exists("20261125T000000Z.tar.zst"));
+	ck_assert(!exists("20261127T000000Z.json.partial"));
+	ck_assert_int_eq(lstat(mp("20261126T000000Z.tar.zst.partial"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_str_eq(slurp(outside("victim")), "VICTIM");
+	store_close(&s);
+}
+END_TEST
+
+/* ---- the summary cache ----------------------------------------------- */
+
+/* Wait until every file of mdir was last changed more than a second ago
+ * (after the store's window for coarse file times), whatever the speed of
+ * the machine. */
+static void
+settle(void)
+{
+	struct timespec newest = { 0, 0 }, now;
+	struct dirent *de;
+	DIR *d = opendir(mdir);
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (lstat(mp(de->d_name), &st) < 0)
+			continue;
+		const struct timespec *t[2] = { &st.st_mtim, &st.st_ctim };
+		for (int i = 0; i < 2; i++)
+			if (t[i]->tv_sec > newest.tv_sec ||
+			    (t[i]->tv_sec == newest.tv_sec &&
+			    t[i]->tv_nsec > newest.tv_nsec))
+				newest = *t[i];
+	}
+	closedir(d);
+	newest.tv_sec += 1;
+	newest.tv_nsec += 100000000;
+	if (newest.tv_nsec >= 1000000000) {
+		newest.tv_sec++;
+		newest.tv_nsec -= 1000000000;
+	}
+	for (;;) {
+		struct timespec nap = { 0, 50000000 };
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > newest.tv_sec || (now.tv_sec == newest.tv_sec &&
+		    now.tv_nsec > newest.tv_nsec))
+			break;
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* The opens of *.json files in mdir since the last call (inotify). */
+static int
+json_opens(int in, const char *only)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(in, buf, sizeof buf)) > 0)
+		for (char *p = buf; p < buf + len; ) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			if ((ev->mask & IN_OPEN) && ev->len > 0 &&
+			    strlen(ev->name) > 5 &&
+			    strcmp(ev->name + strlen(ev->name) - 5, ".json") == 0 &&
+			    (!only || strcmp(ev->name, only) == 0))
+				n++;
+			p += sizeof *ev + ev->len;
+		}
+	ck_assert_msg(len < 0 && errno == EAGAIN, "inotify read: %s",
+	    strerror(errno));
+	return n;
+}
+
+static int
+watch_mdir(void)
+{
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(inotify_add_watch(in, mdir, IN_OPEN), 0);
+	return in;
+}
+
+/* List and check the bytes of the three backups of test_summary_cache. */
+static void
+list_bytes(const struct store *s, long long a, long long b, long long c)
+{
+	struct backup_info *list;
+	struct err e;
+	size_t n;
+
+	ck_assert_msg(store_list(s, &list, &n, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(list[2].id, "20261122T000000Z");
+	ck_assert_int_eq(list[2].bytes, a);
+	ck_assert_int_eq(list[1].bytes, b);
+	ck_assert_int_eq(list[0].bytes, c);
+	free(list);
+}
+
+#define A_JSON "20261122T000000Z.json"
+#define B_JSON "20261123T000000Z.json"
+#define C_JSON "20261124T000000Z.json"
+
+/* Each metadata file is read once; a new inode, size, mtime or ctime
+ * means it is read again (mtime never changes without ctime: the
+ * in-place rewrite below changes both). */
+START_TEST(test_summary_cache)
+{
+	struct backup_info b;
+	struct timespec ts[2];
+	struct store s;
+	struct err e;
+	json_t *j;
+	FILE *f;
+	int in;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_backup("20261122T000000Z", 4, "{\"bytes\": 100, \"files\": 1}");
+	put_backup("20261123T000000Z", 4, "{\"bytes\": 200, \"files\": 2}");
+	put_backup("20261124T000000Z", 4, "{\"bytes\": 300, \"files\": 3, "
+	    "\"entries\": [{\"path\": \"a\"}]}");
+	open_store(&s);
+	settle();
+	in = watch_mdir();
+
+	list_bytes(&s, 100, 200, 300);
+	ck_assert_int_eq(json_opens(in, NULL), 3);
+	/* Unchanged: not read again, by a listing, a find or a summary. */
+	list_bytes(&s, 100, 200, 300);
+	ck_assert_int_eq(store_find(&s, "latest", &b, &e), 0);
+	ck_assert_int_eq(store_find(&s, "20261123T000000Z", &b, &e), 0);
+	ck_assert_int_eq(b.files, 2);
+	ck_assert_int_eq(store_find(&s, "20261124T000000Z", &b, &e), 0);
+	j = store_summary(&s, &b, &e);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "bytes")), 300);
+	ck_assert_ptr_null(json_object_get(j, "entries"));
+	json_decref(j);
+	ck_assert_int_eq(json_opens(in, NULL), 0);
+
+	/* A new inode, with the same content. */
+	put("new.tmp", "{\"bytes\": 100, \"files\": 1}");
+	ck_assert_int_eq(rename(mp("new.tmp"), mp(A_JSON)), 0);
+	settle();
+	list_bytes(&s, 100, 200, 300);
+	ck_assert_int_eq(json_opens(in, A_JSON), 1);
+	ck_assert_int_eq(json_opens(in, NULL), 0);
+	list_bytes(&s, 100, 200, 300);
+	ck_assert_int_eq(json_opens(in, NULL), 0);
+
+	/* Another size. */
+	put(B_JSON, "{\"bytes\": 2000, \"files\": 2}");
+	json_opens(in, NULL);   /* the test's own */
+	settle();
+	list_bytes(&s, 100, 2000, 300);
+	ck_assert_int_eq(json_opens(in, B_JSON), 1);
+	list_bytes(&s, 100, 2000, 300);
+	ck_assert_int_eq(json_opens(in, NULL), 0);
+
+	/* The same size and inode, rewritten in place: mtime and ctime. */
+	ck_assert_ptr_nonnull(f = fopen(mp(A_JSON), "r+"));
+	ck_assert_int_ge(fputs("{\"bytes\": 101", f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	json_opens(in, NULL);
+	settle();
+	list_bytes(&s, 101, 2000, 300);
+	ck_assert_int_eq(json_opens(in, NULL), 1);
+
+	/* ctime alone: a chmod. */
+	ck_assert_int_eq(chmod(mp(C_JSON), 0640), 0);
+	settle();
+	list_bytes(&s, 101, 2000, 300);
+	ck_assert_int_eq(json_opens(in, C_JSON), 1);
+	list_bytes(&s, 101, 2000, 300);
+	ck_assert_int_eq(json_opens(in, NULL), 0);
+
+	/* A file whose times are in the future (another machine's clock):
+	 * its times cannot be trusted, it is read at every listing. */
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec += 86400;
+	ts[1] = ts[0];
+	ck_assert_int_eq(utimensat(AT_FDCWD, mp(B_JSON), ts, 0), 0);
+	list_bytes(&s, 101, 2000, 300);
+	list_bytes(&s, 101, 2000, 300);
+	ck_assert_int_eq(json_opens(in, B_JSON), 2);
+	set_mtime(B_JSON, utc(2026, 1, 1, 0, 0, 0));
+	settle();
+	list_bytes(&s, 101, 2000, 300);
+	list_bytes(&s, 101, 2000, 300);
+	ck_assert_int_eq(json_opens(in, B_JSON), 1);
+	close(in);
+}
+END_TEST
+
+/* The cache keeps no entry for a file that is gone, nor for a directory
+ * that is gone or replaced. */
+START_TEST(test_summary_cache_bounded)
+{
+	struct backup_info *list;
+	struct store s;
+	struct err e;
+	size_t n, base, entries, bytes, bytes_all;
+	char id[32];
+
+	/* An earlier test's directory may have had this one's inode: its
+	 * entries go with the first listing. */
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	open_store(&s);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	store_cache_stats(&base, NULL);
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof id, "20261124T0000%02dZ", i);
+		put_backup(id, 1, "{\"bytes\": 1, \"files\": 1}");
+	}
+	ck_assert_int_eq(symlink("x", mp("link.tar.gz")), 0);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	free(list);
+	ck_assert_uint_eq(n, 40);
+	store_cache_stats(&entries, &bytes_all);
+	ck_assert_uint_eq(entries, base + 41);
+	for (int i = 0; i < 30; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "20261124T0000%02dZ.json", i);
+		ck_assert_int_eq(unlink(mp(name)), 0);
+	}
+	ck_assert_int_eq(unlink(mp("link.tar.gz")), 0);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	free(list);
+	ck_assert_uint_eq(n, 10);
+	store_cache_stats(&entries, &bytes);
+	ck_assert_uint_eq(entries, base + 10);
+	ck_assert_uint_lt(bytes, bytes_all);
+
+	/* The directory replaced by another one: the old one's entries go. */
+	rm_rf(mdir);
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	put_backup("20261125T000000Z", 1, "{\"bytes\": 1, \"files\": 1}");
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	free(list);
+	ck_assert_uint_eq(n, 1);
+	store_cache_stats(&entries, NULL);
+	ck_assert_uint_eq(entries, base + 1);
+	/* Gone altogether. */
+	rm_rf(mdir);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	store_cache_stats(&entries, NULL);
+	ck_assert_uint_eq(entries, base);
+}
+END_TEST
+
+/* The summary: everything but the top-level entry list, read without
+ * holding that list; strings and nested objects are not mistaken for it;
+ * hostile files are bounded. */
+START_TEST(test_summary_content)
+{
+	struct backup_info b, *list;
+	struct store s;
+	struct err e;
+	json_t *j;
+	FILE *f;
+	size_t n;
+	char *pad;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	/* A long entry list in the middle, tricky strings around it. */
+	ck_assert_ptr_nonnull(f = fopen(mp("20261124T000000Z.json"), "w"));
+	fputs("{\"x\": \"}\\\"{[\\\\\", \"node\": {\"entries\": 7, "
+	    "\"block_number\": 5}, \"entries\": [", f);
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "%s{\"path\": \"d/\\\"%d}]\", \"type\": \"file\"}",
+		    i ? ", " : "", i);
+	fputs("], \"bytes\": 123456, \"files\": 20000, \"entries2\": [1]}\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	put("20261124T000000Z.tar.zst", "z");
+	open_store(&s);
+	ck_assert_int_eq(store_find(&s, "20261124T000000Z", &b, &e), 0);
+	ck_assert_int_eq(b.bytes, 123456);
+	ck_assert_int_eq(b.files, 20000);
+	j = store_summary(&s, &b, &e);
+	ck_assert_msg(j != NULL, "%s", e.msg);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "x")), "}\"{[\\");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j,
+	    "node"), "entries")), 7);
+	ck_assert_ptr_null(json_object_get(j, "entries"));
+	ck_assert_ptr_nonnull(json_object_get(j, "entries2"));
+	ck_assert_uint_eq(json_object_size(j), 5);
+	json_decref(j);
+	/* The full parse still has the entries. */
+	j = store_load_meta(&b, &e);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 20000);
+	json_decref(j);
+
+	/* entries last, or a scalar; an escaped name decodes to entries too. */
+	put_backup("20261123T000000Z", 1, "{\"bytes\": 8, \"entries\": []}");
+	put_backup("20261122T000000Z", 1, "{\"entries\": 5, \"bytes\": 9}");
+	put_backup("20261121T000000Z", 1,
+	    "{\"entri\\u0065s\": [1, 2], \"bytes\": 10}");
+	/* Unreadable, listed with unknown counts: fields other than the
+	 * entries too large, brackets that do not match in the entries,
+	 * duplicate names, not an object, too large a file (sparse). */
+	pad = malloc(STORE_SUMMARY_MAX + 64);
+	ck_assert_ptr_nonnull(pad);
+	snprintf(pad, 32, "{\"bytes\": 1, \"pad\": \"");
+	n = strlen(pad);
+	memset(pad + n, 'p', STORE_SUMMARY_MAX);
+	strcpy(pad + n + STORE_SUMMARY_MAX, "\"}");
+	put_backup("20261120T000000Z", 1, pad);
+	free(pad);
+	put_backup("20261119T000000Z", 1,
+	    "{\"entries\": [ }, \"bytes\": 1, \"files\": 1}");
+	put_backup("20261118T000000Z", 1, "{\"bytes\": 1, \"bytes\": 2}");
+	put_backup("20261117T000000Z", 1, "[{\"bytes\": 1}]");
+	put_backup("20261116T000000Z", 1, "");
+	ck_assert_int_eq(truncate(mp("20261116T000000Z.json"),
+	    (off_t)(257u << 20)), 0);
+	ck_assert_int_eq(store_list(&s, &list, &n, &e), 0);
+	ck_assert_uint_eq(n, 9);
+	ck_assert_int_eq(list[1].bytes, 8);
+	ck_assert_int_eq(list[2].bytes, 9);
+	ck_assert_int_eq(list[3].bytes, 10);
+	for (size_t i = 4; i < n; i++)
+		ck_assert_msg(list[i].bytes == -1 && list[i].files == -1,
+		    "%s: %lld bytes", list[i].id, list[i].bytes);
+	free(list);
+	ck_assert_int_eq(store_find(&s, "20261121T000000Z", &b, &e), 0);
+	j = store_summary(&s, &b, &e);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_ptr_null(json_object_get(j, "entries"));
+	json_decref(j);
+	ck_assert_int_eq(store_find(&s, "20261120T000000Z", &b, &e), 0);
+	err_clear(&e);
+	ck_assert_ptr_null(store_summary(&s, &b, &e));
+	ck_assert_int_eq(e.code, ERR_VERIFY);
+	ck_assert_msg(strstr(e.msg, "take more than 65536 bytes") != NULL, "%s",
+	    e.msg);
+	ck_assert_int_eq(store_find(&s, "20261119T000000Z", &b, &e), 0);
+	ck_assert_ptr_null(store_summary(&s, &b, &e));
+	ck_assert_ptr_nonnull(strstr(e.msg, "invalid JSON"));
+	ck_assert_int_eq(store_find(&s, "20261116T000000Z", &b, &e), 0);
+	ck_assert_ptr_null(store_summary(&s, &b, &e));
+	ck_assert_ptr_nonnull(strstr(e.msg, "larger than"));
+	ck_assert_ptr_null(store_load_meta(&b, &e));
+	ck_assert_ptr_nonnull(strstr(e.msg, "larger than"));
+}
+END_TEST
+
+/* Threads list, find and summarize at once: from a cold cache, each file
+ * is read once in all; then while the metadata changes under them, each
+ * sees a whole summary, old or new (ASan and valgrind watch). */
+struct lister {
+	const struct store *s;
+	int rounds;
+	int failures;
+};
+
+static void *
+lister_main(void *arg)
+{
+	struct lister *l = arg;
+
+	for (int i = 0; i < l->rounds; i++) {
+		struct backup_info *list, b;
+		struct err e;
+		size_t n;
+		json_t *j;
+		long long v;
+
+		if (store_list(l->s, &list, &n, &e) < 0 || n != 5)
+			l->failures++;
+		else if (list[0].bytes != 1 && list[0].bytes != 2)
+			l->failures++;
+		if (n)
+			free(list);
+		if (store_find(l->s, "latest", &b, &e) < 0 ||
+		    !(j = store_summary(l->s, &b, &e))) {
+			l->failures++;
+			continue;
+		}
+		v = json_integer_value(json_object_get(j, "bytes"));
+		if (v != 1 && v != 2)
+			l->failures++;
+		json_decref(j);
+	}
+	return NULL;
+}
+
+static void
+run_listers(const struct store *s, struct lister *l, pthread_t *t, int rounds)
+{
+	for (int i = 0; i < 4; i++) {
+		l[i].s = s;
+		l[i].rounds = rounds;
+		l[i].failures = 0;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, lister_main, &l[i]), 0);
+	}
+}
+
+static void
+join_listers(struct lister *l, pthread_t *t)
+{
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(l[i].failures, 0);
+	}
+}
+
+START_TEST(test_summary_threads)
+{
+	struct lister l[4];
+	pthread_t t[4];
+	struct store s;
+	char id[32];
+	int in;
+
+	ck_assert_int_eq(mkdir(mdir, 0700), 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(id, sizeof id, "2026112%dT000000Z", i);
+		put_backup(id, 1, "{\"bytes\": 1, \"files\": 1}");
+	}
+	open_store(&s);
+	settle();
+	in = watch_mdir();
+	run_listers(&s, l, t, 30);
+	join_listers(l, t);
+	ck_assert_int_eq(json_opens(in, NULL), 5);
+	close(in);
+
+	run_listers(&s, l, t, 60);
+	for (int i = 0; i < 40; i++) {
+		put("new.tmp", i % 2 ? "{\"bytes\": 1, \"files\": 1}" :
+		    "{\"bytes\": 2, \"files\": 1}");
+		ck_assert_int_eq(rename(mp("new.tmp"),
+		    mp("20261124T000000Z.json")), 0);
+	}
+	join_listers(l, t);
 }
 END_TEST
 
@@ -941,6 +1766,26 @@ store_suite(void)
 	tcase_add_test(tc, test_cleanup);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_delete_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_test(tc, test_list_hostile);
+	tcase_add_test(tc, test_find_hostile);
+	tcase_add_test(tc, test_member_link);
+	tcase_add_test(tc, test_open_file);
+	tcase_add_test(tc, test_load_meta_dir_link);
+	tcase_add_test(tc, test_cleanup_hostile);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("summary");
+	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	/* test_summary_cache waits out file times about eight times. */
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_summary_cache);
+	tcase_add_test(tc, test_summary_cache_bounded);
+	tcase_add_test(tc, test_summary_content);
+	tcase_add_test(tc, test_summary_threads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retention");
