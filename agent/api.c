@@ -1014,72 +1014,94 @@ api_backups_list(struct request *r)
 	return reply_json(r, MHD_HTTP_OK, list);
 }
 
+/* The backup r names, in the member's store (*s, which holds nothing once
+ * this returns: store_summary and store_open_file reach its files). */
 static int
-find_backup(struct request *r, struct backup_info *b, struct err *e)
+find_backup(struct request *r, struct store *s, struct backup_info *b,
+    struct err *e)
 {
-	struct store s;
-
 	if (!api_valid_id(r->id, 1))
 		return err_set(e, ERR_BAD_REQUEST, "'%s' is not a backup id",
 		    r->id ? r->id : "");
-	if (store_open(&s, r->api->cf->backup_dir, r->api->cf->member, 0, e) < 0)
+	if (store_open(s, r->api->cf->backup_dir, r->api->cf->member, 0, e) < 0)
 		return -1;
-	return store_find(&s, r->id, b, e);
+	return store_find(s, r->id, b, e);
 }
 
 enum MHD_Result
 api_backup_get(struct request *r)
 {
 	struct backup_info b;
+	struct store s;
 	struct err e;
-	json_t *meta, *o;
+	json_t *sum, *o;
 	char created[32];
 
 	err_clear(&e);
-	if (find_backup(r, &b, &e) < 0)
+	if (find_backup(r, &s, &b, &e) < 0)
 		return reply_err(r, &e);
 	store_format_time(b.created, created, sizeof created);
 	o = json_pack("{s:s, s:s, s:I, s:b}", "id", b.id, "created", created,
 	    "size", (json_int_t)b.size, "legacy", b.legacy);
-	meta = store_load_meta(&b, &e);
-	if (meta) {
-		/* The entry list can be long: it stays in the file. */
-		json_object_del(meta, "entries");
-		json_object_set_new(o, "metadata", meta);
-	} else {
-		json_object_set_new(o, "metadata", json_null());
-	}
+	/* The metadata's cached summary: all of it but the entry list, which
+	 * stays in the file (GET .../metadata serves it). */
+	sum = store_summary(&s, &b, &e);
+	json_object_set_new(o, "metadata", sum ? sum : json_null());
 	return reply_json(r, MHD_HTTP_OK, o);
 }
 
-/* Stream a file of the store as the reply (sendfile where possible; never
- * loaded into memory). */
+/* Content-Disposition of a download named name (RFC 6266): filename holds
+ * an ASCII stand-in (a quote, backslash, percent sign, control or
+ * non-ASCII byte becomes '_'), filename* the exact name, UTF-8 and
+ * percent-encoded (RFC 8187). Legacy names may hold any of those. */
+static void
+content_disposition(const char *name, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t n = 0;
+	int w;
+
+	w = snprintf(out, size, "attachment; filename=\"");
+	n = w < 0 ? 0 : (size_t)w;
+	for (p = (const unsigned char *)name; *p && n + 1 < size; p++)
+		out[n++] = *p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\' ||
+		    *p == '%' ? '_' : (char)*p;
+	if (n < size) {
+		w = snprintf(out + n, size - n, "\"; filename*=UTF-8''");
+		n += w < 0 ? 0 : (size_t)w;
+	}
+	for (p = (const unsigned char *)name; *p && n + 3 < size; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("!#$&+-.^_`|~", *p)) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	out[n < size ? n : size - 1] = '\0';
+}
+
+/* Stream fd (a file of the store, opened by store_open_file; st its
+ * fstat) as the reply: sendfile where possible, never loaded into
+ * memory. The response owns fd. */
 static enum MHD_Result
-send_file(struct request *r, const char *path, const char *type,
+send_file(struct request *r, int fd, const struct stat *st, const char *type,
     const char *filename)
 {
-	struct err e;
-	struct stat st;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char disp[STORE_ID_MAX + 64];
-	int fd;
+	/* Percent-encoded, a name takes three times its length. */
+	char disp[4 * STORE_ID_MAX + 128];
 
-	err_clear(&e);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		err_sys(&e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
-		    "open %s", path);
-		if (fd >= 0)
-			close(fd);
-		return reply_err(r, &e);
-	}
-	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	resp = MHD_create_response_from_fd64((uint64_t)st->st_size, fd);
 	if (!resp) {
 		close(fd);
 		return MHD_NO;
 	}
-	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", filename);
+	content_disposition(filename, disp, sizeof disp);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
@@ -1089,25 +1111,28 @@ send_file(struct request *r, const char *path, const char *type,
 
 /* A backup's archive, or its metadata file byte for byte: together a
  * complete copy of the backup (quorum-backup-agent verify and unpack need
- * both). A legacy .tar.gz has no metadata file. */
+ * both). A legacy .tar.gz has no metadata file. Only a regular file in
+ * member<N>/ is served, opened without following a link. */
 static enum MHD_Result
 backup_file(struct request *r, int metadata)
 {
 	struct backup_info b;
+	struct store s;
+	struct stat st;
 	struct err e;
-	char name[STORE_ID_MAX + 16];
+	int fd;
 
 	err_clear(&e);
-	if (find_backup(r, &b, &e) < 0)
+	if (find_backup(r, &s, &b, &e) < 0)
 		return reply_err(r, &e);
 	if (metadata && b.legacy)
 		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found",
 		    "a legacy .tar.gz backup has no metadata file");
-	snprintf(name, sizeof name, "%s%s", b.id, metadata ? ".json" :
-	    b.legacy ? "" : ".tar.zst");
-	return send_file(r, metadata ? b.meta_path : b.archive_path,
-	    metadata ? "application/json" : b.legacy ? "application/gzip" :
-	    "application/zstd", name);
+	if ((fd = store_open_file(&s, &b, metadata, &st, &e)) < 0)
+		return reply_err(r, &e);
+	return send_file(r, fd, &st, metadata ? "application/json" :
+	    b.legacy ? "application/gzip" : "application/zstd",
+	    metadata ? b.meta_name : b.archive_name);
 }
 
 enum MHD_Result

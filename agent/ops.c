@@ -328,7 +328,8 @@ op_list(const struct agent_conf *cf, struct err *e)
 		    json_integer(list[i].files) : json_null());
 		json_object_set_new(o, "bytes", list[i].bytes >= 0 ?
 		    json_integer(list[i].bytes) : json_null());
-		meta = store_load_meta(&list[i], &ignored);
+		/* The cached summary: the entry lists are not read. */
+		meta = store_summary(&s, &list[i], &ignored);
 		if (meta) {
 			json_t *node = json_object_get(meta, "node");
 			json_object_set(o, "node", node ? node : json_null());
