@@ -11,6 +11,12 @@
 # Afterwards the agent still runs, the data and backup trees are unchanged
 # (nothing was archived, restored, deleted or leased), and nothing appeared
 # outside the test's directory.
+# Then a second agent reads its token as kubelet mounts a Secret's key
+# (links into ..data): the scheme is case-insensitive (bearer, BEARER); a
+# token rewritten in place with its size and mtime kept, and a rotation of
+# ..data, retire the old token; a FIFO at the token path gets every /v1/
+# request a 401 (logged once), /readyz and /healthz still answer, and
+# SIGTERM stops the agent within 5 s.
 #
 # The agent runs with its default limits (per_ip_limit 64, max_connections
 # 512, max_body 64 KiB) except conn_timeout, 12 s instead of 30, to keep the
@@ -23,6 +29,11 @@ command -v python3 >/dev/null 2>&1 ||
 	fail "python3 is missing (scripts/install-deps.sh installs it)"
 BATTERY="$top_srcdir/tests/helpers/http_battery.py"
 CONN_TIMEOUT=12
+
+# code ARGS...: the HTTP status of one curl (5 s at most; 000: no reply).
+code() {
+	curl -s -m 5 -o "$T/body" -w '%{http_code}' "$@" || true
+}
 
 mkdata
 printf 'battery-token-%s\n' "$$" >"$T/token"
@@ -113,4 +124,92 @@ ok "data and backup trees unchanged (manifest hashes); nothing new next to the t
 kill "$AGENT_PID"
 wait "$AGENT_PID" || { tail -40 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
 ok "the agent exits cleanly on SIGTERM"
+
+# ---- the token file ---------------------------------------------------------
+# As kubelet mounts a Secret's key: secret/token -> ..data/token, ..data ->
+# ..2026_01 (a directory); a rotation points ..data at a new directory.
+S="$T/secret"
+mkdir -p "$S/..2026_01"
+printf 'first-token-%s\n' "$$" >"$S/..2026_01/token"
+chmod 0600 "$S/..2026_01/token"
+ln -s ..2026_01 "$S/..data"
+ln -s ..data/token "$S/token"
+serve_agent 7 --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+	--set agent.token_file="$S/token"
+A="http://127.0.0.1:$SERVE_PORT" AGENT_PID=$SERVE_PID
+T1="first-token-$$" T2="other-token-$$" T3="third-token-$$"
+[ "$(code -H "Authorization: Bearer $T1" "$A/v1/jobs")" = 200 ] ||
+	fail "the token read through the Secret's links: $(cat "$T/body")"
+for auth in "bearer $T1" "BEARER $T1" "bEaReR $T1" "Bearer  $T1"; do
+	[ "$(code -H "Authorization: $auth" "$A/v1/jobs")" = 200 ] ||
+		fail "Authorization: $auth: $(cat "$T/body")"
+done
+for auth in "Bearer$T1" "Bearerx $T1" "Basic $T1" "bearer $T2"; do
+	[ "$(code -H "Authorization: $auth" "$A/v1/jobs")" = 401 ] ||
+		fail "Authorization: $auth: $(cat "$T/body")"
+done
+ok "the token read through a Secret's links; the scheme in any case (bearer, BEARER), then one or more spaces"
+
+# Rewritten in place: the same inode, size and mtime (touch -r), another
+# token. Past the agent's 2 s window for a file that just changed, so
+# that only the file's ctime tells.
+F="$S/..2026_01/token"
+touch -r "$F" "$T/mtime.ref"
+before=$(stat -c '%d %i %s %y' "$F")
+sleep 2.5
+[ "$(code -H "Authorization: Bearer $T1" "$A/v1/jobs")" = 200 ] || fail "the first token: $(cat "$T/body")"
+printf 'other-token-%s\n' "$$" >"$F"
+touch -r "$T/mtime.ref" "$F"
+[ "$(stat -c '%d %i %s %y' "$F")" = "$before" ] ||
+	fail "the rewrite changed the device, inode, size or mtime: $before, now $(stat -c '%d %i %s %y' "$F")"
+[ "$(code -H "Authorization: Bearer $T1" "$A/v1/jobs")" = 401 ] ||
+	fail "the old token still works after the file was rewritten in place: $(cat "$T/body")"
+[ "$(code -H "Authorization: Bearer $T2" "$A/v1/jobs")" = 200 ] ||
+	fail "the new token, rewritten in place: $(cat "$T/body")"
+ok "a token rewritten in place with its size and mtime kept: the old one refused, the new one taken"
+
+# A rotation as kubelet makes it: a new directory, ..data swapped to it.
+mkdir "$S/..2026_02"
+printf 'third-token-%s\n' "$$" >"$S/..2026_02/token"
+ln -s ..2026_02 "$S/..data_tmp"
+mv -T "$S/..data_tmp" "$S/..data"
+[ "$(code -H "Authorization: Bearer $T2" "$A/v1/jobs")" = 401 ] ||
+	fail "the old token still works after the rotation: $(cat "$T/body")"
+[ "$(code -H "Authorization: Bearer $T3" "$A/v1/jobs")" = 200 ] ||
+	fail "the rotated token: $(cat "$T/body")"
+ok "a rotation of ..data: the old token refused, the new one taken"
+
+# A FIFO at the token path: nothing blocks, every /v1/ request gets 401,
+# the log says why once, the open routes answer, SIGTERM still stops it.
+rm "$S/token"
+mkfifo "$S/token"
+mark=$(wc -l <"$T/agent.err")
+n=0
+while [ $n -lt 20 ]; do
+	got=$(code -H "Authorization: Bearer $T3" "$A/v1/status")
+	[ "$got" = 401 ] && [ "$(jq -r .error.code "$T/body")" = unauthorized ] ||
+		fail "with a FIFO at the token path, /v1/status got $got (000: no reply in 5 s): $(cat "$T/body")"
+	n=$((n + 1))
+done
+[ "$(code "$A/readyz")" = 200 ] || fail "readyz with a FIFO at the token path: $(cat "$T/body")"
+[ "$(code "$A/healthz")" = 200 ] || fail "healthz with a FIFO at the token path: $(cat "$T/body")"
+[ "$(code "$A/v1/jobs")" = 401 ] || fail "no token, with a FIFO at the token path: $(cat "$T/body")"
+logged=$(tail -n +$((mark + 1)) "$T/agent.err" | grep -c 'event=token_unreadable' || true)
+[ "$logged" = 1 ] || {
+	tail -n +$((mark + 1)) "$T/agent.err" | tail -5 >&2
+	fail "the unreadable token was logged $logged times over 21 requests, not once"
+}
+tail -n +$((mark + 1)) "$T/agent.err" | grep 'event=token_unreadable' | grep -q 'is a FIFO' ||
+	fail "the log does not say the token is a FIFO: $(tail -n +$((mark + 1)) "$T/agent.err" | grep token_unreadable)"
+ok "a FIFO at the token path: 20 requests 401 at once, logged once (a FIFO), readyz and healthz 200"
+kill "$AGENT_PID"
+n=0
+while alive "$AGENT_PID" && [ $n -lt 50 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+alive "$AGENT_PID" && fail "the agent did not exit within 5 s of SIGTERM (a FIFO at the token path)"
+wait "$AGENT_PID" || { tail -20 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
+ok "SIGTERM stops it within 5 s"
 finish
+
