@@ -155,18 +155,26 @@ meta_mb=$(awk -v s="$(stat -c %s "$m/$newest.json")" 'BEGIN {printf "%.1f", s / 
 
 printf 'bench-token\n' >"$work/token"
 chmod 0600 "$work/token"
-port=$((30000 + $$ % 20000))
-"$agent" --data-dir "$work/data" --backup-dir "$work/backups" --member 1 \
-	--set agent.listen=127.0.0.1:$port --set agent.token_file="$work/token" \
-	--log-level warn serve 2>"$work/agent.err" &
-agent_pid=$!
+# A free port of 127.0.0.1: another one when it is taken.
 up=0
-for _ in $(seq 1 100); do
-	if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
-		up=1
-		break
-	fi
-	sleep 0.1
+for try in 0 1 2 3 4; do
+	port=$((30000 + ($$ + try * 7919) % 20000))
+	"$agent" --data-dir "$work/data" --backup-dir "$work/backups" --member 1 \
+		--set agent.listen=127.0.0.1:$port --set agent.token_file="$work/token" \
+		--log-level warn serve 2>"$work/agent.err" &
+	agent_pid=$!
+	for _ in $(seq 1 100); do
+		if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
+			up=1
+			break
+		fi
+		kill -0 "$agent_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$up" = 0 ] || break
+	kill "$agent_pid" 2>/dev/null || true
+	wait "$agent_pid" 2>/dev/null || true
+	agent_pid=""
 done
 [ "$up" = 1 ] || die "the agent did not start: $(tail -3 "$work/agent.err")"
 auth="Authorization: Bearer bench-token"
