@@ -27,6 +27,13 @@ static const struct conf_key keys[] = {
 	{ "agent", "listen", CONF_STR, 1, 0, "0.0.0.0:8181", NULL, NULL,
 	  "Address of the HTTP API (serve): numeric IPv4:PORT, [IPv6]:PORT or "
 	  "localhost:PORT.", OFF(listen) },
+	{ "agent", "probe_listen", CONF_STR, 0, 0, "", NULL, NULL,
+	  "Address of a second HTTP listener (same forms as listen) that "
+	  "serves only /healthz, /readyz and /metrics, without a token, with "
+	  "limits of its own (16 connections, 8 per address, 5 s timeouts): "
+	  "kubelet's probes and Prometheus are answered there even while "
+	  "clients hold every connection of listen. Empty: none.",
+	  OFF(probe_listen) },
 	{ "agent", "token_file", CONF_STR, 0, 0, "", NULL, NULL,
 	  "File holding the bearer token every /v1/ request must carry. Re-read "
 	  "when it changes. Required unless auth = none.", OFF(token_file) },
@@ -34,7 +41,15 @@ static const struct conf_key keys[] = {
 	  "token: /v1/ needs the bearer token. none: no auth, allowed only with "
 	  "a loopback listen address.", OFF(auth) },
 	{ "agent", "conn_timeout", CONF_INT, 1, 3600, "30", NULL, NULL,
-	  "Seconds an idle HTTP connection is kept.", OFF(conn_timeout) },
+	  "Seconds an HTTP client has to send a whole request, from its "
+	  "connect or the end of its previous reply, and the longest pause "
+	  "while it reads a reply. The time the agent takes to answer "
+	  "(?wait=S) does not count.", OFF(conn_timeout) },
+	{ "agent", "idle_timeout", CONF_INT, 1, 3600, "5", NULL, NULL,
+	  "Seconds an HTTP client has to send a request line, from its "
+	  "connect or the end of its previous reply: a connection left idle, "
+	  "new or kept alive, is closed after this (keep-alive clients "
+	  "connect again).", OFF(idle_timeout) },
 	{ "agent", "conn_memory", CONF_INT, 8192, 16777216, "65536", NULL, NULL,
 	  "Bytes of memory per HTTP connection (headers and buffers).",
 	  OFF(conn_memory) },

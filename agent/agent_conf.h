@@ -14,9 +14,11 @@ struct agent_conf {
 	char *node_key;
 	char *log_level;
 	char *listen;
+	char *probe_listen;
 	char *token_file;
 	char *auth;
 	long long conn_timeout;
+	long long idle_timeout;
 	long long conn_memory;
 	long long per_ip_limit;
 	long long max_connections;

@@ -1,6 +1,8 @@
-/* http: the agent's HTTP server on libmicrohttpd: limits, the route table,
- * bearer-token auth, the body cap, and the one reply helper every handler
- * uses. Knows nothing of archives: handlers live in api.c. */
+/* http: the agent's HTTP server on libmicrohttpd: the API on listen and,
+ * with probe_listen, a listener that serves only the routes without auth
+ * (/healthz, /readyz, /metrics); limits and request deadlines, the route
+ * table, bearer-token auth, the body cap, and the one reply helper every
+ * handler uses. Knows nothing of archives: handlers live in api.c. */
 #ifndef QB_HTTP_H
 #define QB_HTTP_H
 
@@ -63,6 +65,8 @@ enum MHD_Result reply_err(struct request *r, const struct err *e);
 enum MHD_Result reply_error(struct request *r, unsigned status,
     const char *code, const char *message);
 
+/* Start the listeners (listen, and probe_listen when set); NULL with e
+ * set when an address or the token file is unusable. */
 struct http_server *http_start(const struct agent_conf *cf, struct api *api,
     struct err *e);
 void http_stop(struct http_server *s);

@@ -9,9 +9,11 @@ backup (and the job that made it):
     addresses (127.0.0.2 and 127.0.0.3, 50 each: under the default per-IP
     limit of 64, as a small botnet would stay), each sending a partial
     request a few bytes a second: a third in the request line, a third in
-    the headers, a third in a body. They are held during the whole battery
-    and must then be closed by the agent conn_timeout seconds after they
-    opened (the agent bounds the time a client has to send a request).
+    the headers, a third in a body. Those in the headers or the body are
+    held during the whole battery and must then be closed by the agent
+    conn_timeout seconds after they opened (the agent bounds the time a
+    client has to send a request); those still in the request line,
+    idle_timeout seconds after (the time to send a request line).
   * /readyz every 50 ms from 127.0.0.1, in its own process: each answer
     must be 200 (no [node] sections and no restore: the agent is ready)
     and complete within 100 ms.
@@ -34,6 +36,23 @@ backup (and the job that made it):
   * The per-IP limit: 64 connections from 127.0.0.4 are held, the 65th
     from that address is closed without a reply, and 127.0.0.5 is still
     served (refused, not starved).
+  * Idle connections: one that has sent nothing, and one kept alive after
+    a reply, are closed by the agent idle_timeout seconds later (not
+    conn_timeout): an idle client does not keep its slot.
+  * Too many query arguments: 1,000 and 5,000 of them (which libmicrohttpd
+    could not record in conn_memory: it closed the connection without a
+    reply) get 414 with the agent's JSON error, on both listeners and on
+    a mutating route, which starts nothing; 100 are still served.
+  * An idle flood: 600 connections from 10 other loopback addresses
+    (127.0.0.2 to 127.0.0.11, 60 each: more than max_connections, 512,
+    under per_ip_limit, 64), sending nothing, each opened again as soon
+    as the agent closes it (0.1 s later when the agent refused it at once,
+    over max_connections: a reconnect storm would measure the CPU, not
+    the connection slots), for about 10 s. They take every connection of
+    the API listener, so /v1/status may go unanswered meanwhile (asked
+    about once a second: counted, not judged), but /readyz on the probe
+    listener (probe_listen), asked every 50 ms, must answer 200 within
+    100 ms throughout; once the flood stops, /v1/status answers again.
 
 Prints the figures and exits 0, or prints every failure and exits 1.
 """
@@ -58,6 +77,12 @@ PERIP_ADDR = "127.0.0.4"
 OTHER_ADDR = "127.0.0.5"
 PER_IP_LIMIT = 64          # the agent's default [agent] per_ip_limit
 MAX_RUN = 120.0            # no loop of this program runs longer
+FLOOD_ADDRS = tuple("127.0.0.%d" % i for i in range(2, 12))
+FLOOD_PER_ADDR = 60        # 600 in all: over max_connections (512)
+FLOOD_SECONDS = 10.0
+QUERY_ARGS = (1000, 5000)  # libmicrohttpd closed without a reply from ~900
+QUERY_ARGS_SERVED = 100    # the agent's own limit: still served
+PROBE_TIMEOUT = 5.0        # the probe listener's idle and request timeout
 
 CLOSED = "closed"
 ANY4XX = "any4xx"          # libmicrohttpd decides: any 4xx or closed
@@ -143,9 +168,10 @@ def parse_reply(buf, eof=False, no_body=False):
 
 def readyz_monitor(port, stop, out):
     """Every 50 ms: GET /readyz on a new connection (as a kubelet probe
-    does), whole reply within 100 ms, status 200."""
+    does), whole reply within 100 ms, status 200. Reports the count, the
+    worst and the 99th percentile latency, and the bad answers."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    n, worst, bad = 0, 0.0, []
+    n, worst, bad, lat = 0, 0.0, [], []
     t_end = time.monotonic() + MAX_RUN
     req = (b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
            b"Connection: close\r\n\r\n")
@@ -157,10 +183,13 @@ def readyz_monitor(port, stop, out):
             st, dt = "error %s" % e, 0.0
         n += 1
         worst = max(worst, dt)
+        lat.append(dt)
         if st != 200 or dt > READYZ_LIMIT:
             bad.append("readyz #%d: %s in %.1f ms" % (n, st, dt * 1000))
         time.sleep(max(0.0, t_next - time.monotonic()))
-    out.send((n, worst, bad))
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else 0.0
+    out.send((n, worst, bad, p99))
     out.close()
 
 
@@ -213,10 +242,12 @@ def slowloris(port, hold_max, stop, out):
                 s.send(c[1])
             except OSError:
                 c[3] = time.monotonic() - c[2]
-        # Reports on request: how many are open now.
+        # Reports on request: how many of those past their request line
+        # are open now.
         while out.poll():
             if out.recv() == "count":
-                out.send(("open", sum(1 for c in conns if c[3] is None)))
+                out.send(("open", sum(1 for i, c in enumerate(conns)
+                                      if c[3] is None and i % 3)))
         if stop.is_set():
             break
         time.sleep(1.0)
@@ -727,6 +758,304 @@ def per_ip_check(port):
     return refused_in, dt2, problems
 
 
+# ---- idle connections, query arguments, the probe listener ---------------
+
+def fetch(port, req, timeout=5.0):
+    """One request on its own connection: (status, body) once the whole
+    reply is in, (CLOSED, b"") if the connection closed without one,
+    ("hang", b"") after timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    buf = b""
+    try:
+        s.connect((HOST, port))
+        try:
+            s.sendall(req)
+        except OSError:
+            pass           # answered early and closed: read the reply
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "hang", b""
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return "hang", b""
+            except ConnectionResetError:
+                chunk = b""
+            buf += chunk
+            st = parse_reply(buf, eof=not chunk)
+            if st is not None:
+                end = buf.find(b"\r\n\r\n")
+                return st, (buf[end + 4:] if end >= 0 else b"")
+            if not chunk:
+                return CLOSED, b""
+    except OSError as e:
+        return "error %s" % e, b""
+    finally:
+        s.close()
+
+
+def closed_after(port, first):
+    """Seconds until the agent closes a connection on which the client
+    sent first (and read its reply, if first is a request), then nothing."""
+    s = socket.create_connection((HOST, port))
+    s.settimeout(MAX_RUN)
+    try:
+        if first:
+            s.sendall(first)
+            buf = b""
+            while parse_reply(buf) is None:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return 0.0
+                buf += chunk
+        t0 = time.monotonic()
+        try:
+            while s.recv(65536):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        return time.monotonic() - t0
+    finally:
+        s.close()
+
+
+def idle_check(port, probe_port, idle, conn_timeout):
+    """A connection that sent nothing, and one kept alive after a reply,
+    are closed idle seconds later (and not much before): not after
+    conn_timeout."""
+    import concurrent.futures
+    problems, got = [], {}
+    keep = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    checks = {"api, nothing sent": (port, None),
+              "api, kept alive after a reply": (port, keep),
+              "probe, kept alive after a reply": (probe_port, keep)}
+    with concurrent.futures.ThreadPoolExecutor(len(checks)) as ex:
+        futs = {k: ex.submit(closed_after, p, f) for k, (p, f) in
+                checks.items()}
+        for k, f in futs.items():
+            got[k] = f.result()
+    for k, t in got.items():
+        limit = idle if k.startswith("api") else PROBE_TIMEOUT
+        if not limit - 1 <= t <= limit + 2:
+            problems.append("idle connection (%s) closed after %.1f s, not "
+                            "about %.0f s (idle_timeout; conn_timeout is "
+                            "%.0f s)" % (k, t, limit, conn_timeout))
+    return got, problems
+
+
+def query_args_check(port, probe_port, token):
+    """Too many query arguments: 414 with the agent's JSON error, never a
+    close; under the limit, served."""
+    import json
+    problems, seen = [], []
+    auth = b"Authorization: Bearer " + token.encode() + b"\r\n"
+
+    def req(method, path, n, extra=b""):
+        q = b"&".join(b"a%d=1" % i for i in range(n))
+        return (method + b" " + path + (b"&" if b"?" in path else b"?") + q +
+                b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                extra + b"\r\n")
+    for n in QUERY_ARGS:
+        for p, method, path, extra in (
+                (port, b"GET", b"/v1/status", auth),
+                (port, b"GET", b"/v1/status", b""),
+                (port, b"GET", b"/healthz", b""),
+                (port, b"POST", b"/v1/archive?wait=5", auth),
+                (probe_port, b"GET", b"/readyz", b"")):
+            st, body = fetch(p, req(method, path, n, extra))
+            what = "%s %s with %d arguments%s%s" % (
+                method.decode(), path.decode(), n,
+                " (token)" if extra else "",
+                " (probe listener)" if p == probe_port else "")
+            seen.append(st)
+            if st != 414:
+                problems.append("%s: %s, expected 414" % (what, st))
+                continue
+            try:
+                code = json.loads(body)["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = None
+            if code != "too_many_arguments":
+                problems.append("%s: 414 without the JSON error: %r" %
+                                (what, body[:120]))
+    for p, path in ((port, b"/healthz"), (probe_port, b"/metrics")):
+        st, _ = fetch(p, req(b"GET", path, QUERY_ARGS_SERVED))
+        if st != 200:
+            problems.append("GET %s with %d arguments: %s, expected 200" %
+                            (path.decode(), QUERY_ARGS_SERVED, st))
+    return seen, problems
+
+
+def idle_flood(port, seconds, stop, out):
+    """600 connections that send nothing, from 10 addresses, each opened
+    again as soon as the agent closes it (0.1 s later if the agent closed
+    it at once: refused), for `seconds` (or until stop). Reports how many
+    were opened, how many refused, and how long the agent kept the
+    others."""
+    import errno
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    poller = select.poll()
+    conns, pending = {}, []
+    opened, refused, errors, lifetimes = 0, 0, [], []
+
+    def open_one(addr):
+        nonlocal opened
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.bind((addr, 0))
+            rc = s.connect_ex((HOST, port))
+        except OSError as e:
+            rc = e.errno
+        if rc not in (0, errno.EINPROGRESS):
+            s.close()
+            errors.append("connect from %s: %s" % (addr, os_error(rc)))
+            return
+        conns[s.fileno()] = (s, addr, time.monotonic())
+        poller.register(s.fileno(), select.POLLIN)
+        opened += 1
+
+    t0 = time.monotonic()
+    for i in range(FLOOD_PER_ADDR * len(FLOOD_ADDRS)):
+        open_one(FLOOD_ADDRS[i % len(FLOOD_ADDRS)])
+    out.send(("opened", len(conns)))
+    while (time.monotonic() - t0 < min(seconds, MAX_RUN) and
+           not stop.is_set() and len(errors) < 20):
+        for fd, _ in poller.poll(20):
+            s, addr, t_open = conns.pop(fd)
+            poller.unregister(fd)
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            s.close()
+            if data:
+                errors.append("a reply to a connection that sent nothing: "
+                              "%r" % data[:60])
+            now = time.monotonic()
+            if now - t_open < 0.5:
+                refused += 1
+                pending.append((now + 0.1, addr))
+            else:
+                lifetimes.append(now - t_open)
+                open_one(addr)
+        now = time.monotonic()
+        due = [addr for t, addr in pending if t <= now]
+        pending = [(t, addr) for t, addr in pending if t > now]
+        for addr in due:
+            open_one(addr)
+    left = len(conns)
+    for s, _, _ in conns.values():
+        s.close()
+    out.send(("done", opened, refused, left, lifetimes, errors))
+    out.close()
+
+
+def os_error(rc):
+    import os
+    return os.strerror(rc) if isinstance(rc, int) else str(rc)
+
+
+def flood_check(port, probe_port, token, agent_pid):
+    """The idle flood against the API listener; /readyz on the probe
+    listener watched throughout; /v1/status on the API listener counted
+    meanwhile and required after."""
+    problems = []
+    ctx = multiprocessing.get_context("fork")
+    stop = ctx.Event()
+    r_parent, r_child = ctx.Pipe()
+    f_parent, f_child = ctx.Pipe()
+    mon = ctx.Process(target=readyz_monitor, args=(probe_port, stop, r_child),
+                      daemon=True)
+    flood = ctx.Process(target=idle_flood,
+                        args=(port, FLOOD_SECONDS, stop, f_child),
+                        daemon=True)
+    status = (b"GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              b"Authorization: Bearer " + token.encode() +
+              b"\r\nConnection: close\r\n\r\n")
+    mon.start()
+    flood.start()
+    opened = f_parent.recv()[1] if f_parent.poll(30) else 0
+    t0 = time.monotonic()
+    during = {}
+    peak_rss = peak_threads = 0
+    done = None
+    while done is None and time.monotonic() - t0 < FLOOD_SECONDS + 30:
+        st, _ = fetch(port, status, timeout=0.5)
+        during[st] = during.get(st, 0) + 1
+        rss, threads = proc_status(agent_pid)
+        peak_rss, peak_threads = max(peak_rss, rss), max(peak_threads,
+                                                         threads)
+        if f_parent.poll(0.5):
+            done = f_parent.recv()
+    if done is None:
+        problems.append("the flood did not end")
+        done = ("done", 0, 0, 0, [], [])
+    _, total, refused, left, lifetimes, errors = done
+    flood.join(5)
+    # Once the flood stops, the API listener answers again.
+    t_stop = time.monotonic()
+    st = None
+    while time.monotonic() - t_stop < 15:
+        st, _ = fetch(port, status, timeout=2.0)
+        if st == 200:
+            break
+        time.sleep(0.2)
+    back_in = time.monotonic() - t_stop
+    if st != 200:
+        problems.append("/v1/status after the flood: %s for %.0f s" %
+                        (st, back_in))
+    stop.set()
+    mon.join(5)
+    readyz = r_parent.recv() if r_parent.poll(5) else None
+    for p in (mon, flood):
+        if p.is_alive():
+            p.terminate()
+    if opened != FLOOD_PER_ADDR * len(FLOOD_ADDRS):
+        problems.append("the flood opened %d of %d connections" % (
+            opened, FLOOD_PER_ADDR * len(FLOOD_ADDRS)))
+    problems += errors[:10]
+    if readyz is None:
+        problems.append("the probe listener's readyz monitor did not report")
+        readyz = (0, 0.0, [], 0.0)
+    n, worst, bad, p99 = readyz
+    if n < 100:
+        problems.append("only %d readyz probes on the probe listener" % n)
+    problems += ["probe listener " + b for b in bad[:20]]
+    if len(bad) > 20:
+        problems.append("probe listener: ... and %d more bad readyz" %
+                        (len(bad) - 20))
+    lifetimes.sort()
+    kept = ("%.1f-%.1f s (median %.1f)" % (
+        lifetimes[0], lifetimes[-1], lifetimes[len(lifetimes) // 2])
+        if lifetimes else "-")
+    return {"opened": opened, "total": total, "refused": refused,
+            "left": left, "kept": kept,
+            "during": during, "back_in": back_in, "readyz": readyz,
+            "rss": peak_rss, "threads": peak_threads}, problems
+
+
+def proc_status(pid):
+    """VmRSS (KiB) and Threads of a process, 0 when unknown."""
+    rss = threads = 0
+    if not pid:
+        return 0, 0
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    rss = int(ln.split()[1])
+                elif ln.startswith("Threads:"):
+                    threads = int(ln.split()[1])
+    except OSError:
+        pass
+    return rss, threads
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -735,6 +1064,9 @@ def main():
     ap.add_argument("--job", required=True)
     ap.add_argument("--max-body", type=int, default=65536)
     ap.add_argument("--conn-timeout", type=float, required=True)
+    ap.add_argument("--idle-timeout", type=float, required=True)
+    ap.add_argument("--probe-port", type=int, required=True)
+    ap.add_argument("--agent-pid", type=int, default=0)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--min-cases", type=int, default=1000)
@@ -788,16 +1120,20 @@ def main():
             break
         if msg[0] == "done":
             closes = msg[1]
-            open_after = sum(1 for c in closes if c is None)
+            open_after = sum(1 for i, c in enumerate(closes)
+                             if c is None and i % 3)
             break
     held_for = time.monotonic() - t_slow
+    past_line = sum(1 for i in range(SLOW_PER_ADDR * len(SLOW_ADDRS)) if i % 3)
     if held_for >= a.conn_timeout - 1:
         failures.append("the battery took %.1f s, not under conn_timeout "
                         "(%.0f s) - 1: raise conn_timeout" %
                         (held_for, a.conn_timeout))
-    if open_after != opened or opened != SLOW_PER_ADDR * len(SLOW_ADDRS):
-        failures.append("slowloris: %s of %s connections open after the "
-                        "battery (%.1f s)" % (open_after, opened, held_for))
+    if open_after != past_line or opened != SLOW_PER_ADDR * len(SLOW_ADDRS):
+        failures.append("slowloris: %s of the %s connections past their "
+                        "request line (of %s) open after the battery "
+                        "(%.1f s)" % (open_after, past_line, opened,
+                                      held_for))
 
     refused_in, other_dt, problems = per_ip_check(a.port)
     failures += problems
@@ -843,8 +1179,8 @@ def main():
 
     if readyz is None:
         failures.append("the readyz monitor did not report")
-        readyz = (0, 0.0, [])
-    n_ready, worst, ready_bad = readyz
+        readyz = (0, 0.0, [], 0.0)
+    n_ready, worst, ready_bad, ready_p99 = readyz
     if n_ready < 20:
         failures.append("only %d readyz probes" % n_ready)
     failures += ready_bad[:20]
@@ -853,19 +1189,32 @@ def main():
         failures.append("slowloris: the agent did not close the slow "
                         "connections within conn_timeout + 20 s")
         closes = []
-    early = [c for c in closes if c is not None and 0 <= c < a.conn_timeout - 1]
-    late = [c for c in closes if c is None or c > a.conn_timeout + 3]
+    closed_at = {}
+    for limit, name, sel in ((a.idle_timeout, "idle_timeout", 0),
+                             (a.conn_timeout, "conn_timeout", 1)):
+        mine = [c for i, c in enumerate(closes) if (i % 3 != 0) == sel]
+        early = [c for c in mine if c is not None and 0 <= c < limit - 1]
+        late = [c for c in mine if c is None or c > limit + 3]
+        if early:
+            failures.append("slowloris: %d closed before %s (%.1f s)"
+                            % (len(early), name, min(early)))
+        if late:
+            failures.append("slowloris: %d not closed by %s + 3 s"
+                            % (len(late), name))
+        closed_at[name] = sorted(c for c in mine if c is not None and c >= 0)
     answered = [c for c in closes if c is not None and c < 0]
-    if early:
-        failures.append("slowloris: %d closed before conn_timeout (%.1f s)"
-                        % (len(early), min(early)))
-    if late:
-        failures.append("slowloris: %d not closed by conn_timeout + 3 s"
-                        % len(late))
     if answered:
         failures.append("slowloris: %d got a reply to a partial request"
                         % len(answered))
-    closed_at = sorted(c for c in closes if c is not None and c >= 0)
+
+    # Then what holds connections without sending, on a quiet agent.
+    idle_got, problems = idle_check(a.port, a.probe_port, a.idle_timeout,
+                                    a.conn_timeout)
+    failures += problems
+    args_seen, problems = query_args_check(a.port, a.probe_port, token)
+    failures += problems
+    fl, problems = flood_check(a.port, a.probe_port, token, a.agent_pid)
+    failures += problems
 
     cats = {}
     for c in cases:
@@ -880,19 +1229,45 @@ def main():
                                            key=lambda kv: str(kv[0]))))
     print("closed without a reply, by kind: " + ", ".join(
         "%s %d" % kv for kv in sorted(closed_by.items())))
-    print("readyz: %d probes every %d ms, max latency %.1f ms (limit %d ms),"
-          " %d bad" % (n_ready, READYZ_EVERY * 1000, worst * 1000,
-                       READYZ_LIMIT * 1000, len(ready_bad)))
-    print("slowloris: %s connections from %s held during the battery "
-          "(%s open after %.1f s); closed by the agent %s s after opening "
-          "(conn_timeout %.0f s)" % (
-              opened, "+".join(SLOW_ADDRS), open_after, held_for,
-              "%.1f-%.1f" % (closed_at[0], closed_at[-1]) if closed_at
-              else "-", a.conn_timeout))
+    print("readyz: %d probes every %d ms, max latency %.1f ms, p99 %.1f ms "
+          "(limit %d ms), %d bad" % (n_ready, READYZ_EVERY * 1000,
+                                     worst * 1000, ready_p99 * 1000,
+                                     READYZ_LIMIT * 1000, len(ready_bad)))
+    def span(xs):
+        return "%.1f-%.1f" % (xs[0], xs[-1]) if xs else "-"
+    print("slowloris: %s connections from %s, %s past their request line "
+          "held during the battery (%s open after %.1f s) and closed by the "
+          "agent %s s after opening (conn_timeout %.0f s); those still in "
+          "the request line closed %s s after opening (idle_timeout %.0f s)"
+          % (opened, "+".join(SLOW_ADDRS), past_line, open_after, held_for,
+             span(closed_at["conn_timeout"]), a.conn_timeout,
+             span(closed_at["idle_timeout"]), a.idle_timeout))
     print("per-IP limit: %d held from %s; connection %d refused in %.0f ms;"
           " %s served in %.1f ms meanwhile" % (
               PER_IP_LIMIT, PERIP_ADDR, PER_IP_LIMIT + 1, refused_in * 1000,
               OTHER_ADDR, other_dt * 1000))
+    print("idle connections closed by the agent after: " + ", ".join(
+        "%s %.1f s" % kv for kv in idle_got.items()) +
+        " (idle_timeout %.0f s, conn_timeout %.0f s)" % (a.idle_timeout,
+                                                         a.conn_timeout))
+    print("query arguments %s: replies %s; %d still served" % (
+        "/".join("%d" % n for n in QUERY_ARGS),
+        ", ".join(str(x) for x in args_seen), QUERY_ARGS_SERVED))
+    n, worst, bad, p99 = fl["readyz"]
+    print("idle flood: %d connections from %d addresses (%d per address), "
+          "%d opened in %.0f s, %d refused at once, the others kept by the "
+          "agent %s; /v1/status meanwhile: %s; answered again %.1f s after "
+          "the flood; agent peak RSS %d MiB, %d threads" % (
+              fl["opened"], len(FLOOD_ADDRS), FLOOD_PER_ADDR, fl["total"],
+              FLOOD_SECONDS, fl["refused"], fl["kept"],
+              ", ".join("%s %d" % (k, v) for k, v in
+                        sorted(fl["during"].items(), key=lambda kv:
+                               str(kv[0]))),
+              fl["back_in"], fl["rss"] // 1024, fl["threads"]))
+    print("probe listener readyz during the flood: %d probes every %d ms, "
+          "max latency %.1f ms, p99 %.1f ms (limit %d ms), %d bad" % (
+              n, READYZ_EVERY * 1000, worst * 1000, p99 * 1000,
+              READYZ_LIMIT * 1000, len(bad)))
     if failures:
         for f in failures:
             print("FAIL: " + f, file=sys.stderr)

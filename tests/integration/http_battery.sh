@@ -5,9 +5,17 @@
 # slowloris connections trickle partial requests and /readyz is probed
 # every 50 ms. Every reply must be a 4xx (the exact one where the agent
 # decides) or a close, never a success, a server error or a hang; /readyz
-# answers 200 within 100 ms throughout; the slow connections are held
-# through the battery and closed by the agent once conn_timeout is up; the
-# 65th connection from one address is refused while others are served.
+# answers 200 within 100 ms throughout; the slow connections past their
+# request line are held through the battery and closed by the agent once
+# conn_timeout is up (those still in it once idle_timeout is); the 65th
+# connection from one address is refused while others are served.
+# Then, on the quiet agent: idle connections are closed after idle_timeout;
+# 1,000 and 5,000 query arguments get 414 with a JSON error; and 600 idle
+# connections from 10 addresses, re-opened as the agent closes them, take
+# every connection of the API listener for 10 s while /readyz on the probe
+# listener (probe_listen) answers 200 within 100 ms every 50 ms, and
+# /v1/status answers again once they stop. The probe listener serves
+# /healthz, /readyz and /metrics and nothing else.
 # Afterwards the agent still runs, the data and backup trees are unchanged
 # (nothing was archived, restored, deleted or leased), and nothing appeared
 # outside the test's directory.
@@ -19,17 +27,22 @@
 # SIGTERM stops the agent within 5 s.
 #
 # The agent runs with its default limits (per_ip_limit 64, max_connections
-# 512, max_body 64 KiB) except conn_timeout, 12 s instead of 30, to keep the
-# test short: the slow connections come from 127.0.0.2 and 127.0.0.3, 50
-# each, under the per-address limit as a small botnet would stay; the
-# per-address check uses 127.0.0.4 and 127.0.0.5 (Linux routes all of
-# 127/8 to lo).
+# 512, max_body 64 KiB, idle_timeout 5 s) except conn_timeout, 12 s instead
+# of 30, to keep the test short: the slow connections come from 127.0.0.2
+# and 127.0.0.3, 50 each, under the per-address limit as a small botnet
+# would stay; the per-address check uses 127.0.0.4 and 127.0.0.5 (Linux
+# routes all of 127/8 to lo).
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null 2>&1 ||
 	fail "python3 is missing (scripts/install-deps.sh installs it)"
 BATTERY="$top_srcdir/tests/helpers/http_battery.py"
 CONN_TIMEOUT=12
+IDLE_TIMEOUT=5
 
+# free_port: a port of 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 # code ARGS...: the HTTP status of one curl (5 s at most; 000: no reply).
 code() {
 	curl -s -m 5 -o "$T/body" -w '%{http_code}' "$@" || true
@@ -45,16 +58,21 @@ for d in "$T/backups" "$T"; do
 	printf '{"victim":true}\n' >"$d/victim.json"
 done
 
-# start_agent: the agent on a free port (PORT), PID in AGENT_PID.
+# start_agent: the agent on a free port (PORT) with its probe listener
+# on PPORT, PID in AGENT_PID.
 start_agent() {
+	PPORT=$(free_port)
 	serve_agent 5 --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
 		--set agent.token_file="$T/token" \
-		--set agent.conn_timeout=$CONN_TIMEOUT
+		--set agent.conn_timeout=$CONN_TIMEOUT \
+		--set agent.idle_timeout=$IDLE_TIMEOUT \
+		--set agent.probe_listen="127.0.0.1:$PPORT"
 	PORT=$SERVE_PORT AGENT_PID=$SERVE_PID
 }
 
 start_agent
 A="http://127.0.0.1:$PORT"
+P="http://127.0.0.1:$PPORT"
 AUTH="Authorization: Bearer $(cat "$T/token")"
 
 # One real backup, made through the API: its id and its job's id are the
@@ -70,6 +88,20 @@ STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$A/readyz")
 [ "$STATUS" = 200 ] || fail "readyz before the battery: HTTP $STATUS $(cat "$T/body")"
 ok "agent on 127.0.0.1:$PORT with backup $BACKUP (job $JOB); /readyz 200 (no nodes configured)"
 
+# The probe listener: the three routes without a token, nothing else.
+for path in /healthz /readyz /metrics; do
+	[ "$(code "$P$path")" = 200 ] || fail "probe listener $path: $(cat "$T/body")"
+done
+grep -q '^quorum_backup_job_in_progress' "$T/body" || fail "probe listener /metrics: $(cat "$T/body")"
+for path in /v1/status /v1/jobs /v1/backups/$BACKUP / /v1/; do
+	[ "$(code -H "$AUTH" "$P$path")" = 404 ] &&
+		[ "$(jq -r .error.code "$T/body")" = not_found ] ||
+		fail "probe listener $path with the token: $(cat "$T/body")"
+done
+[ "$(code -X POST -H "$AUTH" "$P/v1/archive")" = 404 ] || fail "probe listener POST /v1/archive: $(cat "$T/body")"
+[ "$(code -X POST "$P/readyz")" = 405 ] || fail "probe listener POST /readyz: $(cat "$T/body")"
+ok "probe listener on 127.0.0.1:$PPORT: /healthz, /readyz, /metrics 200; /v1/ 404 even with the token"
+
 # What must not change: the data and backup trees (the agent's jobs and
 # history under member1/ included), the victims, the token.
 data_before=$(tree_hash "$T/data")
@@ -84,8 +116,9 @@ probe_files() {
 parent_before=$(probe_files "$(dirname "$T")")
 root_before=$(probe_files /)
 
-python3 "$BATTERY" --port "$PORT" --token-file "$T/token" --backup "$BACKUP" \
-	--job "$JOB" --conn-timeout "$CONN_TIMEOUT" >"$T/battery.out" \
+python3 "$BATTERY" --port "$PORT" --probe-port "$PPORT" --token-file "$T/token" \
+	--backup "$BACKUP" --job "$JOB" --conn-timeout "$CONN_TIMEOUT" \
+	--idle-timeout "$IDLE_TIMEOUT" --agent-pid "$AGENT_PID" >"$T/battery.out" \
 	2>"$T/battery.err" &
 BAT_PID=$!
 track_pid "$BAT_PID"
@@ -98,6 +131,8 @@ if [ "$rc" != 0 ]; then
 	fail "the battery failed (exit $rc)"
 fi
 ok "every malformed request got a 4xx or a close; /readyz within 100 ms; slowloris held, then closed; the 65th connection from one address refused"
+ok "idle connections closed after idle_timeout; too many query arguments get 414 with a JSON error"
+ok "600 idle connections for 10 s: /readyz on the probe listener 200 within 100 ms throughout; /v1/status answers once they stop"
 
 kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent is gone"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$A/healthz")
@@ -212,4 +247,3 @@ alive "$AGENT_PID" && fail "the agent did not exit within 5 s of SIGTERM (a FIFO
 wait "$AGENT_PID" || { tail -20 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
 ok "SIGTERM stops it within 5 s"
 finish
-
