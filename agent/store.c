@@ -1015,10 +1015,27 @@ store_open_file(const struct store *s, const struct backup_info *b,
 	const char *shown = metadata ? b->meta_path : b->archive_path;
 	int opened, fd, dfd;
 
+	char dir[4352];
+
+	if (!s && !b->archive_name[0]) {
+		/* An archive named by its path on the command line. */
+		if (metadata && !b->meta_path[0])
+			return err_set(e, ERR_NOT_FOUND, "backup %s has no "
+			    "metadata file", b->id);
+		return fs_open_regular(shown, O_RDONLY, st, e);
+	}
 	if (!name[0])
 		return err_set(e, ERR_NOT_FOUND, "backup %s has no %s file", b->id,
 		    metadata ? "metadata" : "archive");
-	if ((dfd = dir_use(s, &opened, e)) < 0)
+	if (s) {
+		dfd = dir_use(s, &opened, e);
+	} else if (member_dir_of(b, dir, sizeof dir) < 0) {
+		return err_set(e, ERR_FAILED, "%s: not a file of the store", shown);
+	} else {
+		opened = 1;
+		dfd = fs_opendirat(AT_FDCWD, dir, dir, 0, e);
+	}
+	if (dfd < 0)
 		return -1;
 	fd = fs_openat_regular(dfd, name, shown, O_RDONLY, st, e);
 	dir_done(dfd, opened);

@@ -95,7 +95,10 @@ json_t *store_summary(const struct store *s, const struct backup_info *b,
 json_t *store_load_meta(const struct backup_info *b, struct err *e);
 /* Open b's archive (metadata: its metadata file) for reading: a regular
  * file in member<N>/, no link followed, no FIFO waited on. *st gets its
- * fstat. Returns the fd (caller closes). */
+ * fstat. Returns the fd (caller closes). s NULL: the directory is opened
+ * from b's paths (for readers that hold only b); a backup named by its
+ * path on the command line is opened by that path, no link followed in
+ * its last component. */
 int store_open_file(const struct store *s, const struct backup_info *b,
     int metadata, struct stat *st, struct err *e);
 /* The summary cache: how many files it remembers (summaries and skipped

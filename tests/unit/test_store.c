@@ -1195,7 +1195,7 @@ END_TEST
  * the FIFO does not block). */
 START_TEST(test_open_file)
 {
-	struct backup_info b;
+	struct backup_info b, byp;
 	struct store s;
 	struct stat st;
 	struct err e;
@@ -1223,12 +1223,30 @@ START_TEST(test_open_file)
 	buf[got] = '\0';
 	ck_assert_str_eq(buf, "{\"bytes\": 1, \"files\": 1}");
 	close(fd);
+	/* The same without the store, from b alone, and for an archive
+	 * named by its path (op_verify's backup_from_path). */
+	fd = store_open_file(NULL, &b, 0, &st, &e);
+	ck_assert_msg(fd >= 0, "%s", e.msg);
+	ck_assert_int_eq(st.st_size, 4);
+	close(fd);
+	memset(&byp, 0, sizeof byp);
+	snprintf(byp.archive_path, sizeof byp.archive_path, "%s",
+	    mp("20261124T010203Z.tar.zst"));
+	fd = store_open_file(NULL, &byp, 0, &st, &e);
+	ck_assert_msg(fd >= 0, "%s", e.msg);
+	close(fd);
 
 	ck_assert_int_eq(unlink(mp("20261124T010203Z.tar.zst")), 0);
 	ck_assert_int_eq(symlink(outside("secret"),
 	    mp("20261124T010203Z.tar.zst")), 0);
 	err_clear(&e);
 	ck_assert_int_eq(store_open_file(&s, &b, 0, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	err_clear(&e);
+	ck_assert_int_eq(store_open_file(NULL, &b, 0, &st, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
+	err_clear(&e);
+	ck_assert_int_eq(store_open_file(NULL, &byp, 0, &st, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "is a symbolic link: refused"));
 	ck_assert_int_eq(unlink(mp("20261124T010203Z.json")), 0);
 	ck_assert_int_eq(mkfifo(mp("20261124T010203Z.json"), 0600), 0);
