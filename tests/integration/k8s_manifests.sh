@@ -7,9 +7,11 @@
 # the gates and in agent.ini, on shared volumes; the PVC at /data/quorum,
 # /data/tessera and /data; the backup volume at /backups; one Secret name
 # and key everywhere and no token in any file; port 8181 from the agent to
-# the Services; the probes; publishNotReadyAddresses; the grace period; one
-# UID and no capabilities; the CronJob, the restore Job, the RBAC and the
-# NetworkPolicy; agent.ini and the controller's INI load in the real
+# the Services; the probes (the agent's on its probe port, 8182, which
+# Prometheus may reach and the PodMonitor scrapes); publishNotReadyAddresses;
+# the grace period; one UID and no capabilities; the CronJob, the restore
+# Job, the RBAC and the NetworkPolicy; agent.ini and the controller's INI
+# load in the real
 # binaries; the Dockerfile builds all three binaries on Debian 12 and
 # installs a run-time package for every library configure.ac checks for.
 . "$(dirname "$0")/lib.sh"
@@ -290,11 +292,16 @@ def check_agent_ini():
     check(urlsplit(t.get("health_url", "")).path == "/upcheck", "[node.tessera] health_url is /upcheck")
     socks = [AGENT_INI[f"node.{n}"].get("gate_socket") for n in NODES]
     check(all(socks) and len(set(socks)) == 2, f"the nodes need two distinct gate sockets: {socks}")
+    check(A.get("probe_listen"), "agent.ini has no probe_listen: kubelet's probes would share the API's connections")
+    check(A["probe_listen"].rsplit(":", 1)[0] == A.get("listen", "0.0.0.0:8181").rsplit(":", 1)[0] and
+          A["probe_listen"] != A.get("listen", "0.0.0.0:8181"),
+          f"agent.ini: probe_listen {A['probe_listen']} must be another port of listen's address")
 
 
 group("agent.ini: data, backups, token, [node.quorum] before [node.tessera]", check_agent_ini)
 
 LISTEN_PORT = int(A.get("listen", "0.0.0.0:8181").rsplit(":", 1)[1])
+PROBE_PORT = int(A["probe_listen"].rsplit(":", 1)[1]) if A.get("probe_listen") else None
 
 
 def stop_timeout(node):
@@ -509,8 +516,18 @@ def check_member(n, sts, chart):
     ap = [p for p in agent.get("ports") or [] if p["containerPort"] == LISTEN_PORT]
     check(len(ap) == 1 and ap[0].get("protocol", "TCP") == "TCP",
           f"{name}: the agent listens on {LISTEN_PORT}, the container does not declare it")
-    check(port_number(agent, agent["livenessProbe"]["httpGet"]["port"]) == LISTEN_PORT,
-          f"{name}: the agent's liveness probe is not on {LISTEN_PORT}")
+    # its probes on the probe listener, which clients of the API cannot starve
+    pp = [p for p in agent.get("ports") or [] if p["containerPort"] == PROBE_PORT]
+    check(len(pp) == 1 and pp[0].get("protocol", "TCP") == "TCP",
+          f"{name}: the agent's probe listener is on {PROBE_PORT}, the container does not declare it")
+    for kind in ("livenessProbe", "readinessProbe"):
+        pr = (agent.get(kind) or {}).get("httpGet")
+        check(pr, f"{name}: the agent has no {kind} over HTTP")
+        check(port_number(agent, pr["port"]) == PROBE_PORT,
+              f"{name}: the agent's {kind} is not on its probe port {PROBE_PORT}")
+        check(pr.get("path") == "/healthz",
+              f"{name}: the agent's {kind} asks {pr.get('path')}, not /healthz "
+              "(/readyz is the member's state: 503 during every backup)")
     svc = one("Service", f"quorum-backup-member-{n}")
     s = svc["spec"]
     check(s.get("clusterIP") == "None", f"Service {svc['metadata']['name']} is not headless")
@@ -643,6 +660,20 @@ def check_policies(pod_labels, what):
                       f"{peer['podSelector']}, not only from those labelled {'='.join(CONTROLLER_LABEL)}")
             from_controller = True
     check(from_controller, f"{what}: no NetworkPolicy lets the controller reach {LISTEN_PORT}")
+    check(any(port_admits(rule, PROBE_PORT, AGENT_CONTAINER) for p in pols for rule in p["spec"].get("ingress") or []),
+          f"{what}: no NetworkPolicy lets Prometheus reach the probe port {PROBE_PORT}")
+
+
+def check_podmonitor():
+    pms = objs("PodMonitor")
+    check(len(pms) == 1, f"one PodMonitor, found {len(pms)}")
+    spec = pms[0]["spec"]
+    check(spec["selector"].get("matchLabels") == {"quorum-backup/agent": "true"},
+          f"PodMonitor selects {spec['selector']}, not the member pods")
+    eps = spec.get("podMetricsEndpoints") or []
+    check(len(eps) == 1 and eps[0].get("path") == "/metrics" and
+          port_number(AGENT_CONTAINER, eps[0].get("port")) == PROBE_PORT,
+          f"PodMonitor scrapes {eps}, not /metrics on the agent's probe port {PROBE_PORT}")
 
 
 def check_no_token():
@@ -808,6 +839,7 @@ def check_example_itself():
 
 
 group("the full example itself: the same wiring", check_example_itself)
+group("PodMonitor: the agents' /metrics on their probe port", check_podmonitor)
 
 
 def check_shared_volume():
