@@ -662,6 +662,7 @@ summary_get(const struct store *s, int dfd, const struct dir_id *dir,
 			snprintf(shown, sizeof shown, "%s", name);
 		clock_gettime(CLOCK_REALTIME, &now);
 		err_clear(&re);
+		key = cur;   /* the file read, once it is open */
 		rc = summary_read(dfd, name, shown, &key, &t, &b, &f, &re);
 		if (rc < 0 && !known)
 			log_warn("metadata_unreadable", "path=%s error=%s",
