@@ -1,0 +1,1505 @@
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <sodium.h>
+
+#include "age.h"
+#include "fsutil.h"
+
+#define FILE_KEY_SIZE 16
+#define NONCE_SIZE 16
+#define TAG_SIZE crypto_aead_chacha20poly1305_ietf_ABYTES
+#define ENC_CHUNK (AGE_CHUNK_SIZE + TAG_SIZE)
+/* Columns of a full stanza body line, and the bytes it holds. */
+#define BODY_COLS 64
+#define BODY_LINE_BYTES 48
+/* Unpadded base64 characters of 32 bytes. */
+#define B64_32 43
+#define B64_VARIANT sodium_base64_VARIANT_ORIGINAL_NO_PADDING
+/* "-> X25519 " share LF body LF */
+#define X25519_STANZA_LEN (3 + 6 + 1 + B64_32 + 1 + B64_32 + 1)
+/* Key files are small; these bound what is read. */
+#define IDENTITY_FILE_MAX (64 * 1024)
+#define RECIPIENTS_FILE_MAX (256 * 1024)
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+static const char version_line[] = "age-encryption.org/v1";
+static const char version_prefix[] = "age-encryption.org/";
+static const char armor_line[] = "-----BEGIN AGE ENCRYPTED FILE-----";
+static const char x25519_info[] = "age-encryption.org/v1/X25519";
+static const char recipient_hrp[] = "age";
+static const char identity_hrp[] = "age-secret-key-";
+static const uint8_t zero_nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+
+/* ---- library glue --------------------------------------------------- */
+
+static int
+crypto_ready(struct err *e)
+{
+	if (sodium_init() < 0)
+		return err_set(e, ERR_FAILED, "libsodium: initialization "
+		    "failed");
+	return 0;
+}
+
+static int
+ossl_fail(struct err *e, const char *what)
+{
+	char msg[256] = "unknown error";
+	unsigned long code = ERR_get_error();
+
+	if (code)
+		ERR_error_string_n(code, msg, sizeof msg);
+	ERR_clear_error();
+	return err_set(e, ERR_FAILED, "%s: %s", what, msg);
+}
+
+/* HKDF-SHA-256 with 32 bytes of output; an empty salt is HKDF's default
+ * (HashLen zeros, the same HMAC key). */
+static int
+hkdf32(uint8_t out[32], const void *ikm, size_t ikm_len, const void *salt,
+    size_t salt_len, const char *info, struct err *e)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[5], *p = params;
+	int rc = -1;
+
+	if (!ctx) {
+		ossl_fail(e, "HKDF");
+		goto out;
+	}
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)ikm, ikm_len);
+	if (salt_len > 0)
+		*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+		    (void *)salt, salt_len);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    (void *)info, strlen(info));
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, 32, params) <= 0) {
+		ossl_fail(e, "HKDF-SHA-256");
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+/* The header MAC: HMAC-SHA-256 keyed with HKDF(file key, "", "header")
+ * over the header up to and including "---". */
+static int
+header_mac(const uint8_t file_key[FILE_KEY_SIZE], const void *hdr, size_t len,
+    uint8_t mac[32], struct err *e)
+{
+	uint8_t key[32];
+	unsigned int mlen = 0;
+	int rc = -1;
+
+	if (hkdf32(key, file_key, FILE_KEY_SIZE, NULL, 0, "header", e) < 0)
+		goto out;
+	if (!HMAC(EVP_sha256(), key, sizeof key, hdr, len, mac, &mlen) ||
+	    mlen != 32) {
+		ossl_fail(e, "HMAC-SHA-256");
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+static void
+b64_encode(char *out, size_t size, const uint8_t *bin, size_t len)
+{
+	sodium_bin2base64(out, size, bin, len, B64_VARIANT);
+}
+
+/* Canonical unpadded base64 s[0..n) (at most one body line) into at most
+ * max bytes: what does not encode back to the same text is refused. */
+static int
+b64_decode(const char *s, size_t n, uint8_t *out, size_t max, size_t *len)
+{
+	char again[BODY_COLS + 2];
+	size_t got = 0;
+
+	if (n > BODY_COLS)
+		return -1;
+	if (sodium_base642bin(out, max, s, n, NULL, &got, NULL,
+	    B64_VARIANT) != 0)
+		return -1;
+	b64_encode(again, sizeof again, out, got);
+	if (strlen(again) != n || memcmp(again, s, n) != 0)
+		return -1;
+	*len = got;
+	return 0;
+}
+
+/* ---- Bech32 (BIP 173) ----------------------------------------------- */
+
+static const char bech32_charset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+static uint32_t
+bech32_step(uint32_t chk, unsigned v)
+{
+	static const uint32_t gen[5] = {
+		0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3
+	};
+	uint32_t top = chk >> 25;
+
+	chk = ((chk & 0x1ffffff) << 5) ^ v;
+	for (int i = 0; i < 5; i++)
+		if ((top >> i) & 1)
+			chk ^= gen[i];
+	return chk;
+}
+
+/* The checksum state after the expanded human-readable part (lower
+ * case): the high bits of each character, a zero, the low bits. */
+static uint32_t
+bech32_hrp(const char *hrp, size_t n)
+{
+	uint32_t chk = 1;
+
+	for (size_t i = 0; i < n; i++)
+		chk = bech32_step(chk, (unsigned char)hrp[i] >> 5);
+	chk = bech32_step(chk, 0);
+	for (size_t i = 0; i < n; i++)
+		chk = bech32_step(chk, (unsigned char)hrp[i] & 31);
+	return chk;
+}
+
+static int
+bech32_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	for (int i = 0; i < 32; i++)
+		if (bech32_charset[i] == c)
+			return i;
+	return -1;
+}
+
+/* Lower-case Bech32 of hrp and 32 bytes: hrp, '1', 52 data and 6
+ * checksum characters, NUL. */
+static void
+bech32_encode32(char *out, const char *hrp, const uint8_t data[AGE_KEY_SIZE])
+{
+	size_t hn = strlen(hrp), n = 0;
+	uint8_t five[52];
+	uint32_t acc = 0, chk;
+	int bits = 0;
+
+	for (size_t i = 0; i < AGE_KEY_SIZE; i++) {
+		acc = (acc << 8) | data[i];
+		bits += 8;
+		while (bits >= 5) {
+			bits -= 5;
+			five[n++] = (uint8_t)((acc >> bits) & 31);
+		}
+	}
+	if (bits > 0)
+		five[n++] = (uint8_t)((acc << (5 - bits)) & 31);
+	chk = bech32_hrp(hrp, hn);
+	memcpy(out, hrp, hn);
+	out[hn] = '1';
+	for (size_t i = 0; i < n; i++) {
+		chk = bech32_step(chk, five[i]);
+		out[hn + 1 + i] = bech32_charset[five[i]];
+	}
+	for (int i = 0; i < 6; i++)
+		chk = bech32_step(chk, 0);
+	chk ^= 1;
+	for (int i = 0; i < 6; i++)
+		out[hn + 1 + n + (size_t)i] =
+		    bech32_charset[(chk >> (5 * (5 - i))) & 31];
+	out[hn + 1 + n + 6] = '\0';
+	sodium_memzero(five, sizeof five);
+	sodium_memzero(&acc, sizeof acc);
+}
+
+/* Decode s[0..n), whose human-readable part must be hrp (given in lower
+ * case; s in either case, not mixed), into 32 bytes. NULL on success,
+ * else the reason; *wrong_hrp when s is Bech32-shaped text of another
+ * kind. The reasons never quote s. */
+static const char *
+bech32_decode32(const char *s, size_t n, const char *hrp,
+    uint8_t out[AGE_KEY_SIZE], int *wrong_hrp)
+{
+	size_t hn = strlen(hrp), sep = SIZE_MAX, k = 0;
+	int lower = 0, upper = 0, bits = 0;
+	const char *why = NULL;
+	uint32_t acc = 0, chk;
+
+	*wrong_hrp = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 33 || c > 126)
+			return "a character that is not printable ASCII";
+		if (c >= 'a' && c <= 'z')
+			lower = 1;
+		if (c >= 'A' && c <= 'Z')
+			upper = 1;
+		if (c == '1')
+			sep = i;
+	}
+	if (lower && upper)
+		return "mixed upper and lower case";
+	if (sep != hn || strncasecmp(s, hrp, hn) != 0) {
+		*wrong_hrp = 1;
+		return "another kind of key";
+	}
+	if (n - sep - 1 != 52 + 6)
+		return "wrong length";
+	chk = bech32_hrp(hrp, hn);
+	for (size_t i = sep + 1; i < n; i++) {
+		int v = bech32_value(s[i]);
+
+		if (v < 0) {
+			why = "a character outside the Bech32 alphabet";
+			goto out;
+		}
+		chk = bech32_step(chk, (unsigned)v);
+		if (i >= n - 6)
+			continue;
+		acc = (acc << 5) | (unsigned)v;
+		bits += 5;
+		if (bits >= 8) {
+			bits -= 8;
+			out[k++] = (uint8_t)((acc >> bits) & 0xff);
+		}
+	}
+	if (chk != 1)
+		why = "bad Bech32 checksum (a typo or a truncated key?)";
+	else if (k != AGE_KEY_SIZE || bits >= 5 ||
+	    (acc & ((1u << bits) - 1)) != 0)
+		why = "non-zero padding bits";
+out:
+	sodium_memzero(&acc, sizeof acc);
+	return why;
+}
+
+/* ---- keys ----------------------------------------------------------- */
+
+static int
+recipient_decode(const char *s, size_t n, struct age_recipient *r,
+    struct err *e)
+{
+	const char *why;
+	int wrong;
+
+	if (n == 0)
+		return err_set(e, ERR_CONFIG, "empty age recipient");
+	if (n >= sizeof identity_hrp - 1 &&
+	    strncasecmp(s, identity_hrp, sizeof identity_hrp - 1) == 0)
+		return err_set(e, ERR_CONFIG, "an age identity (a secret key) "
+		    "where a recipient (its public key, age-keygen -y) "
+		    "belongs");
+	if ((n >= 4 && strncmp(s, "ssh-", 4) == 0) ||
+	    (n >= 6 && strncmp(s, "ecdsa-", 6) == 0) ||
+	    (n >= 7 && strncmp(s, "sk-ssh-", 7) == 0))
+		return err_set(e, ERR_CONFIG, "an SSH key: only age1... X25519 "
+		    "recipients are supported");
+	why = bech32_decode32(s, n, recipient_hrp, r->key, &wrong);
+	if (wrong)
+		return err_set(e, ERR_CONFIG, "not an age X25519 recipient "
+		    "(age1 and 58 characters)");
+	if (why)
+		return err_set(e, ERR_CONFIG, "invalid age recipient: %s", why);
+	return 0;
+}
+
+static int
+identity_decode(const char *s, size_t n, struct age_identity *id,
+    struct err *e)
+{
+	const char *why;
+	int wrong;
+
+	if (n >= 4 && strncasecmp(s, "age1", 4) == 0)
+		return err_set(e, ERR_CONFIG, "an age recipient (a public key) "
+		    "where an identity (AGE-SECRET-KEY-1...) belongs");
+	why = bech32_decode32(s, n, identity_hrp, id->secret, &wrong);
+	if (why) {
+		age_identity_wipe(id);
+		if (wrong)
+			return err_set(e, ERR_CONFIG, "not an age X25519 "
+			    "identity (AGE-SECRET-KEY-1 and 58 characters)");
+		return err_set(e, ERR_CONFIG, "invalid age identity: %s", why);
+	}
+	if (crypto_scalarmult_curve25519_base(id->pub, id->secret) != 0) {
+		age_identity_wipe(id);
+		return err_set(e, ERR_CONFIG, "invalid age identity: no public "
+		    "key");
+	}
+	return 0;
+}
+
+int
+age_recipient_parse(const char *s, struct age_recipient *r, struct err *e)
+{
+	return recipient_decode(s, strlen(s), r, e);
+}
+
+void
+age_recipient_format(const struct age_recipient *r,
+    char out[AGE_RECIPIENT_STR_LEN + 1])
+{
+	bech32_encode32(out, recipient_hrp, r->key);
+}
+
+void
+age_recipient_fingerprint(const struct age_recipient *r,
+    char out[AGE_FINGERPRINT_LEN + 1])
+{
+	char text[AGE_RECIPIENT_STR_LEN + 1];
+	uint8_t md[crypto_hash_sha256_BYTES];
+
+	age_recipient_format(r, text);
+	crypto_hash_sha256(md, (const uint8_t *)text, strlen(text));
+	sodium_bin2hex(out, AGE_FINGERPRINT_LEN + 1, md,
+	    AGE_FINGERPRINT_LEN / 2);
+}
+
+int
+age_identity_parse(const char *s, struct age_identity *id, struct err *e)
+{
+	if (crypto_ready(e) < 0)
+		return -1;
+	return identity_decode(s, strlen(s), id, e);
+}
+
+void
+age_identity_format(const struct age_identity *id,
+    char out[AGE_IDENTITY_STR_LEN + 1])
+{
+	bech32_encode32(out, identity_hrp, id->secret);
+	for (char *p = out; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+void
+age_recipient_of(const struct age_identity *id, struct age_recipient *r)
+{
+	memcpy(r->key, id->pub, AGE_KEY_SIZE);
+}
+
+int
+age_keygen(struct age_identity *id, char recipient[AGE_RECIPIENT_STR_LEN + 1],
+    struct err *e)
+{
+	struct age_recipient r;
+
+	if (crypto_ready(e) < 0)
+		return -1;
+	randombytes_buf(id->secret, sizeof id->secret);
+	if (crypto_scalarmult_curve25519_base(id->pub, id->secret) != 0) {
+		age_identity_wipe(id);
+		return err_set(e, ERR_FAILED, "X25519: no public key");
+	}
+	if (recipient) {
+		age_recipient_of(id, &r);
+		age_recipient_format(&r, recipient);
+	}
+	return 0;
+}
+
+int
+age_identity_file_text(const struct age_identity *id, time_t created,
+    char *buf, size_t size, struct err *e)
+{
+	char when[32], pub[AGE_RECIPIENT_STR_LEN + 1];
+	char sec[AGE_IDENTITY_STR_LEN + 1];
+	struct age_recipient r;
+	struct tm tm;
+	int n;
+
+	if (!gmtime_r(&created, &tm) ||
+	    !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return err_set(e, ERR_FAILED, "identity file: bad creation "
+		    "time");
+	age_recipient_of(id, &r);
+	age_recipient_format(&r, pub);
+	age_identity_format(id, sec);
+	n = snprintf(buf, size, "# created: %s\n# public key: %s\n%s\n",
+	    when, pub, sec);
+	sodium_memzero(sec, sizeof sec);
+	if (n < 0 || (size_t)n >= size) {
+		sodium_memzero(buf, size);
+		return err_set(e, ERR_FAILED, "identity file: %zu bytes are "
+		    "not enough", size);
+	}
+	return 0;
+}
+
+void
+age_identity_wipe(struct age_identity *id)
+{
+	if (id)
+		sodium_memzero(id, sizeof *id);
+}
+
+void
+age_identities_free(struct age_identity *ids, size_t n)
+{
+	if (!ids)
+		return;
+	sodium_memzero(ids, n * sizeof *ids);
+	free(ids);
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The next line of buf[*pos..len), without its LF and the blanks around
+ * it. 0 at the end. */
+static int
+next_line(const char *buf, size_t len, size_t *pos, const char **line,
+    size_t *n)
+{
+	const char *s, *nl;
+	size_t l;
+
+	if (*pos >= len)
+		return 0;
+	s = buf + *pos;
+	nl = memchr(s, '\n', len - *pos);
+	l = nl ? (size_t)(nl - s) : len - *pos;
+	*pos += l + (nl ? 1 : 0);
+	while (l > 0 && is_blank(s[0])) {
+		s++;
+		l--;
+	}
+	while (l > 0 && is_blank(s[l - 1]))
+		l--;
+	*line = s;
+	*n = l;
+	return 1;
+}
+
+static const char *
+access_word(mode_t mode)
+{
+	if (mode & S_IROTH)
+		return "readable by others";
+	if (mode & S_IRGRP)
+		return "readable by its group";
+	return "writable by group or others";
+}
+
+int
+age_identity_file_load(const char *path, struct age_identity **ids,
+    size_t *n, struct err *e)
+{
+	struct age_identity *v = NULL;
+	size_t len = 0, pos = 0, lineno = 0, count = 0, ln;
+	const char *line;
+	char *buf = NULL;
+	struct stat st;
+	int rc = -1;
+
+	*ids = NULL;
+	*n = 0;
+	if (crypto_ready(e) < 0)
+		return -1;
+	if (fs_read_config_file(path, IDENTITY_FILE_MAX, &buf, &len, &st,
+	    e) < 0)
+		return -1;
+	if (st.st_mode & 077) {
+		err_set(e, ERR_CONFIG, "%s is %s (mode %04o): chmod 600 it",
+		    path, access_word(st.st_mode), (unsigned)(st.st_mode &
+		    07777));
+		goto out;
+	}
+	if (len >= sizeof version_prefix - 1 &&
+	    memcmp(buf, version_prefix, sizeof version_prefix - 1) == 0) {
+		err_set(e, ERR_CONFIG, "%s is an encrypted identity file "
+		    "(age -p): not supported, decrypt it first", path);
+		goto out;
+	}
+	if (!(v = calloc(AGE_IDENTITIES_MAX, sizeof *v))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	while (next_line(buf, len, &pos, &line, &ln)) {
+		lineno++;
+		if (ln == 0 || line[0] == '#')
+			continue;
+		if (count == AGE_IDENTITIES_MAX) {
+			err_set(e, ERR_CONFIG, "%s:%zu: more than %d "
+			    "identities", path, lineno, AGE_IDENTITIES_MAX);
+			goto out;
+		}
+		if (identity_decode(line, ln, &v[count], e) < 0) {
+			err_prefix(e, "%s:%zu", path, lineno);
+			goto out;
+		}
+		count++;
+	}
+	if (count == 0) {
+		err_set(e, ERR_CONFIG, "%s: no identity (an "
+		    "AGE-SECRET-KEY-1... line)", path);
+		goto out;
+	}
+	*ids = v;
+	*n = count;
+	v = NULL;
+	rc = 0;
+out:
+	age_identities_free(v, AGE_IDENTITIES_MAX);
+	if (buf) {
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	return rc;
+}
+
+int
+age_recipients_file_load(const char *path, struct age_recipient **rs,
+    size_t *n, struct err *e)
+{
+	struct age_recipient *v = NULL;
+	size_t len = 0, pos = 0, lineno = 0, count = 0, ln;
+	const char *line;
+	char *buf = NULL;
+	int rc = -1;
+
+	*rs = NULL;
+	*n = 0;
+	if (fs_read_config_file(path, RECIPIENTS_FILE_MAX, &buf, &len, NULL,
+	    e) < 0)
+		return -1;
+	if (!(v = calloc(AGE_RECIPIENTS_MAX, sizeof *v))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	while (next_line(buf, len, &pos, &line, &ln)) {
+		lineno++;
+		if (ln == 0 || line[0] == '#')
+			continue;
+		if (count == AGE_RECIPIENTS_MAX) {
+			err_set(e, ERR_CONFIG, "%s:%zu: more than %d "
+			    "recipients", path, lineno, AGE_RECIPIENTS_MAX);
+			goto out;
+		}
+		if (recipient_decode(line, ln, &v[count], e) < 0) {
+			err_prefix(e, "%s:%zu", path, lineno);
+			goto out;
+		}
+		count++;
+	}
+	if (count == 0) {
+		err_set(e, ERR_CONFIG, "%s: no recipient (an age1... line)",
+		    path);
+		goto out;
+	}
+	*rs = v;
+	*n = count;
+	v = NULL;
+	rc = 0;
+out:
+	free(v);
+	if (buf) {
+		/* An identity pasted here by mistake is a secret too. */
+		sodium_memzero(buf, len);
+		free(buf);
+	}
+	return rc;
+}
+
+/* ---- the payload's STREAM ------------------------------------------- */
+
+/* 11-byte big-endian chunk counter, then the final-chunk flag. */
+static void
+chunk_nonce(uint8_t nonce[12], uint64_t counter, int last)
+{
+	memset(nonce, 0, 3);
+	for (int i = 0; i < 8; i++)
+		nonce[3 + i] = (uint8_t)(counter >> (56 - 8 * i));
+	nonce[11] = last ? 1 : 0;
+}
+
+/* ---- encryption ----------------------------------------------------- */
+
+enum { ENC_OPEN, ENC_FINISHED, ENC_FAILED };
+
+struct age_enc {
+	age_out_fn out;
+	void *arg;
+	int state;
+	/* The header and the payload nonce, until they are sent. */
+	char *header;
+	size_t header_len;
+	uint8_t payload_key[32];
+	uint64_t counter;
+	uint8_t *buf;       /* one chunk of plaintext, sealed in place */
+	size_t plen;
+	uint64_t written;
+};
+
+/* One X25519 stanza for r into out (X25519_STANZA_LEN + 1 bytes). */
+static int
+wrap_x25519(const uint8_t file_key[FILE_KEY_SIZE],
+    const struct age_recipient *r, char *out, struct err *e)
+{
+	uint8_t eph[32], share[32], shared[32], salt[64], key[32];
+	uint8_t body[FILE_KEY_SIZE + TAG_SIZE];
+	char s64[B64_32 + 1], b64[B64_32 + 1];
+	int rc = -1;
+
+	randombytes_buf(eph, sizeof eph);
+	if (crypto_scalarmult_curve25519_base(share, eph) != 0) {
+		err_set(e, ERR_FAILED, "X25519: no ephemeral share");
+		goto out;
+	}
+	if (crypto_scalarmult_curve25519(shared, eph, r->key) != 0 ||
+	    sodium_is_zero(shared, sizeof shared)) {
+		char text[AGE_RECIPIENT_STR_LEN + 1];
+
+		age_recipient_format(r, text);
+		err_set(e, ERR_CONFIG, "age recipient %s is a low-order point "
+		    "(it has no shared secret): refused", text);
+		goto out;
+	}
+	memcpy(salt, share, 32);
+	memcpy(salt + 32, r->key, 32);
+	if (hkdf32(key, shared, sizeof shared, salt, sizeof salt, x25519_info,
+	    e) < 0)
+		goto out;
+	crypto_aead_chacha20poly1305_ietf_encrypt(body, NULL, file_key,
+	    FILE_KEY_SIZE, NULL, 0, NULL, zero_nonce, key);
+	b64_encode(s64, sizeof s64, share, sizeof share);
+	b64_encode(b64, sizeof b64, body, sizeof body);
+	snprintf(out, X25519_STANZA_LEN + 1, "-> X25519 %s\n%s\n", s64, b64);
+	rc = 0;
+out:
+	sodium_memzero(eph, sizeof eph);
+	sodium_memzero(shared, sizeof shared);
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+struct age_enc *
+age_enc_new(const struct age_recipient *rs, size_t n, age_out_fn out,
+    void *arg, struct err *e)
+{
+	uint8_t file_key[FILE_KEY_SIZE], mac[32], nonce[NONCE_SIZE];
+	char mac64[B64_32 + 1];
+	struct age_enc *w = NULL;
+	size_t cap, len;
+
+	if (n == 0 || n > AGE_RECIPIENTS_MAX) {
+		err_set(e, ERR_CONFIG, "age encryption needs 1 to %d "
+		    "recipients (%zu given)", AGE_RECIPIENTS_MAX, n);
+		return NULL;
+	}
+	if (crypto_ready(e) < 0)
+		return NULL;
+	cap = sizeof version_line + n * X25519_STANZA_LEN + 4 + B64_32 + 1 +
+	    NONCE_SIZE + 1;
+	if (!(w = calloc(1, sizeof *w)) || !(w->buf = malloc(ENC_CHUNK)) ||
+	    !(w->header = malloc(cap))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto fail;
+	}
+	w->out = out;
+	w->arg = arg;
+	randombytes_buf(file_key, sizeof file_key);
+	len = (size_t)snprintf(w->header, cap, "%s\n", version_line);
+	for (size_t i = 0; i < n; i++) {
+		if (wrap_x25519(file_key, &rs[i], w->header + len, e) < 0)
+			goto fail;
+		len += X25519_STANZA_LEN;
+	}
+	memcpy(w->header + len, "---", 3);
+	len += 3;
+	if (header_mac(file_key, w->header, len, mac, e) < 0)
+		goto fail;
+	b64_encode(mac64, sizeof mac64, mac, sizeof mac);
+	len += (size_t)snprintf(w->header + len, cap - len, " %s\n", mac64);
+	randombytes_buf(nonce, sizeof nonce);
+	memcpy(w->header + len, nonce, sizeof nonce);
+	w->header_len = len + sizeof nonce;
+	if (hkdf32(w->payload_key, file_key, sizeof file_key, nonce,
+	    sizeof nonce, "payload", e) < 0)
+		goto fail;
+	sodium_memzero(file_key, sizeof file_key);
+	return w;
+fail:
+	sodium_memzero(file_key, sizeof file_key);
+	age_enc_free(w);
+	return NULL;
+}
+
+static int
+enc_send_header(struct age_enc *w, struct err *e)
+{
+	if (!w->header)
+		return 0;
+	if (w->out(w->arg, w->header, w->header_len, e) < 0)
+		return -1;
+	w->written += w->header_len;
+	free(w->header);
+	w->header = NULL;
+	return 0;
+}
+
+/* Seal m[0..mlen) (w->buf itself, or the caller's) into w->buf and send
+ * it. */
+static int
+enc_chunk(struct age_enc *w, const uint8_t *m, size_t mlen, int last,
+    struct err *e)
+{
+	uint8_t nonce[12];
+
+	chunk_nonce(nonce, w->counter, last);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(w->buf,
+	    w->buf + mlen, NULL, m, mlen, NULL, 0, NULL, nonce,
+	    w->payload_key);
+	w->counter++;
+	if (w->out(w->arg, w->buf, mlen + TAG_SIZE, e) < 0)
+		return -1;
+	w->written += mlen + TAG_SIZE;
+	return 0;
+}
+
+static int
+enc_unusable(const struct age_enc *w, struct err *e)
+{
+	return err_set(e, ERR_FAILED, "age encryption: the stream %s",
+	    w->state == ENC_FINISHED ? "is finished" : "failed earlier");
+}
+
+int
+age_enc_write(struct age_enc *w, const void *buf, size_t len, struct err *e)
+{
+	const uint8_t *p = buf;
+
+	if (w->state != ENC_OPEN)
+		return enc_unusable(w, e);
+	if (len == 0)
+		return 0;
+	if (enc_send_header(w, e) < 0)
+		goto fail;
+	while (len > 0) {
+		size_t k;
+
+		/* A full chunk with more to come is not the final one. */
+		if (w->plen == AGE_CHUNK_SIZE) {
+			if (enc_chunk(w, w->buf, AGE_CHUNK_SIZE, 0, e) < 0)
+				goto fail;
+			w->plen = 0;
+		}
+		if (w->plen == 0 && len > AGE_CHUNK_SIZE) {
+			if (enc_chunk(w, p, AGE_CHUNK_SIZE, 0, e) < 0)
+				goto fail;
+			p += AGE_CHUNK_SIZE;
+			len -= AGE_CHUNK_SIZE;
+			continue;
+		}
+		k = MIN(len, AGE_CHUNK_SIZE - w->plen);
+		memcpy(w->buf + w->plen, p, k);
+		w->plen += k;
+		p += k;
+		len -= k;
+	}
+	return 0;
+fail:
+	w->state = ENC_FAILED;
+	return -1;
+}
+
+int
+age_enc_finish(struct age_enc *w, struct err *e)
+{
+	if (w->state != ENC_OPEN)
+		return enc_unusable(w, e);
+	if (enc_send_header(w, e) < 0 ||
+	    enc_chunk(w, w->buf, w->plen, 1, e) < 0) {
+		w->state = ENC_FAILED;
+		return -1;
+	}
+	w->plen = 0;
+	w->state = ENC_FINISHED;
+	sodium_memzero(w->payload_key, sizeof w->payload_key);
+	return 0;
+}
+
+uint64_t
+age_enc_written(const struct age_enc *w)
+{
+	return w->written;
+}
+
+void
+age_enc_free(struct age_enc *w)
+{
+	if (!w)
+		return;
+	if (w->buf) {
+		sodium_memzero(w->buf, ENC_CHUNK);
+		free(w->buf);
+	}
+	free(w->header);
+	sodium_memzero(w, sizeof *w);
+	free(w);
+}
+
+/* ---- the header parser ---------------------------------------------- */
+
+/* An X25519 stanza as read: the ephemeral share and the wrapped key. */
+struct xstanza {
+	uint8_t share[32];
+	uint8_t body[FILE_KEY_SIZE + TAG_SIZE];
+};
+
+enum { H_VERSION, H_STANZA, H_BODY, H_DONE };
+
+/* Fed the header a whole line at a time (without its LF). */
+struct hparser {
+	int state;
+	size_t lineno;
+	size_t off;            /* header bytes fed so far */
+	int in_x25519;         /* the stanza being read is X25519 */
+	size_t body_len;       /* its body bytes so far */
+	struct age_header_info info;
+	int keep;              /* keep the X25519 stanzas (decryption) */
+	struct xstanza *xs;
+	size_t nx, xcap;
+	uint8_t mac[32];
+	size_t mac_off;        /* the length of the MACed part */
+};
+
+static void
+hp_init(struct hparser *hp, int keep)
+{
+	memset(hp, 0, sizeof *hp);
+	hp->keep = keep;
+	hp->info.identity = -1;
+}
+
+static int
+hp_bad(const struct hparser *hp, struct err *e, const char *what)
+{
+	return err_set(e, ERR_VERIFY, "corrupt age header (line %zu): %s",
+	    hp->lineno, what);
+}
+
+/* The first line is not age-encryption.org/v1. */
+static int
+bad_first_line(const char *s, size_t n, struct err *e)
+{
+	if (n >= sizeof version_prefix - 1 &&
+	    memcmp(s, version_prefix, sizeof version_prefix - 1) == 0)
+		return err_set(e, ERR_VERIFY, "unsupported age format version "
+		    "(only age-encryption.org/v1 is read)");
+	if (n >= sizeof armor_line - 1 &&
+	    memcmp(s, armor_line, sizeof armor_line - 1) == 0)
+		return err_set(e, ERR_VERIFY, "an ASCII-armored age file: not "
+		    "supported (age -d reads it)");
+	return err_set(e, ERR_VERIFY, "not an age file (no "
+	    "age-encryption.org/v1 line)");
+}
+
+/* The start of the first line, before its LF: refuse what cannot
+ * become a version line as early as possible. */
+static int
+hp_partial(const struct hparser *hp, const char *s, size_t n, struct err *e)
+{
+	if (hp->state != H_VERSION)
+		return 0;
+	if (n < 128 && (memcmp(s, version_prefix,
+	    MIN(n, sizeof version_prefix - 1)) == 0 || memcmp(s, armor_line,
+	    MIN(n, sizeof armor_line - 1)) == 0))
+		return 0;
+	return bad_first_line(s, n, e);
+}
+
+/* "-> " was seen; s[0..n) holds the arguments. */
+static int
+hp_stanza(struct hparser *hp, const char *s, size_t n, struct err *e)
+{
+	const char *arg[2] = { NULL, NULL };
+	size_t alen[2] = { 0, 0 }, nargs = 0, i = 0;
+
+	if (hp->info.stanzas == AGE_STANZAS_MAX)
+		return err_set(e, ERR_VERIFY, "corrupt age header (line %zu): "
+		    "more than %d recipient stanzas", hp->lineno,
+		    AGE_STANZAS_MAX);
+	for (;;) {
+		size_t j = i;
+
+		while (j < n && s[j] != ' ') {
+			if ((unsigned char)s[j] < 0x21 ||
+			    (unsigned char)s[j] > 0x7e)
+				return hp_bad(hp, e, "a stanza argument holds "
+				    "a character that is not printable ASCII");
+			j++;
+		}
+		if (j == i)
+			return hp_bad(hp, e, "an empty stanza argument");
+		if (nargs < 2) {
+			arg[nargs] = s + i;
+			alen[nargs] = j - i;
+		}
+		nargs++;
+		if (j == n)
+			break;
+		i = j + 1;
+	}
+	hp->info.stanzas++;
+	hp->in_x25519 = alen[0] == 6 && memcmp(arg[0], "X25519", 6) == 0;
+	hp->body_len = 0;
+	hp->state = H_BODY;
+	if (!hp->in_x25519)
+		return 0;
+	hp->info.x25519++;
+	if (nargs != 2)
+		return hp_bad(hp, e, "an X25519 stanza without exactly one "
+		    "argument");
+	if (hp->keep && hp->nx == hp->xcap) {
+		size_t cap = hp->xcap ? hp->xcap * 2 : 4;
+		struct xstanza *v = realloc(hp->xs, cap * sizeof *v);
+
+		if (!v)
+			return err_set(e, ERR_FAILED, "out of memory");
+		hp->xs = v;
+		hp->xcap = cap;
+	}
+	{
+		uint8_t share[32];
+		size_t got;
+
+		if (b64_decode(arg[1], alen[1], share, sizeof share,
+		    &got) < 0 || got != sizeof share)
+			return hp_bad(hp, e, "an X25519 ephemeral share that "
+			    "is not canonical base64 of 32 bytes");
+		if (hp->keep)
+			memcpy(hp->xs[hp->nx].share, share, sizeof share);
+	}
+	return 0;
+}
+
+static int
+hp_body(struct hparser *hp, const char *s, size_t n, struct err *e)
+{
+	uint8_t bytes[BODY_LINE_BYTES];
+	size_t got;
+
+	if (n > BODY_COLS)
+		return hp_bad(hp, e, "a stanza body line longer than 64 "
+		    "columns");
+	if (b64_decode(s, n, bytes, sizeof bytes, &got) < 0)
+		return hp_bad(hp, e, "a stanza body that is not canonical "
+		    "base64");
+	if (hp->in_x25519 && hp->keep &&
+	    hp->body_len + got <= sizeof hp->xs[0].body)
+		memcpy(hp->xs[hp->nx].body + hp->body_len, bytes, got);
+	hp->body_len += got;
+	if (n == BODY_COLS)
+		return 0;
+	/* A line shorter than 64 columns (maybe empty) ends the body. */
+	if (hp->in_x25519) {
+		if (hp->body_len != FILE_KEY_SIZE + TAG_SIZE)
+			return hp_bad(hp, e, "an X25519 stanza body that is "
+			    "not 32 bytes");
+		if (hp->keep)
+			hp->nx++;
+	}
+	hp->state = H_STANZA;
+	return 0;
+}
+
+/* "---" was seen at offset start. */
+static int
+hp_end(struct hparser *hp, size_t start, const char *s, size_t n,
+    struct err *e)
+{
+	size_t got;
+
+	if (hp->info.stanzas == 0)
+		return hp_bad(hp, e, "no recipient stanza");
+	if (n != 4 + B64_32 || s[3] != ' ' ||
+	    b64_decode(s + 4, B64_32, hp->mac, sizeof hp->mac, &got) < 0 ||
+	    got != sizeof hp->mac)
+		return hp_bad(hp, e, "a malformed MAC line");
+	hp->mac_off = start + 3;
+	hp->info.header_len = hp->off;
+	hp->state = H_DONE;
+	return 0;
+}
+
+static int
+hp_line(struct hparser *hp, const char *s, size_t n, struct err *e)
+{
+	size_t start = hp->off;
+
+	hp->off += n + 1;
+	hp->lineno++;
+	switch (hp->state) {
+	case H_VERSION:
+		if (n != sizeof version_line - 1 ||
+		    memcmp(s, version_line, n) != 0)
+			return bad_first_line(s, n, e);
+		hp->state = H_STANZA;
+		return 0;
+	case H_BODY:
+		return hp_body(hp, s, n, e);
+	case H_STANZA:
+		if (n >= 3 && memcmp(s, "-> ", 3) == 0)
+			return hp_stanza(hp, s + 3, n - 3, e);
+		if (n >= 3 && memcmp(s, "---", 3) == 0)
+			return hp_end(hp, start, s, n, e);
+		return hp_bad(hp, e, "neither a stanza nor the MAC line");
+	default:
+		return hp_bad(hp, e, "a line after the MAC line");
+	}
+}
+
+static void
+hp_free(struct hparser *hp)
+{
+	free(hp->xs);
+	hp->xs = NULL;
+	hp->nx = hp->xcap = 0;
+}
+
+int
+age_header_scan(const void *buf, size_t len, struct age_header_info *info,
+    struct err *e)
+{
+	const char *p = buf;
+	size_t pos = 0, lim = MIN(len, (size_t)AGE_HEADER_MAX);
+	struct hparser hp;
+
+	hp_init(&hp, 0);
+	while (hp.state != H_DONE) {
+		const char *nl = memchr(p + pos, '\n', lim - pos);
+
+		if (!nl) {
+			if (hp_partial(&hp, p + pos, lim - pos, e) < 0)
+				return -1;
+			if (len >= AGE_HEADER_MAX)
+				return err_set(e, ERR_VERIFY, "corrupt age "
+				    "header: larger than %d KiB",
+				    AGE_HEADER_MAX / 1024);
+			if (len == 0)
+				return err_set(e, ERR_VERIFY, "an empty file: "
+				    "not an age file");
+			return err_set(e, ERR_VERIFY, "truncated: the file "
+			    "ends inside its age header");
+		}
+		if (hp_line(&hp, p + pos, (size_t)(nl - (p + pos)), e) < 0)
+			return -1;
+		pos = (size_t)(nl - p) + 1;
+	}
+	*info = hp.info;
+	return 0;
+}
+
+/* ---- decryption ----------------------------------------------------- */
+
+enum { D_HEADER, D_NONCE, D_PAYLOAD, D_DONE, D_FAILED };
+
+struct age_dec {
+	age_out_fn out;
+	void *arg;
+	int state;
+	struct err err;        /* the first failure, repeated after */
+	struct age_identity *ids;
+	size_t nids;
+	/* The header, kept whole for its MAC. */
+	struct hparser hp;
+	char *h;
+	size_t hlen, hcap, lstart;
+	int have_info;
+	uint8_t file_key[FILE_KEY_SIZE];
+	uint8_t nonce[NONCE_SIZE];
+	size_t nonce_len;
+	uint8_t payload_key[32];
+	uint64_t counter;
+	uint8_t *cbuf;         /* one sealed chunk as it arrives */
+	size_t clen;
+	uint8_t *pbuf;         /* its plaintext */
+	uint64_t plain;
+};
+
+struct age_dec *
+age_dec_new(const struct age_identity *ids, size_t n, age_out_fn out,
+    void *arg, struct err *e)
+{
+	struct age_dec *d;
+
+	if (n == 0 || n > AGE_IDENTITIES_MAX) {
+		err_set(e, ERR_CONFIG, "age decryption needs 1 to %d "
+		    "identities (%zu given)", AGE_IDENTITIES_MAX, n);
+		return NULL;
+	}
+	if (crypto_ready(e) < 0)
+		return NULL;
+	if (!(d = calloc(1, sizeof *d)) ||
+	    !(d->ids = malloc(n * sizeof *ids)) ||
+	    !(d->cbuf = malloc(ENC_CHUNK)) ||
+	    !(d->pbuf = malloc(AGE_CHUNK_SIZE))) {
+		age_dec_free(d);
+		err_set(e, ERR_FAILED, "out of memory");
+		return NULL;
+	}
+	memcpy(d->ids, ids, n * sizeof *ids);
+	d->nids = n;
+	d->out = out;
+	d->arg = arg;
+	hp_init(&d->hp, 1);
+	return d;
+}
+
+/* 1: the stanza opened with the identity (file_key set), 0: it is not
+ * addressed to it, -1: refused. */
+static int
+unwrap_x25519(const struct xstanza *x, const struct age_identity *id,
+    uint8_t file_key[FILE_KEY_SIZE], struct err *e)
+{
+	uint8_t shared[32], salt[64], key[32];
+	int rc = -1;
+
+	if (crypto_scalarmult_curve25519(shared, id->secret, x->share) != 0 ||
+	    sodium_is_zero(shared, sizeof shared)) {
+		err_set(e, ERR_VERIFY, "corrupt age header: an X25519 stanza's "
+		    "ephemeral share is a low-order point (no shared secret): "
+		    "refused");
+		goto out;
+	}
+	memcpy(salt, x->share, 32);
+	memcpy(salt + 32, id->pub, 32);
+	if (hkdf32(key, shared, sizeof shared, salt, sizeof salt, x25519_info,
+	    e) < 0)
+		goto out;
+	rc = crypto_aead_chacha20poly1305_ietf_decrypt(file_key, NULL, NULL,
+	    x->body, sizeof x->body, NULL, 0, zero_nonce, key) == 0;
+out:
+	sodium_memzero(shared, sizeof shared);
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+static const char *
+plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* The whole header is in: find the file key, check the MAC. */
+static int
+dec_open_header(struct age_dec *d, struct err *e)
+{
+	const struct age_header_info *in = &d->hp.info;
+	uint8_t mac[32];
+	int found = -1;
+
+	d->have_info = 1;
+	for (size_t i = 0; i < d->hp.nx && found < 0; i++)
+		for (size_t j = 0; j < d->nids && found < 0; j++) {
+			int r = unwrap_x25519(&d->hp.xs[i], &d->ids[j],
+			    d->file_key, e);
+
+			if (r < 0)
+				return -1;
+			if (r == 1)
+				found = (int)j;
+		}
+	if (found < 0) {
+		size_t other = in->stanzas - in->x25519;
+
+		if (in->x25519 == 0)
+			return err_set(e, AGE_ERR_NO_IDENTITY, "no identity "
+			    "matches: the file has no X25519 recipient "
+			    "(%zu stanza%s of other types)", other,
+			    plural(other));
+		return err_set(e, AGE_ERR_NO_IDENTITY, "no identity matches "
+		    "any of the file's %zu X25519 recipient%s%s", in->x25519,
+		    plural(in->x25519), other ? " (it has stanzas of other "
+		    "types too)" : "");
+	}
+	if (header_mac(d->file_key, d->h, d->hp.mac_off, mac, e) < 0)
+		return -1;
+	if (CRYPTO_memcmp(mac, d->hp.mac, sizeof mac) != 0)
+		return err_set(e, ERR_VERIFY, "corrupt age header: its MAC "
+		    "does not match (corrupt or tampered)");
+	d->hp.info.identity = found;
+	/* The header is done with. */
+	free(d->h);
+	d->h = NULL;
+	d->hlen = d->hcap = 0;
+	hp_free(&d->hp);
+	d->state = D_NONCE;
+	return 0;
+}
+
+/* Take header bytes from *p, a line at a time. */
+static int
+dec_header(struct age_dec *d, const uint8_t **p, size_t *len, struct err *e)
+{
+	while (*len > 0 && d->hp.state != H_DONE) {
+		const uint8_t *nl = memchr(*p, '\n', *len);
+		size_t take = nl ? (size_t)(nl - *p) + 1 : *len;
+
+		if (d->hlen + take > AGE_HEADER_MAX)
+			return err_set(e, ERR_VERIFY, "corrupt age header: "
+			    "larger than %d KiB", AGE_HEADER_MAX / 1024);
+		if (d->hlen + take > d->hcap) {
+			size_t cap = d->hcap ? d->hcap : 1024;
+			char *h;
+
+			while (cap < d->hlen + take)
+				cap *= 2;
+			cap = MIN(cap, (size_t)AGE_HEADER_MAX);
+			if (!(h = realloc(d->h, cap)))
+				return err_set(e, ERR_FAILED, "out of memory");
+			d->h = h;
+			d->hcap = cap;
+		}
+		memcpy(d->h + d->hlen, *p, take);
+		d->hlen += take;
+		*p += take;
+		*len -= take;
+		if (nl) {
+			if (hp_line(&d->hp, d->h + d->lstart,
+			    d->hlen - 1 - d->lstart, e) < 0)
+				return -1;
+			d->lstart = d->hlen;
+		} else if (hp_partial(&d->hp, d->h + d->lstart,
+		    d->hlen - d->lstart, e) < 0)
+			return -1;
+	}
+	if (d->hp.state == H_DONE)
+		return dec_open_header(d, e);
+	return 0;
+}
+
+/* Open c[0..clen) as the next chunk into pbuf: 0, or -1 when it does not
+ * authenticate as such. */
+static int
+dec_open(struct age_dec *d, const uint8_t *c, size_t clen, int last)
+{
+	uint8_t nonce[12];
+
+	chunk_nonce(nonce, d->counter, last);
+	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(d->pbuf,
+	    NULL, c, clen - TAG_SIZE, c + clen - TAG_SIZE, NULL, 0, nonce,
+	    d->payload_key);
+}
+
+static int
+dec_emit(struct age_dec *d, size_t n, struct err *e)
+{
+	d->counter++;
+	if (n == 0)
+		return 0;
+	if (d->out(d->arg, d->pbuf, n, e) < 0)
+		return -1;
+	d->plain += n;
+	return 0;
+}
+
+/* A full sealed chunk with more bytes after it. */
+static int
+dec_middle(struct age_dec *d, const uint8_t *c, struct err *e)
+{
+	if (dec_open(d, c, ENC_CHUNK, 0) == 0)
+		return dec_emit(d, AGE_CHUNK_SIZE, e);
+	if (dec_open(d, c, ENC_CHUNK, 1) == 0)
+		return err_set(e, ERR_VERIFY, "corrupt age payload: data after "
+		    "the final chunk (chunk %" PRIu64 ")", d->counter);
+	return err_set(e, ERR_VERIFY, "corrupt age payload: chunk %" PRIu64
+	    " does not authenticate (corrupt, reordered or tampered)",
+	    d->counter);
+}
+
+static int
+dec_payload(struct age_dec *d, const uint8_t *p, size_t len, struct err *e)
+{
+	while (len > 0) {
+		size_t k;
+
+		if (d->clen == ENC_CHUNK) {
+			if (dec_middle(d, d->cbuf, e) < 0)
+				return -1;
+			d->clen = 0;
+		}
+		if (d->clen == 0 && len > ENC_CHUNK) {
+			if (dec_middle(d, p, e) < 0)
+				return -1;
+			p += ENC_CHUNK;
+			len -= ENC_CHUNK;
+			continue;
+		}
+		k = MIN(len, ENC_CHUNK - d->clen);
+		memcpy(d->cbuf + d->clen, p, k);
+		d->clen += k;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static int
+dec_write(struct age_dec *d, const uint8_t *p, size_t len, struct err *e)
+{
+	if (d->state == D_HEADER && dec_header(d, &p, &len, e) < 0)
+		return -1;
+	if (d->state == D_NONCE && len > 0) {
+		size_t k = MIN(len, NONCE_SIZE - d->nonce_len);
+
+		memcpy(d->nonce + d->nonce_len, p, k);
+		d->nonce_len += k;
+		p += k;
+		len -= k;
+		if (d->nonce_len == NONCE_SIZE) {
+			if (hkdf32(d->payload_key, d->file_key, FILE_KEY_SIZE,
+			    d->nonce, NONCE_SIZE, "payload", e) < 0)
+				return -1;
+			sodium_memzero(d->file_key, sizeof d->file_key);
+			d->state = D_PAYLOAD;
+		}
+	}
+	if (d->state == D_PAYLOAD && len > 0)
+		return dec_payload(d, p, len, e);
+	return 0;
+}
+
+/* The end of the file: what is held must be the final chunk. */
+static int
+dec_finish(struct age_dec *d, struct err *e)
+{
+	switch (d->state) {
+	case D_HEADER:
+		if (d->hlen == 0)
+			return err_set(e, ERR_VERIFY, "an empty file: not an "
+			    "age file");
+		return err_set(e, ERR_VERIFY, "truncated: the file ends inside "
+		    "its age header");
+	case D_NONCE:
+		return err_set(e, ERR_VERIFY, "truncated: the file ends before "
+		    "its age payload");
+	default:
+		break;
+	}
+	if (d->clen < TAG_SIZE) {
+		if (d->clen == 0 && d->counter > 0)
+			return err_set(e, ERR_VERIFY, "truncated: the age "
+			    "payload ends after chunk %" PRIu64 " without its "
+			    "final chunk", d->counter - 1);
+		return err_set(e, ERR_VERIFY, "truncated: the age payload ends "
+		    "inside chunk %" PRIu64, d->counter);
+	}
+	if (dec_open(d, d->cbuf, d->clen, 1) != 0) {
+		if (d->clen == ENC_CHUNK &&
+		    dec_open(d, d->cbuf, d->clen, 0) == 0)
+			return err_set(e, ERR_VERIFY, "truncated: the age "
+			    "payload ends after chunk %" PRIu64 " without its "
+			    "final chunk", d->counter);
+		return err_set(e, ERR_VERIFY, "corrupt age payload: the final "
+		    "chunk (chunk %" PRIu64 ") does not authenticate (corrupt, "
+		    "truncated or tampered)", d->counter);
+	}
+	if (d->clen == TAG_SIZE && d->counter > 0)
+		return err_set(e, ERR_VERIFY, "corrupt age payload: an empty "
+		    "final chunk after data (chunk %" PRIu64 ")", d->counter);
+	if (dec_emit(d, d->clen - TAG_SIZE, e) < 0)
+		return -1;
+	d->clen = 0;
+	d->state = D_DONE;
+	sodium_memzero(d->payload_key, sizeof d->payload_key);
+	return 0;
+}
+
+static int
+dec_failed(struct age_dec *d, struct err *e)
+{
+	d->state = D_FAILED;
+	if (e)
+		*e = d->err;
+	return -1;
+}
+
+int
+age_dec_write(struct age_dec *d, const void *buf, size_t len, struct err *e)
+{
+	if (d->state == D_FAILED)
+		return dec_failed(d, e);
+	if (d->state == D_DONE) {
+		err_set(&d->err, ERR_FAILED, "age decryption: the stream is "
+		    "finished");
+		return dec_failed(d, e);
+	}
+	if (dec_write(d, buf, len, &d->err) < 0)
+		return dec_failed(d, e);
+	return 0;
+}
+
+int
+age_dec_finish(struct age_dec *d, struct err *e)
+{
+	if (d->state == D_FAILED)
+		return dec_failed(d, e);
+	if (d->state == D_DONE) {
+		err_set(&d->err, ERR_FAILED, "age decryption: the stream is "
+		    "finished");
+		return dec_failed(d, e);
+	}
+	if (dec_finish(d, &d->err) < 0)
+		return dec_failed(d, e);
+	return 0;
+}
+
+const struct age_header_info *
+age_dec_header(const struct age_dec *d)
+{
+	return d->have_info ? &d->hp.info : NULL;
+}
+
+uint64_t
+age_dec_plaintext(const struct age_dec *d)
+{
+	return d->plain;
+}
+
+void
+age_dec_free(struct age_dec *d)
+{
+	if (!d)
+		return;
+	age_identities_free(d->ids, d->nids);
+	hp_free(&d->hp);
+	free(d->h);
+	if (d->cbuf)
+		free(d->cbuf);
+	if (d->pbuf) {
+		sodium_memzero(d->pbuf, AGE_CHUNK_SIZE);
+		free(d->pbuf);
+	}
+	sodium_memzero(d, sizeof *d);
+	free(d);
+}
