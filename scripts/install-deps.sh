@@ -6,9 +6,11 @@ set -eu
 # To build (the Dockerfile's build stage installs the same -dev packages).
 PACKAGES="autoconf automake libtool pkg-config make gcc binutils libc6-dev
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
-	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev"
-# To test: tools the tests drive, lint, valgrind, and clang's libFuzzer.
-TEST_PACKAGES="zstd jq curl util-linux bsdutils tar gzip xz-utils
+	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
+	libsodium-dev"
+# To test: tools the tests drive (age: encrypted backups must open with the
+# age tool), lint, valgrind, and clang's libFuzzer.
+TEST_PACKAGES="zstd jq curl util-linux bsdutils tar gzip xz-utils age
 	yamllint python3 python3-yaml mandoc valgrind
 	clang-14 libclang-rt-14-dev llvm-14"
 
