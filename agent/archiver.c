@@ -548,6 +548,9 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	struct out_ctx oc;
 	struct timespec t0;
 	char final_path[4352], partial_path[4352], name[STORE_ID_MAX + 32];
+	/* The files in member<N>/, reached below the store's descriptor
+	 * (held with its lock): "" once nothing is left to remove. */
+	char partial_name[STORE_ID_MAX + 32], final_name[STORE_ID_MAX + 32];
 	char created[32], finished[32];
 	time_t start = time(NULL);
 	uint64_t free_bytes, need;
@@ -558,7 +561,7 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	memset(&wk, 0, sizeof wk);
 	memset(&w, 0, sizeof w);
 	memset(&oc, 0, sizeof oc);
-	partial_path[0] = '\0';
+	partial_path[0] = partial_name[0] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	rootfd = open(o->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -598,10 +601,11 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	fd = store_reserve(o->store, start, r->id, sizeof r->id, e);
 	if (fd < 0)
 		goto out;
-	snprintf(name, sizeof name, "%s.tar.zst%s", r->id, FS_PARTIAL_SUFFIX);
-	fs_join(partial_path, sizeof partial_path, o->store->dir, name);
-	snprintf(name, sizeof name, "%s.tar.zst", r->id);
-	fs_join(final_path, sizeof final_path, o->store->dir, name);
+	snprintf(partial_name, sizeof partial_name, "%s.tar.zst%s", r->id,
+	    FS_PARTIAL_SUFFIX);
+	fs_join(partial_path, sizeof partial_path, o->store->dir, partial_name);
+	snprintf(final_name, sizeof final_name, "%s.tar.zst", r->id);
+	fs_join(final_path, sizeof final_path, o->store->dir, final_name);
 	log_info("archive_start", "id=%s data_dir=%s files=%zu bytes=%llu "
 	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
 	    (unsigned long long)wk.bytes, o->level, o->threads);
@@ -659,13 +663,18 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 		goto out;
 	}
 	fd = -1;
-	if (rename(partial_path, final_path) < 0) {
+	if (renameat(o->store->dirfd, partial_name, o->store->dirfd,
+	    final_name) < 0) {
 		err_sys(e, ERR_FAILED, "rename %s", partial_path);
 		goto out;
 	}
+	/* Until the metadata is written, a failure removes the archive. */
 	snprintf(partial_path, sizeof partial_path, "%s", final_path);
-	if (fs_fsync_dir(o->store->dir, e) < 0)
+	snprintf(partial_name, sizeof partial_name, "%s", final_name);
+	if (fsync(o->store->dirfd) < 0) {
+		err_sys(e, ERR_FAILED, "fsync %s", o->store->dir);
 		goto out;
+	}
 	swap_crashpoint("archive-renamed");
 
 	r->bytes = wk.bytes;
@@ -703,10 +712,12 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	{
 		char meta_path[4352];
 		fs_join(meta_path, sizeof meta_path, o->store->dir, name);
-		if (json_write_file(meta_path, meta, 0600, e) < 0)
+		if (json_write_fileat(o->store->dirfd, name, meta_path, meta, 0600,
+		    e) < 0)
 			goto out;
 	}
-	partial_path[0] = '\0';   /* complete: nothing to remove */
+	partial_path[0] = partial_name[0] = '\0';   /* complete: nothing to
+	                                             * remove */
 	swap_crashpoint("archive-complete");
 	w.prog.bytes_done = w.prog.bytes_total;
 	report(&w, 1);
@@ -730,11 +741,10 @@ out:
 	}
 	if (fd >= 0)
 		close(fd);
-	if (rc < 0 && partial_path[0]) {
+	if (rc < 0 && partial_name[0]) {
 		/* Interrupted or failed: leave nothing that looks like a backup. */
-		unlink(partial_path);
-		struct err ignored;
-		fs_fsync_dir(o->store->dir, &ignored);
+		unlinkat(o->store->dirfd, partial_name, 0);
+		fsync(o->store->dirfd);
 	}
 	archive_entry_free(w.ae);
 	json_decref(w.entries);

@@ -497,7 +497,9 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	    store_find(&held.store, u->id, &r->backup, e) < 0)
 		goto out;
 	if (!r->backup.legacy) {
-		if (!(meta = store_load_meta(&r->backup, e)))
+		/* The node key and the sizes: the summary is enough (the
+		 * verify that extraction runs parses the entry list). */
+		if (!(meta = store_summary(&held.store, &r->backup, e)))
 			goto out;
 		backup_key = json_get_str(json_object_get(meta, "node_key"),
 		    "sha256");

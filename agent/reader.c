@@ -240,23 +240,18 @@ read_cb(struct archive *a, void *ctx, const void **buf)
 }
 
 struct reader *
-reader_open(const char *path, enum reader_kind kind, struct err *e)
+reader_open(int fd, const char *path, enum reader_kind kind, struct err *e)
 {
 	struct reader *r = calloc(1, sizeof *r);
 
 	if (!r) {
+		close(fd);
 		err_set(e, ERR_FAILED, "out of memory");
 		return NULL;
 	}
 	r->kind = kind;
 	r->path = path;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED, "open %s",
-		    path);
-		free(r);
-		return NULL;
-	}
+	r->fd = fd;
 	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	r->in = malloc(IN_SIZE);
 	for (int i = 0; i < NRING; i++)

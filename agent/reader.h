@@ -21,7 +21,9 @@ enum reader_kind { READER_ZSTD, READER_GZIP };
 
 struct reader;
 
-struct reader *reader_open(const char *path, enum reader_kind kind,
+/* Read the archive open on fd (taken over: closed by reader_free, or at
+ * once on failure); path names it in messages. */
+struct reader *reader_open(int fd, const char *path, enum reader_kind kind,
     struct err *e);
 /* The tar reader; its read errors carry the decompressor's message. */
 struct archive *reader_archive(struct reader *r);

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -230,17 +231,21 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	json_t *meta = NULL;
 	struct stat st;
 	uint64_t next_report = 0;
-	int rc = -1;
+	int fd, rc = -1;
 
 	memset(res, 0, sizeof *res);
 	memset(&prog, 0, sizeof prog);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (stat(b->archive_path, &st) < 0)
-		return err_sys(e, ERR_NOT_FOUND, "%s", b->archive_path);
+	/* A regular file, opened without following a link or waiting on a
+	 * FIFO that someone put in the archive's place. */
+	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
+		return -1;
 	if (!b->legacy) {
 		meta = store_load_meta(b, e);
-		if (!meta)
+		if (!meta) {
+			close(fd);
 			return -1;
+		}
 		long long want = json_get_u(json_object_get(meta, "archive"),
 		    "size");
 		if (want != (long long)st.st_size) {
@@ -253,8 +258,9 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	}
 	if (!(mc = meta_check_new(meta, e)))
 		goto out;
-	r = reader_open(b->archive_path, b->legacy ? READER_GZIP : READER_ZSTD,
-	    e);
+	r = reader_open(fd, b->archive_path, b->legacy ? READER_GZIP :
+	    READER_ZSTD, e);
+	fd = -1;   /* the reader's now, also when it failed */
 	if (!r)
 		goto out;
 	for (;;) {
@@ -316,6 +322,8 @@ archive_error:
 		    (unsigned long long)reader_offset(r),
 		    archive_error_string(reader_archive(r)));
 out:
+	if (fd >= 0)
+		close(fd);
 	reader_free(r);
 	meta_check_free(mc);
 	json_decref(meta);
