@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "agent_conf.h"
-#include "api.h"
 #include "http.h"
 #include "jobs.h"
 #include "json.h"
 #include "log.h"
+#include "member.h"
 #include "ops.h"
 
 static volatile sig_atomic_t cancel_requested;
@@ -364,7 +364,7 @@ cmd_discard(const struct agent_conf *cf, int json)
 static int
 cmd_serve(const struct agent_conf *cf)
 {
-	struct api api;
+	struct member member;
 	struct http_server *srv;
 	struct store s;
 	struct err e;
@@ -380,13 +380,13 @@ cmd_serve(const struct agent_conf *cf)
 	if (store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
 		return fail("serve", &e);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (api_init(&api, cf, &e) < 0) {
-		api_fini(&api);
+	if (member_init(&member, cf, &e) < 0) {
+		member_fini(&member);
 		curl_global_cleanup();
 		return fail("serve", &e);
 	}
-	if (!(srv = http_start(cf, &api, &e))) {
-		api_fini(&api);
+	if (!(srv = http_start(cf, &member, &e))) {
+		member_fini(&member);
 		curl_global_cleanup();
 		return fail("serve", &e);
 	}
@@ -394,9 +394,9 @@ cmd_serve(const struct agent_conf *cf)
 	log_info("stopping", "signal=%d", sig);
 	/* The job first: it cleans up (and resumes what it stopped), and the
 	 * requests waiting for it get their answer; then the server. */
-	jobs_stop(api.jobs);
+	jobs_stop(member.jobs);
 	http_stop(srv);
-	api_fini(&api);
+	member_fini(&member);
 	curl_global_cleanup();
 	log_info("stopped", "signal=%d", sig);
 	return 0;

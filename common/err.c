@@ -25,6 +25,12 @@ static const struct {
 	[ERR_UNAUTHORIZED] = { "unauthorized",         2, 401 },
 	[ERR_NODE_KEY]     = { "node_key_mismatch",    1, 409 },
 	[ERR_INCOMPLETE]   = { "in_place_incomplete",  1, 409 },
+	[ERR_LEASED]       = { "leased",               3, 409 },
+	[ERR_NEWEST_BACKUP] = { "newest_backup",       1, 409 },
+	[ERR_METHOD]       = { "method_not_allowed",   2, 405 },
+	[ERR_LENGTH_REQUIRED] = { "length_required",   2, 411 },
+	[ERR_BODY_TOO_LARGE] = { "body_too_large",     2, 413 },
+	[ERR_TOO_MANY_ARGS] = { "too_many_arguments",  2, 414 },
 };
 
 static int

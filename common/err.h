@@ -23,6 +23,12 @@ enum err_code {
 	ERR_UNAUTHORIZED,    /* missing or wrong token */
 	ERR_NODE_KEY,        /* the backup belongs to another node */
 	ERR_INCOMPLETE,      /* the data dir holds an unfinished in-place restore */
+	ERR_LEASED,          /* another controller holds the lease */
+	ERR_NEWEST_BACKUP,   /* the newest complete backup (delete needs force) */
+	ERR_METHOD,          /* the path does not take that method */
+	ERR_LENGTH_REQUIRED, /* a request body of unknown length */
+	ERR_BODY_TOO_LARGE,  /* a request body over the limit */
+	ERR_TOO_MANY_ARGS,   /* a query with too many arguments */
 	ERR_CODE_COUNT
 };
 

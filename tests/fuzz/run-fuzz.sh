@@ -63,7 +63,10 @@ pkg_cflags=$(pkg-config --cflags $libs)
 pkg_libs=$(pkg-config --libs $libs)
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cflags="-g -O1 $san -pthread -Wall -Wextra -I$out -I$top/common -I$top/agent -I$top/controller $pkg_cflags"
+# Every room of the agent (the harnesses drive the engine and the server).
+incs="-I$top/common -I$top/agent -I$top/agent/gate -I$top/agent/node
+	-I$top/agent/engine -I$top/agent/jobs -I$top/agent/server -I$top/controller"
+cflags="-g -O1 $san -pthread -Wall -Wextra -I$out $(echo $incs) $pkg_cflags"
 
 mkdir -p "$out/obj" "$out/artifacts"
 
@@ -102,14 +105,19 @@ am_sources() {
 		on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/) print $i
 		     if ($NF != "\\") on = 0 }' Makefile.am
 }
-srcs="$(am_sources libqbcore_a) $(am_sources libqbcommon_a)
-	$(am_sources libqbagent_a) controller/ctl_conf.c"
-[ -n "$(am_sources libqbagent_a)" ] ||
-	{ echo "run-fuzz: no libqbagent_a_SOURCES in Makefile.am" >&2; exit 2; }
+srcs=""
+for lib in libqbcore_a libqbcommon_a libqbnode_a libqbengine_a libqbjobs_a \
+	libqbserver_a; do
+	lib_srcs=$(am_sources $lib)
+	[ -n "$lib_srcs" ] ||
+		{ echo "run-fuzz: no ${lib}_SOURCES in Makefile.am" >&2; exit 2; }
+	srcs="$srcs $lib_srcs"
+done
+srcs="$srcs controller/ctl_conf.c"
 
 # An object is rebuilt when it is older than its source, a header, the
 # config.h or this script.
-newest_dep=$(ls -t common/*.h agent/*.h controller/*.h "$out/config.h" \
+newest_dep=$(ls -t common/*.h agent/*.h agent/*/*.h controller/*.h "$out/config.h" \
 	tests/fuzz/run-fuzz.sh | head -1)
 stale=""
 for s in $srcs; do
@@ -131,7 +139,14 @@ if [ -n "$stale" ]; then
 	rm -f "$out/libqbfuzz.a"
 fi
 if [ ! -f "$out/libqbfuzz.a" ]; then
-	ar rcs "$out/libqbfuzz.a" "$out"/obj/*.o
+	# The objects of today's sources only: one left by a file that moved
+	# or went would add a second copy of its symbols.
+	objs=""
+	for s in $srcs; do
+		objs="$objs $out/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
+	done
+	# shellcheck disable=SC2086
+	ar rcs "$out/libqbfuzz.a" $objs
 fi
 
 for h in $harnesses; do

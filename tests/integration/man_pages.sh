@@ -3,7 +3,7 @@
 # page documents what its program really offers, read from the programs
 # themselves: every long option of --help, every section and key (with its
 # default) of --sample-config, every command, every exit code of --help,
-# and, for the agent, every route of the HTTP route table in agent/http.c
+# and, for the agent, every route of the HTTP route table in agent/server/routes.c
 # (and no route that is not there).
 . "$(dirname "$0")/lib.sh"
 
@@ -246,22 +246,22 @@ check_exit_codes "$T/agent.help" "$T/agent.txt" agent
 check_exit_codes "$T/ctl.help" "$T/ctl.txt" controller
 ok "every exit code of --help is in EXIT STATUS"
 
-# (5) Every route of agent/http.c's route table is an item "METHOD PATH" of
+# (5) Every route of agent/server/routes.c's route table is an item "METHOD PATH" of
 # HTTP API ({id} written ID), and every such item is a route.
 sed -n 's/^[[:space:]]*{ *"\([A-Z]*\)", *"\(\/[^"]*\)",.*/\1 \2/p' \
-	"$top_srcdir/agent/http.c" | sed 's/{id}/ID/g' | sort -u >"$T/routes"
+	"$top_srcdir/agent/server/routes.c" | sed 's/{id}/ID/g' | sort -u >"$T/routes"
 [ "$(wc -l <"$T/routes")" -ge 15 ] ||
-	fail "fewer than 15 routes read from agent/http.c: its route table changed?"
+	fail "fewer than 15 routes read from agent/server/routes.c: its route table changed?"
 section "HTTP API" "$T/agent.txt" |
 	grep -E '^ *(GET|POST|PUT|DELETE|PATCH|HEAD) /[^ ]*$' | sed 's/^ *//' |
 	sort -u >"$T/documented" || true
 while read -r route; do
 	grep -qxF -- "$route" "$T/documented" ||
-		fail "agent page: route $route (agent/http.c) is not an item of HTTP API"
+		fail "agent page: route $route (agent/server/routes.c) is not an item of HTTP API"
 done <"$T/routes"
 while read -r route; do
 	grep -qxF -- "$route" "$T/routes" ||
-		fail "agent page: HTTP API documents $route, which agent/http.c does not route"
+		fail "agent page: HTTP API documents $route, which agent/server/routes.c does not route"
 done <"$T/documented"
 echo "# $(wc -l <"$T/routes") routes"
 ok "every route of the agent's route table is in HTTP API, and only those"

@@ -192,6 +192,12 @@ START_TEST(test_err_table)
 		{ ERR_UNAUTHORIZED, 2, 401, "unauthorized" },
 		{ ERR_NODE_KEY, 1, 409, "node_key_mismatch" },
 		{ ERR_INCOMPLETE, 1, 409, "in_place_incomplete" },
+		{ ERR_LEASED, 3, 409, "leased" },
+		{ ERR_NEWEST_BACKUP, 1, 409, "newest_backup" },
+		{ ERR_METHOD, 2, 405, "method_not_allowed" },
+		{ ERR_LENGTH_REQUIRED, 2, 411, "length_required" },
+		{ ERR_BODY_TOO_LARGE, 2, 413, "body_too_large" },
+		{ ERR_TOO_MANY_ARGS, 2, 414, "too_many_arguments" },
 	};
 
 	/* Every code of the enum is in this table. */

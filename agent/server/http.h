@@ -13,7 +13,7 @@
 #include "agent_conf.h"
 #include "err.h"
 
-struct api;          /* the handlers' shared state (api.h) */
+struct member;       /* the handlers' shared state (member.h) */
 struct http_server;
 
 /* One request as handlers see it. */
@@ -24,7 +24,7 @@ struct request {
 	const char *id;          /* the {id} segment of the route, if any */
 	const char *body;        /* NUL-terminated, may be empty */
 	size_t body_len;
-	struct api *api;
+	struct member *m;
 };
 
 typedef enum MHD_Result (*handler_fn)(struct request *r);
@@ -62,12 +62,16 @@ enum MHD_Result reply_json(struct request *r, unsigned status, json_t *body);
 enum MHD_Result reply_text(struct request *r, unsigned status,
     const char *content_type, const char *text);
 enum MHD_Result reply_err(struct request *r, const struct err *e);
+/* An error of the table (err.h: its status and JSON code) with a message:
+ * handlers never write a status and a code by hand. */
+enum MHD_Result reply_fail(struct request *r, enum err_code code,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 enum MHD_Result reply_error(struct request *r, unsigned status,
     const char *code, const char *message);
 
 /* Start the listeners (listen, and probe_listen when set); NULL with e
  * set when an address or the token file is unusable. */
-struct http_server *http_start(const struct agent_conf *cf, struct api *api,
+struct http_server *http_start(const struct agent_conf *cf, struct member *m,
     struct err *e);
 void http_stop(struct http_server *s);
 

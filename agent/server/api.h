@@ -1,48 +1,11 @@
-/* api: the HTTP API's handlers, grouped by resource, and the state they
- * share. Every handler answers through the reply helpers of http.h; long
- * work goes to jobs.c, never on an HTTP thread. */
+/* api: the HTTP API's handlers (one file per resource: h_*.c), which the
+ * route table (routes.c) names, and the checks of the values requests
+ * carry. Every handler answers through the reply helpers of http.h; long
+ * work goes to a job, never on an HTTP thread. */
 #ifndef QB_API_H
 #define QB_API_H
 
-#include <pthread.h>
-#include <time.h>
-
-#include "agent_conf.h"
 #include "http.h"
-#include "jobs.h"
-#include "nodes.h"
-#include "state.h"
-
-struct api {
-	const struct agent_conf *cf;
-	struct jobs *jobs;
-	/* The member's state model (state.h): the one account of its nodes,
-	 * its current job and its lease, which /readyz, /metrics,
-	 * /v1/status and the jobs read. */
-	struct state *state;
-	/* The background prober (every ~2 s) refreshes it. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	pthread_t prober;
-	int prober_started, quit;
-	json_t *facts;                   /* read by the last quiesce, for the
-	                                  * archives made until the resume */
-	/* Serializes lease changes and their writes to lease.json, which
-	 * happen outside the state's lock (an fsync must not hold up
-	 * /readyz). */
-	pthread_mutex_t lease_mu;
-};
-
-/* Start the background prober (nodes, disk space); resumes nodes whose
- * hold belongs to an interrupted job, and any whose hold expired. */
-int api_init(struct api *a, const struct agent_conf *cf, struct err *e);
-void api_fini(struct api *a);
-
-/* The worker's job function: archive (with quiesce), unpack, rollback,
- * verify, prune, quiesce and resume, through ops.c and nodes.c. */
-int api_run_job(struct jobs *js, enum job_kind kind, json_t *params,
-    const char *job_id, const struct op_hooks *hooks, json_t **result,
-    struct err *e);
 
 /* Checks of the values requests carry, apart from the connection: the
  * handlers use them, and so does the HTTP fuzz test. */

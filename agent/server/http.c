@@ -39,30 +39,6 @@
  * until it is older, it is read at every check. */
 #define TOKEN_RACY 2.0
 
-static const struct http_route routes[] = {
-	{ "GET", "/healthz", api_healthz, 0 },
-	{ "GET", "/readyz", api_readyz, 0 },
-	{ "GET", "/metrics", api_metrics, 0 },
-	{ "GET", "/v1/status", api_status, 1 },
-	{ "GET", "/v1/backups", api_backups_list, 1 },
-	{ "GET", "/v1/backups/{id}", api_backup_get, 1 },
-	{ "DELETE", "/v1/backups/{id}", api_backup_delete, 1 },
-	{ "GET", "/v1/backups/{id}/archive", api_backup_archive, 1 },
-	{ "GET", "/v1/backups/{id}/metadata", api_backup_metadata, 1 },
-	{ "POST", "/v1/backups/{id}/verify", api_backup_verify, 1 },
-	{ "POST", "/v1/prune", api_prune, 1 },
-	{ "POST", "/v1/archive", api_archive, 1 },
-	{ "POST", "/v1/unpack", api_unpack, 1 },
-	{ "POST", "/v1/rollback", api_rollback, 1 },
-	{ "GET", "/v1/jobs", api_jobs_list, 1 },
-	{ "GET", "/v1/jobs/{id}", api_job_get, 1 },
-	{ "GET", "/v1/history", api_history, 1 },
-	{ "POST", "/v1/quiesce", api_quiesce, 1 },
-	{ "POST", "/v1/resume", api_resume, 1 },
-	{ "POST", "/v1/lease", api_lease_take, 1 },
-	{ "DELETE", "/v1/lease", api_lease_release, 1 },
-};
-
 /* One libmicrohttpd daemon: the API on listen, or the probe listener on
  * probe_listen, which serves only the routes without auth. Its times, in
  * seconds (see "the request deadlines" below): */
@@ -109,7 +85,7 @@ struct http_server {
 	struct listener main, probe;
 	int active;              /* requests between first call and completion */
 	const struct agent_conf *cf;
-	struct api *api;
+	struct member *m;
 	struct token_cache token;
 	pthread_mutex_t watch_mu;   /* watch list, watch_quit */
 	pthread_cond_t watch_cv;
@@ -201,6 +177,19 @@ reply_error(struct request *r, unsigned status, const char *code,
 		body = json_pack("{s:{s:s, s:s}}", "error", "code", code,
 		    "message", "(the message quoted bytes that are not UTF-8)");
 	return reply_json(r, status, body);
+}
+
+enum MHD_Result
+reply_fail(struct request *r, enum err_code code, const char *fmt, ...)
+{
+	struct err e;
+	va_list ap;
+
+	e.code = code;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+	va_end(ap);
+	return reply_err(r, &e);
 }
 
 enum MHD_Result
@@ -395,61 +384,6 @@ authorized(struct http_server *s, struct MHD_Connection *conn)
 	return ok;
 }
 
-/* Match path against pattern; *id gets the {id} segment (in buf). */
-static int
-match(const char *pattern, const char *path, char *buf, size_t size,
-    const char **id)
-{
-	*id = NULL;
-	while (*pattern && *path) {
-		if (strncmp(pattern, "{id}", 4) == 0) {
-			size_t n = strcspn(path, "/");
-			if (n == 0 || n >= size)
-				return 0;
-			memcpy(buf, path, n);
-			buf[n] = '\0';
-			*id = buf;
-			pattern += 4;
-			path += n;
-			continue;
-		}
-		if (*pattern != *path)
-			return 0;
-		pattern++;
-		path++;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
-
-enum http_match
-http_route_match(const char *method, const char *path, char *idbuf,
-    size_t size, const struct http_route **route, const char **id)
-{
-	int path_known = 0;
-
-	*route = NULL;
-	*id = NULL;
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		const char *rid;
-		if (!match(routes[i].pattern, path, idbuf, size, &rid))
-			continue;
-		path_known = 1;
-		if (strcmp(routes[i].method, method) != 0)
-			continue;
-		*route = &routes[i];
-		*id = rid;
-		return HTTP_ROUTE_FOUND;
-	}
-	if (path_known)
-		return HTTP_ROUTE_WRONG_METHOD;
-	/* libmicrohttpd decodes %2F: "..%2F..%2Fetc" arrives as more path
-	 * segments. Below a resource that takes an id, that is a bad id. */
-	if (strncmp(path, "/v1/backups/", 12) == 0 ||
-	    strncmp(path, "/v1/jobs/", 9) == 0)
-		return HTTP_ROUTE_BAD_ID;
-	return HTTP_ROUTE_NOT_FOUND;
-}
-
 static enum MHD_Result
 dispatch(const struct listener *l, struct request *r)
 {
@@ -467,30 +401,25 @@ dispatch(const struct listener *l, struct request *r)
 			return route->fn(r);
 		}
 		if (m == HTTP_ROUTE_WRONG_METHOD && strncmp(r->path, "/v1/", 4) != 0)
-			return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-			    "method_not_allowed", "this path does not take that "
+			return reply_fail(r, ERR_METHOD, "this path does not take that "
 			    "method");
-		return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "the probe "
+		return reply_fail(r, ERR_NOT_FOUND, "the probe "
 		    "listener serves only /healthz, /readyz and /metrics");
 	}
 	if (m == HTTP_ROUTE_FOUND) {
 		if (route->auth && !authorized(s, r->conn))
-			return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-			    "missing or wrong bearer token");
+			return reply_fail(r, ERR_UNAUTHORIZED, "missing or wrong bearer token");
 		r->id = id;
 		return route->fn(r);
 	}
 	/* Auth first: an unauthenticated caller learns nothing more. */
 	if (strncmp(r->path, "/v1/", 4) == 0 && !authorized(s, r->conn))
-		return reply_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-		    "missing or wrong bearer token");
+		return reply_fail(r, ERR_UNAUTHORIZED, "missing or wrong bearer token");
 	if (m == HTTP_ROUTE_WRONG_METHOD)
-		return reply_error(r, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method_not_allowed", "this path does not take that method");
+		return reply_fail(r, ERR_METHOD, "this path does not take that method");
 	if (m == HTTP_ROUTE_BAD_ID)
-		return reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
-		    "not a backup or job id");
-	return reply_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
+		return reply_fail(r, ERR_BAD_REQUEST, "not a backup or job id");
+	return reply_fail(r, ERR_NOT_FOUND, "no such path");
 }
 
 /* ---- what libmicrohttpd lets through -------------------------------------
@@ -716,11 +645,11 @@ watchdog_main(void *arg)
 /* A reply before the request is read (its headers refused, or its body):
  * from here the deadline no longer runs. */
 static enum MHD_Result
-refuse_early(struct listener *l, struct request *r, unsigned status,
-    const char *code, const char *message)
+refuse_early(struct listener *l, struct request *r, enum err_code code,
+    const char *message)
 {
 	conn_phase(l, r->conn, 0);
-	return reply_error(r, status, code, message);
+	return reply_fail(r, code, "%s", message);
 }
 
 /* libmicrohttpd 0.9.75 keeps a record per query argument in the
@@ -773,7 +702,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	r.conn = conn;
 	r.method = method;
 	r.path = url;
-	r.api = s->api;
+	r.m = s->m;
 	if (!st) {   /* on_uri had no memory */
 		if (!(st = calloc(1, sizeof *st)))
 			return MHD_NO;
@@ -785,11 +714,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		st->started = 1;
 		__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
 		if (st->too_many_args)
-			return refuse_early(l, &r, MHD_HTTP_URI_TOO_LONG,
-			    "too_many_arguments", "the query has more arguments "
+			return refuse_early(l, &r, ERR_TOO_MANY_ARGS,
+			    "the query has more arguments "
 			    "than the agent accepts");
 		if (!headers_ok(conn, version))
-			return refuse_early(l, &r, MHD_HTTP_BAD_REQUEST, "bad_request",
+			return refuse_early(l, &r, ERR_BAD_REQUEST,
 			    "malformed headers: Host missing or repeated, a bad "
 			    "header name, or Content-Length, Authorization or "
 			    "X-Quorum-Backup-Holder repeated");
@@ -799,12 +728,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		 * line longer than conn_memory. */
 		if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_TRANSFER_ENCODING))
-			return refuse_early(l, &r, MHD_HTTP_LENGTH_REQUIRED,
-			    "length_required", "no route takes a body: send none, "
+			return refuse_early(l, &r, ERR_LENGTH_REQUIRED,
+			    "no route takes a body: send none, "
 			    "or one with a Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > (unsigned long long)s->cf->max_body)
-			return refuse_early(l, &r, MHD_HTTP_CONTENT_TOO_LARGE,
-			    "body_too_large", "the request body is over the limit");
+			return refuse_early(l, &r, ERR_BODY_TOO_LARGE,
+			    "the request body is over the limit");
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -825,8 +754,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	conn_phase(l, conn, 0);   /* the request is all in */
 	if (st->too_big)
-		return reply_error(&r, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
-		    "the request body is over the limit");
+		return reply_fail(&r, ERR_BODY_TOO_LARGE, "the request body is over the limit");
 	r.body = st->body ? st->body : "";
 	r.body_len = st->len;
 	return dispatch(l, &r);
@@ -983,7 +911,7 @@ listener_start(struct listener *l, const struct sockaddr_storage *ss,
 }
 
 struct http_server *
-http_start(const struct agent_conf *cf, struct api *api, struct err *e)
+http_start(const struct agent_conf *cf, struct member *m, struct err *e)
 {
 	struct http_server *s;
 	struct sockaddr_storage ss, pss;
@@ -1014,7 +942,7 @@ http_start(const struct agent_conf *cf, struct api *api, struct err *e)
 		return NULL;
 	}
 	s->cf = cf;
-	s->api = api;
+	s->m = m;
 	pthread_mutex_init(&s->token.mu, NULL);
 	pthread_mutex_init(&s->watch_mu, NULL);
 	pthread_mutex_init(&s->mhdlog_mu, NULL);

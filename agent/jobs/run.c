@@ -1,0 +1,250 @@
+/* run: what the job worker runs for each kind of job: archive (with quiesce:
+ * facts, stop, archive, resume on every path), unpack, rollback, verify,
+ * prune, quiesce and resume, through the engine (ops) and the node client,
+ * telling the state model of every step it takes with a node. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+#include "member.h"
+#include "ops.h"
+#include "store.h"
+
+static json_t *
+first_facts(const struct agent_conf *cf)
+{
+	for (size_t i = 0; i < cf->n_nodes; i++)
+		if (cf->nodes[i]->rpc_url && cf->nodes[i]->rpc_url[0]) {
+			struct err e;
+			json_t *f = node_facts(cf->nodes[i], &e);
+			if (f)
+				return f;
+			log_warn("node_facts", "node=%s error=%s",
+			    cf->nodes[i]->name, logq(e.msg));
+		}
+	return NULL;
+}
+
+/* The watcher that tells the state model of every step the job takes
+ * with the nodes, as it takes it. */
+static struct node_watch
+state_watch(struct jobs *js)
+{
+	struct member *a = jobs_ctx(js);
+	struct node_watch w = { state_node_event, a->state };
+
+	return w;
+}
+
+/* Stop every node for job_id (phase "stopping"). */
+static int
+stop_nodes(struct jobs *js, const char *job_id, long long until,
+    const char *why, struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	struct node_watch w = state_watch(js);
+
+	jobs_set_phase(js, PHASE_STOPPING);
+	/* On failure nodes_stop_all started again what it had stopped. */
+	return nodes_stop_all(cf->nodes, cf->n_nodes, job_id, until, why, &w, e);
+}
+
+/* Recovery, start every node (reverse order), wait until all are ready;
+ * then the tree an unpack moved aside is no longer needed. down_since:
+ * when the nodes were stopped (monotonic seconds), 0 when unknown; the
+ * downtime goes into the result. Each step is in the state model as it
+ * happens, and the job's last probe (all ready) is what it holds when the
+ * job ends. */
+static int
+resume_nodes(struct jobs *js, double down_since, json_t *result,
+    struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	struct node_watch w = state_watch(js);
+	int recovered, removed;
+	struct err de;
+
+	jobs_set_phase(js, PHASE_STARTING);
+	if (op_recover(cf, &recovered, e) < 0)
+		return -1;
+	if (cf->n_nodes == 0)
+		return err_set(e, ERR_BAD_REQUEST, "no [node.NAME] sections are "
+		    "configured: there is nothing to resume");
+	if (nodes_start_all(cf->nodes, cf->n_nodes, &w, e) < 0)
+		return -1;
+	jobs_set_phase(js, PHASE_WAITING_READY);
+	if (nodes_wait_ready(cf->nodes, cf->n_nodes, (double)cf->ready_timeout,
+	    &w, e) < 0)
+		return -1;
+	if (op_discard_previous(cf, &removed, &de) < 0)
+		log_warn("previous_kept", "error=%s", logq(de.msg));
+	json_object_set_new(result, "recovered", json_boolean(recovered));
+	json_object_set_new(result, "previous_discarded", json_boolean(removed));
+	if (down_since > 0)
+		json_object_set_new(result, "downtime_seconds",
+		    json_real(qb_mono_now() - down_since));
+	return 0;
+}
+
+int
+member_run_job(struct jobs *js, enum job_kind kind, json_t *params,
+    const char *job_id, const struct op_hooks *hooks, json_t **result,
+    struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+
+	*result = NULL;
+	switch (kind) {
+	case JOB_ARCHIVE: {
+		struct member *a = jobs_ctx(js);
+		struct archive_result r;
+		struct op_hooks h = *hooks;
+		json_t *pruned = NULL, *facts = NULL;
+		int quiesce = json_is_true(json_object_get(params, "quiesce"));
+		int rc;
+		struct err re;
+		double down_since = 0;
+
+		if (!quiesce) {
+			/* The nodes were stopped by a quiesce: its facts. */
+			pthread_mutex_lock(&a->mu);
+			facts = json_incref(a->facts);
+			pthread_mutex_unlock(&a->mu);
+			h.node_facts = facts;
+		} else {
+			/* Facts before the stop; the nodes come back on every path. */
+			jobs_set_phase(js, PHASE_READING_FACTS);
+			facts = first_facts(cf);
+			down_since = qb_mono_now();
+			if (stop_nodes(js, job_id, (long long)time(NULL) +
+			    cf->quiesce_hold, "archive", e) < 0) {
+				json_decref(facts);
+				return -1;
+			}
+			h.node_facts = facts;
+		}
+		jobs_set_phase(js, PHASE_ARCHIVING);
+		rc = op_archive(cf, &h, &r, &pruned, e);
+		json_decref(facts);
+		if (rc == 0)
+			*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, "
+			    "s:o}", "backup", r.id, "size", (json_int_t)r.size,
+			    "bytes", (json_int_t)r.bytes, "files",
+			    (json_int_t)r.files, "sha256", r.sha256,
+			    "seconds", r.seconds, "pruned",
+			    pruned ? pruned : json_array(), "warnings",
+			    r.warnings ? r.warnings : json_array());
+		if (quiesce) {
+			json_t *res = json_object();
+			err_clear(&re);
+			if (resume_nodes(js, down_since, res, &re) < 0) {
+				json_decref(res);
+				if (rc == 0) {
+					*e = re;
+					err_prefix(e, "backup %s was made, but resuming "
+					    "failed", r.id);
+				} else {
+					size_t n = strlen(e->msg);
+					snprintf(e->msg + n, sizeof e->msg - n, "; resuming "
+					    "the nodes failed too: %s", re.msg);
+				}
+				return -1;
+			}
+			if (rc == 0)
+				json_object_set_new(*result, "resume", res);
+			else
+				json_decref(res);
+		}
+		return rc;
+	}
+	case JOB_QUIESCE: {
+		struct member *a = jobs_ctx(js);
+		long long hold = json_integer_value(json_object_get(params, "hold"));
+		json_t *facts;
+		jobs_set_phase(js, PHASE_READING_FACTS);
+		facts = first_facts(cf);
+		if (stop_nodes(js, job_id, (long long)time(NULL) + hold, "quiesce",
+		    e) < 0) {
+			json_decref(facts);
+			return -1;
+		}
+		pthread_mutex_lock(&a->mu);
+		json_decref(a->facts);
+		a->facts = json_incref(facts);
+		pthread_mutex_unlock(&a->mu);
+		*result = json_pack("{s:I, s:o}", "until",
+		    (json_int_t)(time(NULL) + hold), "facts",
+		    facts ? facts : json_null());
+		return 0;
+	}
+	case JOB_RESUME: {
+		struct member *a = jobs_ctx(js);
+		json_t *res = json_object();
+		pthread_mutex_lock(&a->mu);
+		json_decref(a->facts);   /* the nodes move on */
+		a->facts = NULL;
+		pthread_mutex_unlock(&a->mu);
+		if (resume_nodes(js, 0, res, e) < 0) {
+			json_decref(res);
+			return -1;
+		}
+		*result = res;
+		return 0;
+	}
+	case JOB_UNPACK: {
+		struct unpack_opts u;
+		struct unpack_result r;
+		memset(&u, 0, sizeof u);
+		u.id = json_get_str(params, "backup");
+		u.force = json_is_true(json_object_get(params, "force"));
+		u.in_place = json_is_true(json_object_get(params, "in_place"));
+		jobs_set_phase(js, PHASE_UNPACKING);
+		if (op_unpack(cf, &u, hooks, &r, e) < 0)
+			return -1;
+		*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
+		    r.backup.id, "files", (json_int_t)r.v.files,
+		    "bytes", (json_int_t)r.v.bytes, "previous_kept",
+		    r.previous_kept, "recovered", r.recovered, "seconds",
+		    r.seconds);
+		return 0;
+	}
+	case JOB_ROLLBACK:
+		jobs_set_phase(js, PHASE_ROLLING_BACK);
+		if (op_rollback(cf, e) < 0)
+			return -1;
+		*result = json_pack("{s:b}", "rolled_back", 1);
+		return 0;
+	case JOB_VERIFY: {
+		struct backup_info b;
+		struct verify_result r;
+		jobs_set_phase(js, PHASE_VERIFYING);
+		if (op_verify(cf, json_get_str(params, "backup"), hooks, &b, &r,
+		    e) < 0)
+			return -1;
+		*result = json_pack("{s:s, s:b, s:I, s:I, s:s, s:f}", "backup", b.id,
+		    "ok", 1, "files", (json_int_t)r.files, "bytes",
+		    (json_int_t)r.bytes, "sha256", r.sha256, "seconds", r.seconds);
+		return 0;
+	}
+	case JOB_PRUNE: {
+		json_t *ids = NULL;
+		size_t kept = 0;
+		jobs_set_phase(js, PHASE_PRUNING);
+		if (op_prune(cf, 0, &ids, &kept, e) < 0) {
+			json_decref(ids);
+			return -1;
+		}
+		*result = json_pack("{s:o, s:I}", "deleted", ids, "kept",
+		    (json_int_t)kept);
+		return 0;
+	}
+	default:
+		return err_set(e, ERR_FAILED, "unknown job kind");
+	}
+}
