@@ -92,159 +92,232 @@ resume_nodes(struct jobs *js, double down_since, json_t *result,
 	return 0;
 }
 
+/* One kind of job: params in, *result out (or e), on the worker thread. */
+typedef int (*run_fn)(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e);
+
+/* The facts an archive records: read now, before its own stop, or (the
+ * nodes stopped by a quiesce) those the quiesce read. */
+static json_t *
+archive_facts(struct jobs *js, int quiesce)
+{
+	struct member *a = jobs_ctx(js);
+	json_t *facts;
+
+	if (quiesce) {
+		jobs_set_phase(js, PHASE_READING_FACTS);
+		return first_facts(jobs_conf(js));
+	}
+	pthread_mutex_lock(&a->mu);
+	facts = json_incref(a->facts);
+	pthread_mutex_unlock(&a->mu);
+	return facts;
+}
+
+/* The resume at the end of archive?quiesce=1, on every path: its result
+ * into *result when the archive succeeded (rc 0), its failure added to
+ * e's. Returns the job's outcome. */
+static int
+archive_resume(struct jobs *js, int rc, const char *id, double down_since,
+    json_t *result, struct err *e)
+{
+	json_t *res = json_object();
+	struct err re;
+
+	err_clear(&re);
+	if (resume_nodes(js, down_since, res, &re) < 0) {
+		json_decref(res);
+		if (rc == 0) {
+			*e = re;
+			err_prefix(e, "backup %s was made, but resuming failed", id);
+		} else {
+			size_t n = strlen(e->msg);
+			snprintf(e->msg + n, sizeof e->msg - n, "; resuming the "
+			    "nodes failed too: %s", re.msg);
+		}
+		return -1;
+	}
+	if (rc == 0)
+		json_object_set_new(result, "resume", res);
+	else
+		json_decref(res);
+	return rc;
+}
+
+/* archive; with quiesce: facts, stop, archive, and the resume on every
+ * path, failure included. */
+static int
+run_archive(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	int quiesce = json_is_true(json_object_get(params, "quiesce"));
+	struct op_hooks h = *hooks;
+	struct archive_result r;
+	json_t *pruned = NULL;
+	double down_since = 0;
+	int rc;
+
+	h.node_facts = archive_facts(js, quiesce);
+	if (quiesce) {
+		down_since = qb_mono_now();
+		if (stop_nodes(js, job_id, (long long)time(NULL) +
+		    cf->quiesce_hold, "archive", e) < 0) {
+			json_decref(h.node_facts);
+			return -1;
+		}
+	}
+	jobs_set_phase(js, PHASE_ARCHIVING);
+	rc = op_archive(cf, &h, &r, &pruned, e);
+	json_decref(h.node_facts);
+	if (rc == 0)
+		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, s:o}",
+		    "backup", r.id, "size", (json_int_t)r.size,
+		    "bytes", (json_int_t)r.bytes, "files", (json_int_t)r.files,
+		    "sha256", r.sha256, "seconds", r.seconds,
+		    "pruned", pruned ? pruned : json_array(),
+		    "warnings", r.warnings ? r.warnings : json_array());
+	if (!quiesce)
+		return rc;
+	return archive_resume(js, rc, r.id, down_since, *result, e);
+}
+
+static int
+run_quiesce(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	struct member *a = jobs_ctx(js);
+	long long hold = json_integer_value(json_object_get(params, "hold"));
+	json_t *facts;
+
+	(void)hooks;
+	jobs_set_phase(js, PHASE_READING_FACTS);
+	facts = first_facts(jobs_conf(js));
+	if (stop_nodes(js, job_id, (long long)time(NULL) + hold, "quiesce",
+	    e) < 0) {
+		json_decref(facts);
+		return -1;
+	}
+	pthread_mutex_lock(&a->mu);
+	json_decref(a->facts);
+	a->facts = json_incref(facts);
+	pthread_mutex_unlock(&a->mu);
+	*result = json_pack("{s:I, s:o}", "until",
+	    (json_int_t)(time(NULL) + hold), "facts",
+	    facts ? facts : json_null());
+	return 0;
+}
+
+static int
+run_resume(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	struct member *a = jobs_ctx(js);
+	json_t *res = json_object();
+
+	(void)params;
+	(void)job_id;
+	(void)hooks;
+	pthread_mutex_lock(&a->mu);
+	json_decref(a->facts);   /* the nodes move on */
+	a->facts = NULL;
+	pthread_mutex_unlock(&a->mu);
+	if (resume_nodes(js, 0, res, e) < 0) {
+		json_decref(res);
+		return -1;
+	}
+	*result = res;
+	return 0;
+}
+
+static int
+run_unpack(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	struct unpack_opts u;
+	struct unpack_result r;
+
+	(void)job_id;
+	memset(&u, 0, sizeof u);
+	u.id = json_get_str(params, "backup");
+	u.force = json_is_true(json_object_get(params, "force"));
+	u.in_place = json_is_true(json_object_get(params, "in_place"));
+	jobs_set_phase(js, PHASE_UNPACKING);
+	if (op_unpack(jobs_conf(js), &u, hooks, &r, e) < 0)
+		return -1;
+	*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
+	    r.backup.id, "files", (json_int_t)r.v.files,
+	    "bytes", (json_int_t)r.v.bytes, "previous_kept", r.previous_kept,
+	    "recovered", r.recovered, "seconds", r.seconds);
+	return 0;
+}
+
+static int
+run_rollback(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	(void)params;
+	(void)job_id;
+	(void)hooks;
+	jobs_set_phase(js, PHASE_ROLLING_BACK);
+	if (op_rollback(jobs_conf(js), e) < 0)
+		return -1;
+	*result = json_pack("{s:b}", "rolled_back", 1);
+	return 0;
+}
+
+static int
+run_verify(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	struct backup_info b;
+	struct verify_result r;
+
+	(void)job_id;
+	jobs_set_phase(js, PHASE_VERIFYING);
+	if (op_verify(jobs_conf(js), json_get_str(params, "backup"), hooks, &b,
+	    &r, e) < 0)
+		return -1;
+	*result = json_pack("{s:s, s:b, s:I, s:I, s:s, s:f}", "backup", b.id,
+	    "ok", 1, "files", (json_int_t)r.files, "bytes",
+	    (json_int_t)r.bytes, "sha256", r.sha256, "seconds", r.seconds);
+	return 0;
+}
+
+static int
+run_prune(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	json_t *ids = NULL;
+	size_t kept = 0;
+
+	(void)params;
+	(void)job_id;
+	(void)hooks;
+	jobs_set_phase(js, PHASE_PRUNING);
+	if (op_prune(jobs_conf(js), 0, &ids, &kept, e) < 0) {
+		json_decref(ids);
+		return -1;
+	}
+	*result = json_pack("{s:o, s:I}", "deleted", ids, "kept",
+	    (json_int_t)kept);
+	return 0;
+}
+
+static const run_fn runs[JOB_KIND_COUNT] = {
+	[JOB_ARCHIVE] = run_archive, [JOB_UNPACK] = run_unpack,
+	[JOB_ROLLBACK] = run_rollback, [JOB_VERIFY] = run_verify,
+	[JOB_PRUNE] = run_prune, [JOB_QUIESCE] = run_quiesce,
+	[JOB_RESUME] = run_resume,
+};
+
 int
 member_run_job(struct jobs *js, enum job_kind kind, json_t *params,
     const char *job_id, const struct op_hooks *hooks, json_t **result,
     struct err *e)
 {
-	const struct agent_conf *cf = jobs_conf(js);
-
 	*result = NULL;
-	switch (kind) {
-	case JOB_ARCHIVE: {
-		struct member *a = jobs_ctx(js);
-		struct archive_result r;
-		struct op_hooks h = *hooks;
-		json_t *pruned = NULL, *facts = NULL;
-		int quiesce = json_is_true(json_object_get(params, "quiesce"));
-		int rc;
-		struct err re;
-		double down_since = 0;
-
-		if (!quiesce) {
-			/* The nodes were stopped by a quiesce: its facts. */
-			pthread_mutex_lock(&a->mu);
-			facts = json_incref(a->facts);
-			pthread_mutex_unlock(&a->mu);
-			h.node_facts = facts;
-		} else {
-			/* Facts before the stop; the nodes come back on every path. */
-			jobs_set_phase(js, PHASE_READING_FACTS);
-			facts = first_facts(cf);
-			down_since = qb_mono_now();
-			if (stop_nodes(js, job_id, (long long)time(NULL) +
-			    cf->quiesce_hold, "archive", e) < 0) {
-				json_decref(facts);
-				return -1;
-			}
-			h.node_facts = facts;
-		}
-		jobs_set_phase(js, PHASE_ARCHIVING);
-		rc = op_archive(cf, &h, &r, &pruned, e);
-		json_decref(facts);
-		if (rc == 0)
-			*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, "
-			    "s:o}", "backup", r.id, "size", (json_int_t)r.size,
-			    "bytes", (json_int_t)r.bytes, "files",
-			    (json_int_t)r.files, "sha256", r.sha256,
-			    "seconds", r.seconds, "pruned",
-			    pruned ? pruned : json_array(), "warnings",
-			    r.warnings ? r.warnings : json_array());
-		if (quiesce) {
-			json_t *res = json_object();
-			err_clear(&re);
-			if (resume_nodes(js, down_since, res, &re) < 0) {
-				json_decref(res);
-				if (rc == 0) {
-					*e = re;
-					err_prefix(e, "backup %s was made, but resuming "
-					    "failed", r.id);
-				} else {
-					size_t n = strlen(e->msg);
-					snprintf(e->msg + n, sizeof e->msg - n, "; resuming "
-					    "the nodes failed too: %s", re.msg);
-				}
-				return -1;
-			}
-			if (rc == 0)
-				json_object_set_new(*result, "resume", res);
-			else
-				json_decref(res);
-		}
-		return rc;
-	}
-	case JOB_QUIESCE: {
-		struct member *a = jobs_ctx(js);
-		long long hold = json_integer_value(json_object_get(params, "hold"));
-		json_t *facts;
-		jobs_set_phase(js, PHASE_READING_FACTS);
-		facts = first_facts(cf);
-		if (stop_nodes(js, job_id, (long long)time(NULL) + hold, "quiesce",
-		    e) < 0) {
-			json_decref(facts);
-			return -1;
-		}
-		pthread_mutex_lock(&a->mu);
-		json_decref(a->facts);
-		a->facts = json_incref(facts);
-		pthread_mutex_unlock(&a->mu);
-		*result = json_pack("{s:I, s:o}", "until",
-		    (json_int_t)(time(NULL) + hold), "facts",
-		    facts ? facts : json_null());
-		return 0;
-	}
-	case JOB_RESUME: {
-		struct member *a = jobs_ctx(js);
-		json_t *res = json_object();
-		pthread_mutex_lock(&a->mu);
-		json_decref(a->facts);   /* the nodes move on */
-		a->facts = NULL;
-		pthread_mutex_unlock(&a->mu);
-		if (resume_nodes(js, 0, res, e) < 0) {
-			json_decref(res);
-			return -1;
-		}
-		*result = res;
-		return 0;
-	}
-	case JOB_UNPACK: {
-		struct unpack_opts u;
-		struct unpack_result r;
-		memset(&u, 0, sizeof u);
-		u.id = json_get_str(params, "backup");
-		u.force = json_is_true(json_object_get(params, "force"));
-		u.in_place = json_is_true(json_object_get(params, "in_place"));
-		jobs_set_phase(js, PHASE_UNPACKING);
-		if (op_unpack(cf, &u, hooks, &r, e) < 0)
-			return -1;
-		*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
-		    r.backup.id, "files", (json_int_t)r.v.files,
-		    "bytes", (json_int_t)r.v.bytes, "previous_kept",
-		    r.previous_kept, "recovered", r.recovered, "seconds",
-		    r.seconds);
-		return 0;
-	}
-	case JOB_ROLLBACK:
-		jobs_set_phase(js, PHASE_ROLLING_BACK);
-		if (op_rollback(cf, e) < 0)
-			return -1;
-		*result = json_pack("{s:b}", "rolled_back", 1);
-		return 0;
-	case JOB_VERIFY: {
-		struct backup_info b;
-		struct verify_result r;
-		jobs_set_phase(js, PHASE_VERIFYING);
-		if (op_verify(cf, json_get_str(params, "backup"), hooks, &b, &r,
-		    e) < 0)
-			return -1;
-		*result = json_pack("{s:s, s:b, s:I, s:I, s:s, s:f}", "backup", b.id,
-		    "ok", 1, "files", (json_int_t)r.files, "bytes",
-		    (json_int_t)r.bytes, "sha256", r.sha256, "seconds", r.seconds);
-		return 0;
-	}
-	case JOB_PRUNE: {
-		json_t *ids = NULL;
-		size_t kept = 0;
-		jobs_set_phase(js, PHASE_PRUNING);
-		if (op_prune(cf, 0, &ids, &kept, e) < 0) {
-			json_decref(ids);
-			return -1;
-		}
-		*result = json_pack("{s:o, s:I}", "deleted", ids, "kept",
-		    (json_int_t)kept);
-		return 0;
-	}
-	default:
+	if ((int)kind < 0 || kind >= JOB_KIND_COUNT || !runs[kind])
 		return err_set(e, ERR_FAILED, "unknown job kind");
-	}
+	return runs[kind](js, params, job_id, hooks, result, e);
 }
