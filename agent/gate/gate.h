@@ -37,9 +37,6 @@ int gate_signal_parse(const char *s);
 /* "TERM", or "SIG<n>" in a static buffer for signals without a name. */
 const char *gate_signal_name(int sig);
 
-/* Milliseconds on the monotonic clock. */
-long long gate_now_ms(void);
-
 /* ---- the hold marker (gate_hold.c) ---- */
 
 struct gate_hold {
@@ -60,11 +57,9 @@ int hold_save(int dirfd, const char *dir, const struct gate_hold *h,
     struct err *e);
 /* Remove it and fsync the directory; absent is not an error. */
 int hold_remove(int dirfd, const char *dir, struct err *e);
-/* 1 when s is a valid job id / reason (see gate_proto.h). */
-int hold_job_valid(const char *s);
+/* 1 when s is a valid reason (see gate_proto.h; job ids: gate_job_valid
+ * there). */
 int hold_reason_valid(const char *s);
-/* 1 when the n bytes at s are well-formed UTF-8. */
-int utf8_valid(const char *s, size_t n);
 
 /* ---- the node's output (gate_output.c) ---- */
 

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "gate.h"
 #include "unixline.h"
 
@@ -72,8 +73,8 @@ struct url {
 	char path[2048];
 };
 
-/* unixline_wait with a deadline in gate_now_ms() milliseconds (the same
- * monotonic clock). */
+/* unixline_wait with a deadline in qb_mono_ms() milliseconds (the same
+ * monotonic clock as its qb_mono_now() seconds). */
 static int
 wait_fd(int fd, short events, long long deadline)
 {
@@ -174,7 +175,7 @@ int
 http_get_status(const char *url, long long timeout_ms, int *status,
     struct err *e)
 {
-	long long deadline = gate_now_ms() + timeout_ms;
+	long long deadline = qb_mono_ms() + timeout_ms;
 	char req[2400], resp[512];
 	size_t len = 0, sent = 0, reqlen;
 	struct url u;

@@ -20,22 +20,9 @@
 
 #include "fsutil.h"
 #include "gate.h"
+#include "utf8.h"
 
 #define HOLD_FILE_MAX 4096
-
-int
-hold_job_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > GATE_JOB_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("-._:@/+", *s)))
-			return 0;
-	return 1;
-}
 
 int
 hold_reason_valid(const char *s)
@@ -111,7 +98,7 @@ hold_load(int dirfd, const char *dir, struct gate_hold *h, struct err *e)
 		}
 		*eq++ = '\0';
 		if (strcmp(line, GATE_OPT_JOB) == 0) {
-			if (*eq && !hold_job_valid(eq))
+			if (*eq && !gate_job_valid(eq))
 				bad = 1;
 			else
 				snprintf(h->job, sizeof h->job, "%s", eq);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "gate.h"
 #include "log.h"
@@ -156,15 +157,6 @@ gate_signal_name(int sig)
 	return buf;
 }
 
-long long
-gate_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int sig_wfd = -1;
 
 static void
@@ -251,7 +243,7 @@ client_send(struct client *c, struct jbuf *b)
 	c->outlen = b->len;
 	c->outoff = 0;
 	c->phase = C_WRITING;
-	c->deadline = gate_now_ms() + CLIENT_TIMEOUT_MS;
+	c->deadline = qb_mono_ms() + CLIENT_TIMEOUT_MS;
 	jb_init(b);
 	client_write(c);
 }
@@ -315,7 +307,7 @@ reply_status(struct gate *g, struct client *c, const char *error)
 		jb_raw(&b, "null");
 	jb_key(&b, GATE_KEY_UPTIME);
 	if (g->pgid > 0)
-		jb_fmt(&b, "%lld", (gate_now_ms() - g->started_ms) / 1000);
+		jb_fmt(&b, "%lld", (qb_mono_ms() - g->started_ms) / 1000);
 	else
 		jb_raw(&b, "null");
 	jb_key(&b, GATE_KEY_RESTARTS);
@@ -453,7 +445,7 @@ spawn(struct gate *g, int by_request, struct err *e)
 	g->pgid = pid;
 	g->state = ST_STARTING;
 	g->term_sent = 0;
-	g->started_ms = gate_now_ms();
+	g->started_ms = qb_mono_ms();
 	g->start_by_request = by_request;
 	return 0;
 }
@@ -525,7 +517,7 @@ exec_check(struct gate *g)
 static void
 group_gone(struct gate *g)
 {
-	double secs = (double)(gate_now_ms() - g->stop_ms) / 1000.0;
+	double secs = (double)(qb_mono_ms() - g->stop_ms) / 1000.0;
 
 	drain_output(g);
 	g->pgid = 0;
@@ -588,7 +580,7 @@ leader_exited(struct gate *g, pid_t pid, int st)
 	 * kernel. They get their time to stop first, with one SIGTERM unless
 	 * they had one already, and the gate exits when they are gone. */
 	g->state = ST_STOPPING;
-	g->stop_ms = gate_now_ms();
+	g->stop_ms = qb_mono_ms();
 	g->exit_after_group = 1;
 	g->exit_pending = status;
 	g->leftover_deadline = g->stop_ms + GATE_STOP_TIMEOUT_DEFAULT * 1000LL;
@@ -679,7 +671,7 @@ static void
 defer(struct client *c)
 {
 	c->phase = C_DEFERRED;
-	c->deadline = gate_now_ms() + CLIENT_TIMEOUT_MS;
+	c->deadline = qb_mono_ms() + CLIENT_TIMEOUT_MS;
 }
 
 /* Whole seconds in [min, max]; -1 when s is not that. */
@@ -717,7 +709,7 @@ stop_wait(struct gate *g, struct client *c, unsigned timeout)
 	}
 	c->phase = C_WAIT_STOP;
 	c->stop_timeout = timeout;
-	c->deadline = gate_now_ms() + (long long)timeout * 1000;
+	c->deadline = qb_mono_ms() + (long long)timeout * 1000;
 }
 
 static int
@@ -788,7 +780,7 @@ do_stop(struct gate *g, struct client *c, const struct stop_req *r)
 	}
 	g->state = ST_STOPPING;
 	g->term_sent = 1;
-	g->stop_ms = gate_now_ms();
+	g->stop_ms = qb_mono_ms();
 	stop_wait(g, c, r->timeout);
 	check_group(g);
 }
@@ -811,7 +803,7 @@ do_start(struct gate *g, struct client *c)
 		snprintf(msg, sizeof msg, "the node is still stopping (SIG%s "
 		    "sent %lld s ago): start it once it has stopped",
 		    gate_signal_name(g->o->stop_signal),
-		    (gate_now_ms() - g->stop_ms) / 1000);
+		    (qb_mono_ms() - g->stop_ms) / 1000);
 		reply_status(g, c, msg);
 		return;
 	case ST_STOPPED:
@@ -873,7 +865,7 @@ parse_stop(struct gate *g, struct client *c, char **tok, int ntok)
 		} else if (strcmp(tok[i], GATE_OPT_JOB) == 0) {
 			if (r.job)
 				goto twice;
-			if (!hold_job_valid(v)) {
+			if (!gate_job_valid(v)) {
 				reply_error(c, "stop: bad job \"%.64s\": 1 to %d "
 				    "characters from A-Z a-z 0-9 - . _ : @ / +",
 				    v, GATE_JOB_MAX);
@@ -1036,7 +1028,7 @@ accept_clients(struct gate *g)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				log_warn("accept_failed", "error=%s",
 				    logq(strerror(errno)));
-				g->accept_paused_until = gate_now_ms() +
+				g->accept_paused_until = qb_mono_ms() +
 				    ACCEPT_PAUSE_MS;
 			}
 			return;
@@ -1055,7 +1047,7 @@ accept_clients(struct gate *g)
 		c->fd = fd;
 		c->phase = C_READING;
 		c->inlen = 0;
-		c->deadline = gate_now_ms() + CLIENT_TIMEOUT_MS;
+		c->deadline = qb_mono_ms() + CLIENT_TIMEOUT_MS;
 		client_read(g, c);
 	}
 }
@@ -1256,7 +1248,7 @@ loop(struct gate *g)
 	int who[5 + MAX_CLIENTS];
 
 	while (!g->done) {
-		long long now = gate_now_ms(), next = -1;
+		long long now = qb_mono_ms(), next = -1;
 		int n = 0, r;
 
 		pfd[n++] = (struct pollfd){ .fd = g->sig_rfd, .events = POLLIN };
@@ -1333,7 +1325,7 @@ loop(struct gate *g)
 		}
 		if (pfd[1].revents)
 			accept_clients(g);
-		now = gate_now_ms();
+		now = qb_mono_ms();
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &g->cl[i];
 			if (c->phase != C_FREE && c->deadline > 0 &&

@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "gate.h"
-#include "unixline.h"
 #include "log.h"
+#include "unixline.h"
 
 #define PROG "quorum-backup-gate"
 
@@ -276,7 +277,7 @@ cmd_probe(int argc, char **argv)
 		return usage_error("probe: --http %s", e.msg);
 	if (co.timeout_ms == 0)
 		co.timeout_ms = 2000;
-	deadline = gate_now_ms() + co.timeout_ms;
+	deadline = qb_mono_ms() + co.timeout_ms;
 	if (gate_request(co.socket_path, GATE_REQ_STATUS, co.timeout_ms,
 	    &reply, &e) < 0) {
 		fprintf(stderr, "probe: the gate does not answer: %s\n", e.msg);
@@ -316,11 +317,11 @@ cmd_probe(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	if (deadline - gate_now_ms() < 1 ||
-	    http_get_status(co.http, deadline - gate_now_ms(), &status,
+	if (deadline - qb_mono_ms() < 1 ||
+	    http_get_status(co.http, deadline - qb_mono_ms(), &status,
 	    &e) < 0) {
 		fprintf(stderr, "probe: the node runs but does not answer: %s\n",
-		    deadline - gate_now_ms() < 1 ? "no time left" : e.msg);
+		    deadline - qb_mono_ms() < 1 ? "no time left" : e.msg);
 		goto out;
 	}
 	if (status != 200) {

@@ -1,6 +1,6 @@
 /* gate_proto: the control protocol of quorum-backup-gate, shared by the
  * gate and its clients (the agent's node client, `quorum-backup-gate ctl`
- * and `probe`). Header only, libc only.
+ * and `probe`). Header only (constants and one inline check), libc only.
  *
  * Transport: a Unix stream socket (mode 0660). A client connects, sends ONE
  * request line (at most GATE_REQUEST_MAX bytes before the '\n'), reads ONE
@@ -34,6 +34,8 @@
  * Bad input: {"ok":false,"error":TEXT} and nothing changes. */
 #ifndef QB_GATE_PROTO_H
 #define QB_GATE_PROTO_H
+
+#include <stddef.h>
 
 /* Requests. */
 #define GATE_REQ_STOP   "stop"
@@ -86,5 +88,26 @@
 #define GATE_LOG_LINES_DEFAULT 50
 #define GATE_LOG_LINES_MAX 10000
 #define GATE_REPLY_MAX (8u << 20)       /* a client may refuse longer replies */
+
+/* 1 when s is a valid job id (job= of stop, job in the hold marker): 1 to
+ * GATE_JOB_MAX characters of A-Z a-z 0-9 - . _ : @ / +; else 0. The one
+ * rule, for the gate and its clients alike. */
+static inline int
+gate_job_valid(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+
+		if (n == GATE_JOB_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == ':' || c == '@' || c == '/' || c == '+'))
+			return 0;
+	}
+	return n > 0;
+}
 
 #endif
