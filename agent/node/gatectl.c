@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "node_int.h"
+#include "utf8.h"
 #include "unixline.h"
 
 /* ---- the gate's control socket ------------------------------------- */
@@ -111,7 +112,7 @@ node_err_append_logs(const struct node_def *n, struct err *e)
 	if (node_logs(n, NODE_ERROR_LOG_LINES, &lines, &le) < 0) {
 		char why[300];
 
-		node_utf8_cut(why, sizeof why, le.msg, 200);
+		utf8_cut(why, sizeof why, le.msg, 200);
 		snprintf(e->msg + used, sizeof e->msg - used,
 		    "; no output lines (%s)", why);
 		return;
@@ -136,7 +137,7 @@ node_err_append_logs(const struct node_def *n, struct err *e)
 		const char *s = json_string_value(json_array_get(lines, first - 1));
 		size_t l;
 
-		node_utf8_cut(line, sizeof line, s ? s : "", 200);
+		utf8_cut(line, sizeof line, s ? s : "", 200);
 		l = strlen(line) + 3;
 		if (need + l > room)
 			break;
@@ -148,25 +149,11 @@ node_err_append_logs(const struct node_def *n, struct err *e)
 	for (size_t i = first; i < k; i++) {
 		const char *s = json_string_value(json_array_get(lines, i));
 
-		node_utf8_cut(line, sizeof line, s ? s : "", 200);
+		utf8_cut(line, sizeof line, s ? s : "", 200);
 		used += (size_t)snprintf(e->msg + used, sizeof e->msg - used,
 		    "\n  %s", line);
 	}
 	json_decref(lines);
-}
-
-static int
-job_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > GATE_JOB_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("-._:@/+", *s)))
-			return 0;
-	return 1;
 }
 
 /* reason as the gate takes it: valid UTF-8 (bad bytes become '?'), no
@@ -177,7 +164,7 @@ reason_for_gate(char *out, size_t size, const char *s)
 	size_t n = strlen(s), i = 0, o = 0;
 
 	while (i < n) {
-		size_t k = node_utf8_seq((const unsigned char *)s + i, n - i);
+		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
 		unsigned char c = (unsigned char)s[i];
 
 		if (k == 0) {
@@ -209,7 +196,7 @@ node_stop(const struct node_def *n, const char *job, long long until,
 	json_t *rep;
 	int len;
 
-	if (job && !job_valid(job))
+	if (job && !gate_job_valid(job))
 		return err_set(e, ERR_BAD_REQUEST, "%s: stop: bad job id \"%.64s\""
 		    ": 1 to %d characters from A-Z a-z 0-9 - . _ : @ / +",
 		    n->name, job, GATE_JOB_MAX);

@@ -9,12 +9,6 @@
 #include "err.h"
 #include "nodes.h"
 
-/* text.c: the length of the valid UTF-8 sequence at s (n bytes left), 0
- * if invalid; a copy of at most max bytes of s into out (size > max),
- * never cutting a character, "..." marking a cut when it fits. */
-size_t node_utf8_seq(const unsigned char *s, size_t n);
-void node_utf8_cut(char *out, size_t size, const char *s, size_t max);
-
 /* def.c: http:// or https:// */
 int node_url_scheme_ok(const char *url);
 

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "node_int.h"
+#include "utf8.h"
 
 /* ---- probing -------------------------------------------------------- */
 
@@ -52,7 +53,7 @@ set_reason(struct node_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
-	node_utf8_cut(st->reason, sizeof st->reason, tmp, sizeof st->reason - 1);
+	utf8_cut(st->reason, sizeof st->reason, tmp, sizeof st->reason - 1);
 }
 
 static void

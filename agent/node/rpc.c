@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "json.h"
 #include "node_int.h"
+#include "utf8.h"
 
 /* ---- HTTP (libcurl) ------------------------------------------------- */
 
@@ -216,7 +217,7 @@ node_rpc_call(const char *url, const char *method, json_t *params,
 		long long code = json_is_integer(jc) ? json_integer_value(jc) : 0;
 		char m[300];
 
-		node_utf8_cut(m, sizeof m, msg ? msg : "(no message)", 256);
+		utf8_cut(m, sizeof m, msg ? msg : "(no message)", 256);
 		f = rpc_no_method(code, msg) ? NODE_RPC_NO_METHOD :
 		    NODE_RPC_ERROR;
 		err_set(e, ERR_FAILED, "%s: error %lld: %s", what, code, m);
