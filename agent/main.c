@@ -1,24 +1,18 @@
-/* quorum-backup-agent: command line. */
+/* quorum-backup-agent: command line. The options, the configuration, the
+ * signals; the command is looked up in the table (cmd_table.c) and called. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "agent_conf.h"
-#include "http.h"
-#include "jobs.h"
-#include "json.h"
+#include "cmd_table.h"
 #include "log.h"
-#include "member.h"
-#include "ops.h"
 
 static volatile sig_atomic_t cancel_requested;
 
@@ -37,21 +31,9 @@ usage(FILE *out)
 "\n"
 "Backs up and restores the data volume of one Quorum member.\n"
 "\n"
-"Commands:\n"
-"  serve                    run the HTTP sidecar (default)\n"
-"  archive                  archive the data dir (the node must be stopped)\n"
-"  unpack [ID|latest]       restore a backup onto the data dir (the node must\n"
-"                           be stopped; default: latest)\n"
-"      --force              even when the backup's node key is not this node's\n"
-"      --in-place           no second tree: verify, delete, extract (for volumes\n"
-"                           too small for two trees)\n"
-"      --discard-previous   remove the old tree once the new one is live\n"
-"  rollback                 put back the tree an unpack moved aside\n"
-"  discard-previous         remove the tree an unpack moved aside\n"
-"  verify [ID|latest|PATH]  full read: zstd checksums, tar walk, per-file and\n"
-"                           archive hashes (default: latest)\n"
-"  list                     backups of this member, newest first\n"
-"  prune [--dry-run]        apply the retention policy\n"
+"Commands:\n");
+	cmd_print_help(out);
+	fprintf(out,
 "\n"
 "Options:\n"
 "  -c, --config FILE        INI configuration file\n"
@@ -74,28 +56,12 @@ usage(FILE *out)
 	conf_print_keys(&agent_conf_table, out);
 }
 
-static void
-human_bytes(uint64_t n, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%llu B", (unsigned long long)n);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
-
 struct progress_state {
 	const char *op;
 	struct timespec start, last;
 };
 
+/* A progress line in the log at most every 5 seconds, and at the end. */
 static void
 on_progress(const struct progress *p, void *arg)
 {
@@ -123,352 +89,67 @@ on_progress(const struct progress *p, void *arg)
 	    elapsed);
 }
 
-static int
-fail(const char *what, const struct err *e)
-{
-	fprintf(stderr, "quorum-backup-agent: %s: %s\n", what, e->msg);
-	log_error("failed", "op=%s code=%s error=%s", what, err_name(e->code),
-	    logq(e->msg));
-	return err_exit_code(e->code);
-}
-
-static int
-cmd_archive(const struct agent_conf *cf, int json, struct op_hooks *h)
-{
-	struct archive_result r;
-	struct err e;
-	json_t *pruned = NULL;
-	char in[32], out[32];
-
-	err_clear(&e);
-	if (op_archive(cf, h, &r, &pruned, &e) < 0)
-		return fail("archive", &e);
-	if (json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:s, "
-		    "s:o, s:O}", "id", r.id, "archive", r.archive_path,
-		    "size", (json_int_t)r.size, "bytes", (json_int_t)r.bytes,
-		    "files", (json_int_t)r.files, "skipped", (json_int_t)r.skipped,
-		    "seconds", r.seconds, "sha256", r.sha256,
-		    "pruned", pruned ? json_incref(pruned) : json_array(),
-		    "warnings", r.warnings);   /* O: the reference stays ours */
-		json_print(j);
-		json_decref(j);
-	} else {
-		human_bytes(r.bytes, in, sizeof in);
-		human_bytes(r.size, out, sizeof out);
-		printf("backup %s: %llu entries, %s -> %s in %.1f s\n", r.id,
-		    (unsigned long long)r.files, in, out, r.seconds);
-		printf("archive %s\nsha256 %s\n", r.archive_path, r.sha256);
-		if (r.skipped)
-			printf("skipped %llu sockets, FIFOs or devices\n",
-			    (unsigned long long)r.skipped);
-		for (size_t i = 0; pruned && i < json_array_size(pruned); i++)
-			printf("pruned %s\n",
-			    json_string_value(json_array_get(pruned, i)));
-		for (size_t i = 0; i < json_array_size(r.warnings); i++)
-			fprintf(stderr, "warning: %s\n",
-			    json_string_value(json_array_get(r.warnings, i)));
-	}
-	json_decref(pruned);
-	json_decref(r.warnings);
-	return 0;
-}
-
-static int
-cmd_verify(const struct agent_conf *cf, const char *what, int json,
-    struct op_hooks *h)
-{
-	struct backup_info b;
-	struct verify_result r;
-	struct err e;
-	char bytes[32];
-
-	err_clear(&e);
-	if (op_verify(cf, what, h, &b, &r, &e) < 0) {
-		if (json) {
-			json_t *j = json_pack("{s:s, s:b, s:{s:s, s:s}}", "id",
-			    what, "ok", 0, "error", "code", err_name(e.code),
-			    "message", e.msg);
-			json_print(j);
-			json_decref(j);
-		}
-		return fail("verify", &e);
-	}
-	if (json) {
-		json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:s, s:f}",
-		    "id", b.id, "ok", 1, "legacy", b.legacy,
-		    "files", (json_int_t)r.files, "bytes", (json_int_t)r.bytes,
-		    "size", (json_int_t)r.size, "sha256", r.sha256,
-		    "seconds", r.seconds);
-		json_print(j);
-		json_decref(j);
-	} else {
-		human_bytes(r.bytes, bytes, sizeof bytes);
-		printf("ok %s: %llu entries, %s, %s in %.1f s\n", b.id,
-		    (unsigned long long)r.files, bytes,
-		    b.legacy ? "legacy gzip (CRC and tar structure checked)" :
-		    "every file hash and the archive SHA-256 match", r.seconds);
-	}
-	return 0;
-}
-
-static int
-cmd_list(const struct agent_conf *cf, int json)
-{
-	struct err e;
-	json_t *list;
-	size_t i;
-	json_t *b;
-
-	err_clear(&e);
-	if (!(list = op_list(cf, &e)))
-		return fail("list", &e);
-	if (json) {
-		json_print(list);
-		json_decref(list);
-		return 0;
-	}
-	printf("%-24s %-20s %10s %8s %10s %8s\n", "ID", "CREATED", "SIZE",
-	    "FILES", "BYTES", "HEIGHT");
-	json_array_foreach(list, i, b) {
-		char size[32], bytes[32], files[32], height[32];
-		long long h = json_get_u(json_object_get(b, "node"),
-		    "block_number");
-		human_bytes((uint64_t)json_get_u(b, "size"), size, sizeof size);
-		if (json_get_u(b, "bytes") >= 0)
-			human_bytes((uint64_t)json_get_u(b, "bytes"), bytes,
-			    sizeof bytes);
-		else
-			strcpy(bytes, "-");
-		if (json_get_u(b, "files") >= 0)
-			snprintf(files, sizeof files, "%lld",
-			    json_get_u(b, "files"));
-		else
-			strcpy(files, "-");
-		if (h >= 0)
-			snprintf(height, sizeof height, "%lld", h);
-		else
-			strcpy(height, "-");
-		printf("%-24s %-20s %10s %8s %10s %8s%s\n",
-		    json_get_str(b, "id"), json_get_str(b, "created"), size, files,
-		    bytes, height, json_is_true(json_object_get(b, "legacy")) ?
-		    "  legacy" : "");
-	}
-	if (json_array_size(list) == 0)
-		printf("(no backups of member %lld in %s)\n", cf->member,
-		    cf->backup_dir);
-	json_decref(list);
-	return 0;
-}
-
-static int
-cmd_prune(const struct agent_conf *cf, int dry_run, int json)
-{
-	struct err e;
-	json_t *ids = NULL;
-	size_t kept = 0, i;
-	json_t *id;
-
-	err_clear(&e);
-	if (op_prune(cf, dry_run, &ids, &kept, &e) < 0) {
-		json_decref(ids);
-		return fail("prune", &e);
-	}
-	if (json) {
-		json_t *j = json_pack("{s:b, s:O, s:I}", "dry_run", dry_run,
-		    dry_run ? "would_delete" : "deleted", ids,
-		    "kept", (json_int_t)kept);
-		json_print(j);
-		json_decref(j);
-	} else {
-		json_array_foreach(ids, i, id)
-			printf("%s %s\n", dry_run ? "would delete" : "deleted",
-			    json_string_value(id));
-		printf("%zu backup%s kept\n", kept, kept == 1 ? "" : "s");
-	}
-	json_decref(ids);
-	return 0;
-}
-
-static int
-cmd_unpack(const struct agent_conf *cf, const struct unpack_opts *u, int json,
-    struct op_hooks *h)
-{
-	struct unpack_result r;
-	struct err e;
-	char bytes[32];
-
-	err_clear(&e);
-	if (op_unpack(cf, u, h, &r, &e) < 0)
-		return fail("unpack", &e);
-	if (json) {
-		json_t *j = json_pack("{s:s, s:b, s:I, s:I, s:s, s:b, s:b, s:b, "
-		    "s:f}", "id", r.backup.id, "legacy", r.backup.legacy,
-		    "files", (json_int_t)r.v.files, "bytes", (json_int_t)r.v.bytes,
-		    "sha256", r.v.sha256, "in_place", u->in_place,
-		    "previous_kept", r.previous_kept, "recovered", r.recovered,
-		    "seconds", r.seconds);
-		json_print(j);
-		json_decref(j);
-	} else {
-		human_bytes(r.v.bytes, bytes, sizeof bytes);
-		if (r.recovered)
-			printf("completed an interrupted restore first\n");
-		printf("restored %s onto %s: %llu entries, %s, verified, in %.2f "
-		    "s\n", r.backup.id, cf->data_dir,
-		    (unsigned long long)r.v.files, bytes, r.seconds);
-		if (r.previous_kept)
-			printf("the old tree is in %s/.quorum-backup/previous: "
-			    "'rollback' puts it back, 'discard-previous' removes "
-			    "it\n", cf->data_dir);
-	}
-	return 0;
-}
-
-static int
-cmd_rollback(const struct agent_conf *cf, int json)
-{
-	struct err e;
-
-	err_clear(&e);
-	if (op_rollback(cf, &e) < 0)
-		return fail("rollback", &e);
-	if (json)
-		printf("{\"rolled_back\": true}\n");
-	else
-		printf("rolled back: %s holds the tree from before the last "
-		    "unpack\n", cf->data_dir);
-	return 0;
-}
-
-static int
-cmd_discard(const struct agent_conf *cf, int json)
-{
-	struct err e;
-	int removed;
-
-	err_clear(&e);
-	if (op_discard_previous(cf, &removed, &e) < 0)
-		return fail("discard-previous", &e);
-	if (json)
-		printf("{\"removed\": %s}\n", removed ? "true" : "false");
-	else
-		printf("%s\n", removed ? "previous tree removed" :
-		    "there was no previous tree");
-	return 0;
-}
-
-/* The sidecar: the HTTP API on its threads, jobs on theirs; this thread
- * waits for SIGTERM/SIGINT and then stops both, cancelling a running job
- * (which removes what it left half-done). */
-static int
-cmd_serve(const struct agent_conf *cf)
-{
-	struct member member;
-	struct http_server *srv;
-	struct store s;
-	struct err e;
-	sigset_t set;
-	int sig = 0;
-
-	err_clear(&e);
-	/* Only this thread takes the stop signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
-		return fail("serve", &e);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (member_init(&member, cf, &e) < 0) {
-		member_fini(&member);
-		curl_global_cleanup();
-		return fail("serve", &e);
-	}
-	if (!(srv = http_start(cf, &member, &e))) {
-		member_fini(&member);
-		curl_global_cleanup();
-		return fail("serve", &e);
-	}
-	sigwait(&set, &sig);
-	log_info("stopping", "signal=%d", sig);
-	/* The job first: it cleans up (and resumes what it stopped), and the
-	 * requests waiting for it get their answer; then the server. */
-	jobs_stop(member.jobs);
-	http_stop(srv);
-	member_fini(&member);
-	curl_global_cleanup();
-	log_info("stopped", "signal=%d", sig);
-	return 0;
-}
-
 enum { OPT_DATA_DIR = 256, OPT_BACKUP_DIR, OPT_MEMBER, OPT_SET, OPT_JSON,
 	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN, OPT_FORCE, OPT_IN_PLACE,
 	OPT_DISCARD };
 
-int
-main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
-		{ "backup-dir", required_argument, NULL, OPT_BACKUP_DIR },
-		{ "member", required_argument, NULL, OPT_MEMBER },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-		{ "sample-config", no_argument, NULL, OPT_SAMPLE },
-		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "in-place", no_argument, NULL, OPT_IN_PLACE },
-		{ "discard-previous", no_argument, NULL, OPT_DISCARD },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "backup-dir", required_argument, NULL, OPT_BACKUP_DIR },
+	{ "member", required_argument, NULL, OPT_MEMBER },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "sample-config", no_argument, NULL, OPT_SAMPLE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
+	{ "discard-previous", no_argument, NULL, OPT_DISCARD },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The command line, as parsed. */
+struct cmdline {
+	const char *config;
 	/* Flags are applied after the file and the environment. */
 	struct { const char *name, *value, *origin; } sets[64];
-	size_t nsets = 0;
-	const char *config = NULL, *cmd = "serve", *arg = NULL;
-	struct agent_conf cf;
-	struct err e;
-	struct progress_state ps;
-	struct op_hooks hooks;
-	struct unpack_opts uo;
-	int json = 0, dry_run = 0, c, rc;
+	size_t nsets;
+	const char *cmd, *arg;
+	int json;
+	unsigned opts;               /* CMDOPT_* */
+};
 
-	log_set_program("quorum-backup-agent");
-	/* libarchive stores names as UTF-8 in pax headers: convert from UTF-8,
-	 * whatever the environment says (names that are not UTF-8 are kept as
-	 * raw bytes with a warning). */
-	if (!setlocale(LC_CTYPE, "C.UTF-8"))
-		setlocale(LC_CTYPE, "");
-	memset(&cf, 0, sizeof cf);
-	memset(&uo, 0, sizeof uo);
-	err_clear(&e);
-	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		if (nsets == sizeof sets / sizeof sets[0]) {
+/* Parse the options (GNU getopt permutes: they may come before or after
+ * the command), the command and its argument into cl. -1 to go on, or the
+ * exit code: --help, --version and --sample-config are done here. */
+static int
+parse_cmdline(int argc, char **argv, struct cmdline *cl)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:hV", long_options, NULL)) != -1) {
+		const char *key = NULL, *origin = NULL;
+
+		if (cl->nsets == sizeof cl->sets / sizeof cl->sets[0]) {
 			fprintf(stderr, "quorum-backup-agent: too many options\n");
 			return 2;
 		}
 		switch (c) {
-		case 'c': config = optarg; break;
+		case 'c': cl->config = optarg; break;
 		case OPT_DATA_DIR:
-			sets[nsets++] = (typeof(sets[0])){ "agent.data_dir", optarg,
-			    "--data-dir" };
+			key = "agent.data_dir", origin = "--data-dir";
 			break;
 		case OPT_BACKUP_DIR:
-			sets[nsets++] = (typeof(sets[0])){ "agent.backup_dir",
-			    optarg, "--backup-dir" };
+			key = "agent.backup_dir", origin = "--backup-dir";
 			break;
 		case OPT_MEMBER:
-			sets[nsets++] = (typeof(sets[0])){ "agent.member", optarg,
-			    "--member" };
+			key = "agent.member", origin = "--member";
 			break;
 		case OPT_LOG_LEVEL:
-			sets[nsets++] = (typeof(sets[0])){ "agent.log_level",
-			    optarg, "--log-level" };
+			key = "agent.log_level", origin = "--log-level";
 			break;
 		case OPT_SET: {
 			char *eq = strchr(optarg, '=');
@@ -478,14 +159,15 @@ main(int argc, char **argv)
 				return 2;
 			}
 			*eq = '\0';
-			sets[nsets++] = (typeof(sets[0])){ optarg, eq + 1, "--set" };
+			cl->sets[cl->nsets++] = (typeof(cl->sets[0])){ optarg, eq + 1,
+			    "--set" };
 			break;
 		}
-		case OPT_JSON: json = 1; break;
-		case OPT_DRY_RUN: dry_run = 1; break;
-		case OPT_FORCE: uo.force = 1; break;
-		case OPT_IN_PLACE: uo.in_place = 1; break;
-		case OPT_DISCARD: uo.discard_previous = 1; break;
+		case OPT_JSON: cl->json = 1; break;
+		case OPT_DRY_RUN: cl->opts |= CMDOPT_DRY_RUN; break;
+		case OPT_FORCE: cl->opts |= CMDOPT_FORCE; break;
+		case OPT_IN_PLACE: cl->opts |= CMDOPT_IN_PLACE; break;
+		case OPT_DISCARD: cl->opts |= CMDOPT_DISCARD; break;
 		case OPT_SAMPLE:
 			conf_print_sample(&agent_conf_table, stdout);
 			return 0;
@@ -499,84 +181,119 @@ main(int argc, char **argv)
 			fprintf(stderr, "Try 'quorum-backup-agent --help'.\n");
 			return 2;
 		}
+		if (key)
+			cl->sets[cl->nsets++] = (typeof(cl->sets[0])){ key, optarg,
+			    origin };
 	}
 
 	if (optind < argc)
-		cmd = argv[optind++];
+		cl->cmd = argv[optind++];
 	if (optind < argc)
-		arg = argv[optind++];
+		cl->arg = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "quorum-backup-agent: unexpected argument '%s' "
 		    "(see --help)\n", argv[optind]);
 		return 2;
 	}
+	return -1;
+}
 
-	if (conf_init(&agent_conf_table, &cf, &e) < 0 ||
-	    (config && conf_load_file(&agent_conf_table, &cf, config, &e) < 0) ||
-	    conf_apply_env(&agent_conf_table, &cf, &e) < 0)
-		goto config_error;
-	for (size_t i = 0; i < nsets; i++)
-		if (conf_set(&agent_conf_table, &cf, sets[i].name, sets[i].value,
-		    sets[i].origin, &e) < 0)
-			goto config_error;
-	log_set_level((enum log_level)log_level_parse(cf.log_level));
+/* Defaults < config file < environment < options. 0, or -1 with e. */
+static int
+load_config(const struct cmdline *cl, struct agent_conf *cf, struct err *e)
+{
+	if (conf_init(&agent_conf_table, cf, e) < 0 ||
+	    (cl->config && conf_load_file(&agent_conf_table, cf, cl->config,
+	    e) < 0) ||
+	    conf_apply_env(&agent_conf_table, cf, e) < 0)
+		return -1;
+	for (size_t i = 0; i < cl->nsets; i++)
+		if (conf_set(&agent_conf_table, cf, cl->sets[i].name,
+		    cl->sets[i].value, cl->sets[i].origin, e) < 0)
+			return -1;
+	return 0;
+}
 
+static void
+catch_signals(void)
+{
 	struct sigaction sa;
+
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;   /* no SA_RESTART: reads stop promptly */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGXFSZ, SIG_IGN);    /* a file size limit is an error, not death */
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Look the command up, check what it was given, call it: its exit code. */
+static int
+run_command(const struct cmdline *cl, const struct agent_conf *cf)
+{
+	const struct cmd_entry *ce = cmd_find(cl->cmd);
+	struct progress_state ps;
+	struct op_hooks hooks;
+	struct cmd_args a;
+
+	if (cmd_check_options(ce, cl->opts) < 0)
+		return 2;
+	if (!ce && !cl->arg) {
+		fprintf(stderr, "quorum-backup-agent: unknown command '%s' (see "
+		    "--help)\n", cl->cmd);
+		return 2;
+	}
+	if (cl->arg && (!ce || !ce->arg_default)) {
+		fprintf(stderr, "quorum-backup-agent: %s takes no argument '%s' "
+		    "(see --help)\n", cl->cmd, cl->arg);
+		return 2;
+	}
 
 	memset(&ps, 0, sizeof ps);
 	clock_gettime(CLOCK_MONOTONIC, &ps.start);
 	ps.last = ps.start;
-	ps.op = cmd;
+	ps.op = cl->cmd;
 	memset(&hooks, 0, sizeof hooks);
 	hooks.progress = on_progress;
 	hooks.progress_arg = &ps;
 	hooks.cancel = &cancel_requested;
+	memset(&a, 0, sizeof a);
+	a.cf = cf;
+	a.arg = cl->arg ? cl->arg : ce->arg_default;
+	a.json = cl->json;
+	a.opts = cl->opts;
+	a.hooks = &hooks;
+	return ce->exec(&a);
+}
 
-	if (dry_run && strcmp(cmd, "prune") != 0) {
-		fprintf(stderr, "quorum-backup-agent: --dry-run goes with prune\n");
-		rc = 2;
-	} else if ((uo.force || uo.in_place || uo.discard_previous) &&
-	    strcmp(cmd, "unpack") != 0) {
-		fprintf(stderr, "quorum-backup-agent: --force, --in-place and "
-		    "--discard-previous go with unpack\n");
-		rc = 2;
-	} else if (strcmp(cmd, "unpack") == 0) {
-		uo.id = arg ? arg : "latest";
-		rc = cmd_unpack(&cf, &uo, json, &hooks);
-	} else if (strcmp(cmd, "rollback") == 0 && !arg) {
-		rc = cmd_rollback(&cf, json);
-	} else if (strcmp(cmd, "discard-previous") == 0 && !arg) {
-		rc = cmd_discard(&cf, json);
-	} else if (strcmp(cmd, "archive") == 0 && !arg) {
-		rc = cmd_archive(&cf, json, &hooks);
-	} else if (strcmp(cmd, "verify") == 0) {
-		rc = cmd_verify(&cf, arg ? arg : "latest", json, &hooks);
-	} else if (strcmp(cmd, "list") == 0 && !arg) {
-		rc = cmd_list(&cf, json);
-	} else if (strcmp(cmd, "prune") == 0 && !arg) {
-		rc = cmd_prune(&cf, dry_run, json);
-	} else if (strcmp(cmd, "serve") == 0 && !arg) {
-		rc = cmd_serve(&cf);
-	} else if (arg) {
-		fprintf(stderr, "quorum-backup-agent: %s takes no argument '%s' "
-		    "(see --help)\n", cmd, arg);
-		rc = 2;
-	} else {
-		fprintf(stderr, "quorum-backup-agent: unknown command '%s' (see "
-		    "--help)\n", cmd);
-		rc = 2;
+int
+main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct agent_conf cf;
+	struct err e;
+	int rc;
+
+	log_set_program("quorum-backup-agent");
+	/* libarchive stores names as UTF-8 in pax headers: convert from UTF-8,
+	 * whatever the environment says (names that are not UTF-8 are kept as
+	 * raw bytes with a warning). */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
+	memset(&cl, 0, sizeof cl);
+	memset(&cf, 0, sizeof cf);
+	err_clear(&e);
+	cl.cmd = "serve";
+	if ((rc = parse_cmdline(argc, argv, &cl)) >= 0)
+		return rc;
+	if (load_config(&cl, &cf, &e) < 0) {
+		fprintf(stderr, "quorum-backup-agent: %s\n", e.msg);
+		conf_free(&agent_conf_table, &cf);
+		return 2;
 	}
+	log_set_level((enum log_level)log_level_parse(cf.log_level));
+	catch_signals();
+	rc = run_command(&cl, &cf);
 	conf_free(&agent_conf_table, &cf);
 	return rc;
-
-config_error:
-	fprintf(stderr, "quorum-backup-agent: %s\n", e.msg);
-	conf_free(&agent_conf_table, &cf);
-	return 2;
 }

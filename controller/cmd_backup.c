@@ -122,8 +122,8 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 	return 0;
 }
 
-int
-cmd_backup(struct ctl *c, const struct cmd_opts *o)
+static int
+cmd_backup_exec(struct ctl *c, const struct cmd_opts *o)
 {
 	size_t *idx = NULL, n = 0, live = 0;
 	int failed = 0, refused = 0, rc;
@@ -219,3 +219,16 @@ cmd_backup(struct ctl *c, const struct cmd_opts *o)
 	out_summary(c, "backup", rc);
 	return rc;
 }
+
+const struct cmd_entry cmd_backup_entry = {
+	.name = "backup",
+	.usage = "backup (N...|--all)",
+	.help = "rolling: one member at a time, each after a\n"
+	    "safety check; waits until it is ready again",
+	.options = {
+		{ "--force", "go ahead when the safety check says no" },
+		{ "--keep-going", "after a member fails, go on with the next" },
+	},
+	.opts = CMDOPT_ALL | CMDOPT_FORCE | CMDOPT_KEEP_GOING,
+	.exec = cmd_backup_exec,
+};

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "human.h"
 #include "json.h"
 
-int
-cmd_list(struct ctl *c, const struct cmd_opts *o)
+static int
+cmd_list_exec(struct ctl *c, const struct cmd_opts *o)
 {
 	size_t *idx, n;
 	json_t *doc = json_array();
@@ -77,3 +78,10 @@ cmd_list(struct ctl *c, const struct cmd_opts *o)
 	free(idx);
 	return rc;
 }
+
+const struct cmd_entry cmd_list_entry = {
+	.name = "list",
+	.usage = "list [N...]",
+	.help = "the backups of each member",
+	.exec = cmd_list_exec,
+};

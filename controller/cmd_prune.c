@@ -10,8 +10,8 @@
 #include "ctl.h"
 #include "json.h"
 
-int
-cmd_prune(struct ctl *c, const struct cmd_opts *o)
+static int
+cmd_prune_exec(struct ctl *c, const struct cmd_opts *o)
 {
 	size_t *idx, n;
 	int failed = 0, rc;
@@ -64,3 +64,10 @@ cmd_prune(struct ctl *c, const struct cmd_opts *o)
 	rc = failed || ctl_stopping(c) ? EXIT_FAILED : EXIT_OK;
 	return rc;
 }
+
+const struct cmd_entry cmd_prune_entry = {
+	.name = "prune",
+	.usage = "prune [N...]",
+	.help = "apply each member's retention policy now",
+	.exec = cmd_prune_exec,
+};

@@ -195,38 +195,63 @@ run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
 	free(ids);
 }
 
-int
-cmd_restore(struct ctl *c, const struct cmd_opts *o)
-{
-	const char *want = o->backup ? o->backup : "latest";
-	size_t *idx = NULL, n = 0;
-	int *quiesced = NULL, *go = NULL;
-	double *down_at = NULL;
-	int missing = 0, unreachable = 0, rc;
-	char why[1200];
-	struct network net;
+/* What a restore carries from one step to the next; per k, for member
+ * index idx[k]. */
+struct restore {
+	struct ctl *c;
+	const struct cmd_opts *o;
+	const char *want;      /* the backup id, or "latest" */
+	size_t *idx, n;
+	int *quiesced;         /* its stop was asked: the resume covers it */
+	int *go;               /* its unpack was to start */
+	double *down_at;       /* qb_mono_now() when its stop was asked */
+};
 
-	if (select_members(c, o, 0, &idx, &n) < 0)
+static void
+restore_free(struct restore *rs)
+{
+	free(rs->idx);
+	free(rs->quiesced);
+	free(rs->go);
+	free(rs->down_at);
+}
+
+/* The members, the state of each step, every result "pending". EXIT_OK, or
+ * the exit code (no summary then). */
+static int
+restore_begin(struct restore *rs, struct ctl *c, const struct cmd_opts *o)
+{
+	memset(rs, 0, sizeof *rs);
+	rs->c = c;
+	rs->o = o;
+	rs->want = o->backup ? o->backup : "latest";
+	if (select_members(c, o, 0, &rs->idx, &rs->n) < 0)
 		return EXIT_USAGE;
-	quiesced = calloc(n, sizeof *quiesced);
-	go = calloc(n, sizeof *go);
-	down_at = calloc(n, sizeof *down_at);
-	if (!quiesced || !go || !down_at) {
-		free(idx);
-		free(quiesced);
-		free(go);
-		free(down_at);
+	rs->quiesced = calloc(rs->n, sizeof *rs->quiesced);
+	rs->go = calloc(rs->n, sizeof *rs->go);
+	rs->down_at = calloc(rs->n, sizeof *rs->down_at);
+	if (!rs->quiesced || !rs->go || !rs->down_at) {
+		restore_free(rs);
 		fprintf(stderr, "quorum-backup: out of memory\n");
 		return EXIT_FAILED;
 	}
-	for (size_t k = 0; k < n; k++)
-		snprintf(c->res[idx[k]].state, sizeof c->res[idx[k]].state,
+	for (size_t k = 0; k < rs->n; k++)
+		snprintf(c->res[rs->idx[k]].state, sizeof c->res[rs->idx[k]].state,
 		    "pending");
+	return EXIT_OK;
+}
 
-	/* 1. Before anything stops: the backup on every member. */
-	for (size_t k = 0; k < n; k++) {
-		struct result *r = &c->res[idx[k]];
-		int f = find_backup(c, idx[k], want, r);
+/* 1. Before anything stops: the backup on every member. EXIT_OK, or the
+ * exit code when it is not on every member or an agent does not say. */
+static int
+check_backups(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	int missing = 0, unreachable = 0;
+
+	for (size_t k = 0; k < rs->n; k++) {
+		struct result *r = &c->res[rs->idx[k]];
+		int f = find_backup(c, rs->idx[k], rs->want, r);
 
 		if (f == 1) {
 			missing = 1;
@@ -236,117 +261,148 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 			snprintf(r->state, sizeof r->state, "failed");
 		}
 	}
-	if (missing || unreachable) {
-		rc = missing ? EXIT_NOT_FOUND : EXIT_FAILED;
-		out_info(c, "nothing was stopped: %s", missing ?
-		    "the backup is not on every member" :
-		    "an agent does not answer");
-		goto done;
-	}
+	if (!missing && !unreachable)
+		return EXIT_OK;
+	out_info(c, "nothing was stopped: %s", missing ?
+	    "the backup is not on every member" : "an agent does not answer");
+	return missing ? EXIT_NOT_FOUND : EXIT_FAILED;
+}
 
-	/* 2. The leases, then the quorum. */
-	if ((rc = leases_take_all(c, idx, n)) != EXIT_OK)
-		goto done;
+/* 2. The leases, then the quorum: a restore that halts the network needs
+ * --all or --force. EXIT_OK, or the exit code (the leases released). */
+static int
+take_leases(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	char why[1200];
+	struct network net;
+	int rc;
+
+	if ((rc = leases_take_all(c, rs->idx, rs->n)) != EXIT_OK)
+		return rc;
 	network_read(c, &net);
-	rc = safety_check(c, &net, idx, n, 0, why, sizeof why);
+	rc = safety_check(c, &net, rs->idx, rs->n, 0, why, sizeof why);
 	network_free(&net);
-	if (rc < 0) {
-		if (!o->all && !o->force) {
-			out_info(c, "refused: %s. Use --all (every member) or --force "
-			    "to restore anyway; the network halts until they are "
-			    "back", why);
-			for (size_t k = 0; k < n; k++) {
-				snprintf(c->res[idx[k]].state,
-				    sizeof c->res[idx[k]].state, "refused");
-				snprintf(c->res[idx[k]].code, sizeof c->res[idx[k]].code,
-				    "unsafe");
-				snprintf(c->res[idx[k]].msg, sizeof c->res[idx[k]].msg,
-				    "%s", why);
-			}
-			leases_release(c);
-			rc = EXIT_REFUSED;
-			goto done;
-		}
+	if (rc >= 0)
+		return EXIT_OK;
+	if (rs->o->all || rs->o->force) {
 		out_warn(c, "the network halts until the restored members are "
 		    "back: %s", why);
+		return EXIT_OK;
 	}
+	out_info(c, "refused: %s. Use --all (every member) or --force to "
+	    "restore anyway; the network halts until they are back", why);
+	for (size_t k = 0; k < rs->n; k++) {
+		struct result *r = &c->res[rs->idx[k]];
 
-	/* 3. Quiesce, in member order. A failure stops here: what was
-	 * stopped is resumed below. */
-	for (size_t k = 0; k < n && !ctl_stopping(c); k++) {
+		snprintf(r->state, sizeof r->state, "refused");
+		snprintf(r->code, sizeof r->code, "unsafe");
+		snprintf(r->msg, sizeof r->msg, "%s", why);
+	}
+	leases_release(c);
+	return EXIT_REFUSED;
+}
+
+/* 3. Quiesce, in member order. A failure stops here: what was stopped is
+ * resumed (step 5). */
+static void
+quiesce_members(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+
+	for (size_t k = 0; k < rs->n && !ctl_stopping(c); k++) {
 		char path[96], code[64], m2[1024];
 		json_t *job = NULL;
 
 		snprintf(path, sizeof path, "/v1/quiesce?hold=%lld", c->cf.hold);
-		out_info(c, "member %d: stopping the node", c->members[idx[k]].n);
-		down_at[k] = qb_mono_now();
-		if (run_job(c, idx[k], path, "stop", &job, code, sizeof code, m2,
-		    sizeof m2) < 0) {
-			fail_member(&c->res[idx[k]], code, m2);
+		out_info(c, "member %d: stopping the node",
+		    c->members[rs->idx[k]].n);
+		rs->down_at[k] = qb_mono_now();
+		if (run_job(c, rs->idx[k], path, "stop", &job, code, sizeof code,
+		    m2, sizeof m2) < 0) {
+			fail_member(&c->res[rs->idx[k]], code, m2);
 			/* A quiesce that failed may have stopped some nodes: the
-			 * resume below covers it. */
-			quiesced[k] = 1;
+			 * resume covers it. */
+			rs->quiesced[k] = 1;
 			json_decref(job);
 			break;
 		}
-		c->res[idx[k]].duration = 0;
-		quiesced[k] = 1;
+		c->res[rs->idx[k]].duration = 0;
+		rs->quiesced[k] = 1;
 		json_decref(job);
 	}
+}
 
-	/* 4. Unpack where every member was stopped. */
-	{
-		int all_down = 1;
-		for (size_t k = 0; k < n; k++)
-			if (!quiesced[k] || c->res[idx[k]].code[0])
-				all_down = 0;
-		for (size_t k = 0; k < n; k++)
-			go[k] = all_down && !ctl_stopping(c);
-		if (all_down && !ctl_stopping(c)) {
-			out_info(c, "unpacking on %zu member%s, %ld at a time", n,
-			    n == 1 ? "" : "s", o->parallel);
-			run_on_all(c, idx, n, "/v1/unpack?backup=", 1, "unpack",
-			    o->parallel, go, 0);
-		} else if (!ctl_stopping(c)) {
-			out_info(c, "not every member stopped: nothing is unpacked, "
-			    "the stopped members are resumed");
-			for (size_t k = 0; k < n; k++)
-				if (!c->res[idx[k]].code[0])
-					fail_member(&c->res[idx[k]], "not_started", "another "
-					    "member could not be stopped");
-		}
+/* 4. Unpack where every member was stopped, --parallel at a time; else
+ * nothing is unpacked. */
+static void
+unpack_members(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	int all_down = 1;
+
+	for (size_t k = 0; k < rs->n; k++)
+		if (!rs->quiesced[k] || c->res[rs->idx[k]].code[0])
+			all_down = 0;
+	for (size_t k = 0; k < rs->n; k++)
+		rs->go[k] = all_down && !ctl_stopping(c);
+	if (all_down && !ctl_stopping(c)) {
+		out_info(c, "unpacking on %zu member%s, %ld at a time", rs->n,
+		    rs->n == 1 ? "" : "s", rs->o->parallel);
+		run_on_all(c, rs->idx, rs->n, "/v1/unpack?backup=", 1, "unpack",
+		    rs->o->parallel, rs->go, 0);
+	} else if (!ctl_stopping(c)) {
+		out_info(c, "not every member stopped: nothing is unpacked, the "
+		    "stopped members are resumed");
+		for (size_t k = 0; k < rs->n; k++)
+			if (!c->res[rs->idx[k]].code[0])
+				fail_member(&c->res[rs->idx[k]], "not_started",
+				    "another member could not be stopped");
 	}
+}
 
-	/* 5. Resume every member that was stopped, in member order, even
-	 * after a stop signal: a validator is not left down by us. */
-	{
-		volatile sig_atomic_t *saved = c->stop;
-		c->stop = NULL;   /* the resume runs to its end */
-		for (size_t k = 0; k < n; k++)
-			if (quiesced[k])
-				out_info(c, "member %d: starting the node",
-				    c->members[idx[k]].n);
-		run_on_all(c, idx, n, "/v1/resume", 0, "start", 0, quiesced, 1);
-		for (size_t k = 0; k < n; k++) {
-			struct result *r = &c->res[idx[k]];
-			long long h;
-			char w[1024];
+/* 5. Resume every member that was stopped, in member order, even after a
+ * stop signal: a validator is not left down by us. Then wait until each
+ * is ready. */
+static void
+resume_members(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	volatile sig_atomic_t *saved = c->stop;
 
-			if (!quiesced[k])
-				continue;
-			if (wait_ready(c, idx[k], -1, &h, w, sizeof w) < 0)
-				fail_member(r, "not_ready", w);
-			r->height_now = h;
-			r->downtime = qb_mono_now() - down_at[k];
-		}
-		c->stop = saved;
+	c->stop = NULL;   /* the resume runs to its end */
+	for (size_t k = 0; k < rs->n; k++)
+		if (rs->quiesced[k])
+			out_info(c, "member %d: starting the node",
+			    c->members[rs->idx[k]].n);
+	run_on_all(c, rs->idx, rs->n, "/v1/resume", 0, "start", 0,
+	    rs->quiesced, 1);
+	for (size_t k = 0; k < rs->n; k++) {
+		struct result *r = &c->res[rs->idx[k]];
+		long long h;
+		char w[1024];
+
+		if (!rs->quiesced[k])
+			continue;
+		if (wait_ready(c, rs->idx[k], -1, &h, w, sizeof w) < 0)
+			fail_member(r, "not_ready", w);
+		r->height_now = h;
+		r->downtime = qb_mono_now() - rs->down_at[k];
 	}
-	leases_release(c);
+	c->stop = saved;
+}
 
-	rc = EXIT_OK;
-	for (size_t k = 0; k < n; k++) {
-		struct result *r = &c->res[idx[k]];
-		if (ctl_stopping(c) && !r->code[0] && !go[k])
+/* 6. Each member's result, and the exit code: EXIT_FAILED when any
+ * failed. A member left out of the unpack by a stop signal failed. */
+static int
+tally_results(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	int rc = EXIT_OK;
+
+	for (size_t k = 0; k < rs->n; k++) {
+		struct result *r = &c->res[rs->idx[k]];
+		if (ctl_stopping(c) && !r->code[0] && !rs->go[k])
 			fail_member(r, "interrupted", "the controller was stopped "
 			    "before the unpack; the node was resumed");
 		if (r->code[0])
@@ -354,29 +410,63 @@ cmd_restore(struct ctl *c, const struct cmd_opts *o)
 		else
 			snprintf(r->state, sizeof r->state, "succeeded");
 	}
-	/* The restored heights: equal when the backups were taken together. */
-	{
-		long long first = -2;
-		int differ = 0;
-		for (size_t k = 0; k < n; k++) {
-			long long h = c->res[idx[k]].height;
-			if (strcmp(c->res[idx[k]].state, "succeeded") != 0)
-				continue;
-			if (first == -2)
-				first = h;
-			else if (h != first)
-				differ = 1;
-		}
-		if (differ)
-			out_warn(c, "the restored members were backed up at different "
-			    "heights; they catch up from their peers after the "
-			    "restore");
+	return rc;
+}
+
+/* The restored heights: equal when the backups were taken together. */
+static void
+compare_heights(struct restore *rs)
+{
+	struct ctl *c = rs->c;
+	long long first = -2;
+	int differ = 0;
+
+	for (size_t k = 0; k < rs->n; k++) {
+		long long h = c->res[rs->idx[k]].height;
+		if (strcmp(c->res[rs->idx[k]].state, "succeeded") != 0)
+			continue;
+		if (first == -2)
+			first = h;
+		else if (h != first)
+			differ = 1;
 	}
-done:
-	free(idx);
-	free(quiesced);
-	free(go);
-	free(down_at);
+	if (differ)
+		out_warn(c, "the restored members were backed up at different "
+		    "heights; they catch up from their peers after the restore");
+}
+
+static int
+cmd_restore_exec(struct ctl *c, const struct cmd_opts *o)
+{
+	struct restore rs;
+	int rc;
+
+	if ((rc = restore_begin(&rs, c, o)) != EXIT_OK)
+		return rc;
+	if ((rc = check_backups(&rs)) == EXIT_OK &&
+	    (rc = take_leases(&rs)) == EXIT_OK) {
+		quiesce_members(&rs);
+		unpack_members(&rs);
+		resume_members(&rs);
+		leases_release(c);
+		rc = tally_results(&rs);
+		compare_heights(&rs);
+	}
+	restore_free(&rs);
 	out_summary(c, "restore", rc);
 	return rc;
 }
+
+const struct cmd_entry cmd_restore_entry = {
+	.name = "restore",
+	.usage = "restore (N...|--all)",
+	.help = "the members listed go down together, are\n"
+	    "unpacked and resumed",
+	.options = {
+		{ "--backup ID|latest", "which backup (default: latest)" },
+		{ "--parallel K", "unpack on K members at a time (default 1)" },
+		{ "--force", "restore even when the network halts" },
+	},
+	.opts = CMDOPT_ALL | CMDOPT_FORCE | CMDOPT_BACKUP | CMDOPT_PARALLEL,
+	.exec = cmd_restore_exec,
+};

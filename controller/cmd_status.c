@@ -65,8 +65,8 @@ node_states(const json_t *status, char *out, size_t size)
 	}
 }
 
-int
-cmd_status(struct ctl *c, const struct cmd_opts *o)
+static int
+cmd_status_exec(struct ctl *c, const struct cmd_opts *o)
 {
 	size_t *idx, n;
 	json_t *doc = json_array();
@@ -133,3 +133,10 @@ cmd_status(struct ctl *c, const struct cmd_opts *o)
 	free(idx);
 	return rc;
 }
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "status [N...]",
+	.help = "each member: node, height, last backup, hold",
+	.exec = cmd_status_exec,
+};

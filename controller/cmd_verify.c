@@ -12,8 +12,8 @@
 #include "ctl.h"
 #include "json.h"
 
-int
-cmd_verify(struct ctl *c, const struct cmd_opts *o)
+static int
+cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 {
 	const char *want = o->backup ? o->backup : "latest";
 	size_t *idx, n;
@@ -58,3 +58,11 @@ cmd_verify(struct ctl *c, const struct cmd_opts *o)
 	out_summary(c, "verify", rc);
 	return rc;
 }
+
+const struct cmd_entry cmd_verify_entry = {
+	.name = "verify",
+	.usage = "verify (N...|--all) [--backup ID]",
+	.help = "full read of a backup on the agents",
+	.opts = CMDOPT_ALL | CMDOPT_BACKUP,
+	.exec = cmd_verify_exec,
+};

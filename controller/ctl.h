@@ -87,7 +87,8 @@ void out_progress(struct ctl *c, int m, const char *step, const json_t *job,
 void out_flush(struct ctl *c);
 /* The summary: a table on stdout, or with --json one JSON document. */
 void out_summary(struct ctl *c, const char *command, int exit_code);
-void human_bytes(long long n, char *buf, size_t size);
+/* Seconds as "9.5s", "3m05s", "2h10m", "3d04h"; negative: "-". (Bytes:
+ * human_bytes, common/human.h.) */
 void human_age(double seconds, char *buf, size_t size);
 
 /* ---- agents, jobs and leases (run.c) ------------------------------ */
@@ -173,12 +174,38 @@ struct cmd_opts {
 	size_t n_members;
 };
 
-int cmd_backup(struct ctl *c, const struct cmd_opts *o);
-int cmd_restore(struct ctl *c, const struct cmd_opts *o);
-int cmd_list(struct ctl *c, const struct cmd_opts *o);
-int cmd_status(struct ctl *c, const struct cmd_opts *o);
-int cmd_verify(struct ctl *c, const struct cmd_opts *o);
-int cmd_prune(struct ctl *c, const struct cmd_opts *o);
+/* The options that belong to some commands only. */
+enum {
+	CMDOPT_ALL = 1 << 0,         /* --all */
+	CMDOPT_FORCE = 1 << 1,       /* --force */
+	CMDOPT_KEEP_GOING = 1 << 2,  /* --keep-going */
+	CMDOPT_BACKUP = 1 << 3,      /* --backup */
+	CMDOPT_PARALLEL = 1 << 4,    /* --parallel other than 1 */
+};
+
+/* One of a command's own options, as --help shows it. */
+struct cmd_option {
+	const char *name;            /* "--parallel K" */
+	const char *help;            /* lines separated by '\n' */
+};
+
+/* A row of the command table (main.c); each cmd_*.c defines its own. */
+struct cmd_entry {
+	const char *name;
+	const char *usage;           /* "restore (N...|--all)" */
+	const char *help;            /* beside the usage; lines separated by '\n' */
+	struct cmd_option options[4];/* the lines of its own options, in order */
+	unsigned opts;               /* the CMDOPT_* it takes */
+	/* The exit code; the summary, if any, is printed. */
+	int (*exec)(struct ctl *c, const struct cmd_opts *o);
+};
+
+extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_restore_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_verify_entry;
+extern const struct cmd_entry cmd_prune_entry;
 
 /* The member indexes a command works on, in member order: those given, or
  * all (--all or, when all_default, none given). -1 with a message when a

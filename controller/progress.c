@@ -12,29 +12,9 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "human.h"
 #include "json.h"
 #include "log.h"
-
-void
-human_bytes(long long n, char *buf, size_t size)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int u = 0;
-
-	if (n < 0) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%lld B", n);
-	else
-		snprintf(buf, size, "%.1f %s", v, units[u]);
-}
 
 void
 human_age(double s, char *buf, size_t size)

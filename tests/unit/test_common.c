@@ -1,4 +1,5 @@
-/* Unit tests of common/: err, log, fsutil, locks, sysinfo.
+/* Unit tests of common/: err, log, fsutil, locks, sysinfo, utf8, clock,
+ * human.
  *
  * Every test works in its own directory, made with mkdtemp below one base
  * directory under ${TMPDIR:-/tmp}; main() removes the base directory at the
@@ -27,6 +28,7 @@
 #include "clock.h"
 #include "err.h"
 #include "fsutil.h"
+#include "human.h"
 #include "locks.h"
 #include "log.h"
 #include "sysinfo.h"
@@ -1217,6 +1219,47 @@ START_TEST(test_clock_ms)
 }
 END_TEST
 
+/* ---- human --------------------------------------------------------- */
+
+START_TEST(test_human_bytes)
+{
+	static const struct { long long n; const char *want; } cases[] = {
+		{ -1, "-" }, { 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" },
+		{ 9728, "9.5 KiB" }, { 3040870, "2.9 MiB" },
+		{ 1073741824LL, "1.0 GiB" }, { 1099511627776LL, "1.0 TiB" },
+		/* TiB is the last unit. */
+		{ 1099511627776LL * 2048, "2048.0 TiB" },
+	};
+	char buf[32], small[4];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		human_bytes(cases[i].n, buf, sizeof buf);
+		ck_assert_str_eq(buf, cases[i].want);
+	}
+	/* Cut to fit, NUL-terminated. */
+	human_bytes(9728, small, sizeof small);
+	ck_assert_str_eq(small, "9.5");
+}
+END_TEST
+
+START_TEST(test_human_indented)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	fputs("  usage  ", out);
+	human_indented(out, "first\nsecond\nthird", 9);
+	human_indented(out, "one line", 4);
+	human_indented(out, "", 4);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_str_eq(text, "  usage  first\n         second\n"
+	    "         third\none line\n\n");
+	free(text);
+}
+END_TEST
+
 /* ---- suite ---------------------------------------------------------- */
 
 static Suite *
@@ -1282,6 +1325,11 @@ common_suite(void)
 
 	tc = tcase_create("clock");
 	tcase_add_test(tc, test_clock_ms);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("human");
+	tcase_add_test(tc, test_human_bytes);
+	tcase_add_test(tc, test_human_indented);
 	suite_add_tcase(s, tc);
 	return s;
 }

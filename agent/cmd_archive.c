@@ -1,0 +1,65 @@
+/* archive: archive the data dir, then apply retention (the node must be
+ * stopped: the node's lock files are held for the whole job). */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cmd_table.h"
+#include "human.h"
+#include "json.h"
+
+static void
+print_archive(const struct archive_result *r, const json_t *pruned)
+{
+	char in[32], out[32];
+
+	human_bytes((long long)r->bytes, in, sizeof in);
+	human_bytes((long long)r->size, out, sizeof out);
+	printf("backup %s: %llu entries, %s -> %s in %.1f s\n", r->id,
+	    (unsigned long long)r->files, in, out, r->seconds);
+	printf("archive %s\nsha256 %s\n", r->archive_path, r->sha256);
+	if (r->skipped)
+		printf("skipped %llu sockets, FIFOs or devices\n",
+		    (unsigned long long)r->skipped);
+	for (size_t i = 0; pruned && i < json_array_size(pruned); i++)
+		printf("pruned %s\n",
+		    json_string_value(json_array_get(pruned, i)));
+	for (size_t i = 0; i < json_array_size(r->warnings); i++)
+		fprintf(stderr, "warning: %s\n",
+		    json_string_value(json_array_get(r->warnings, i)));
+}
+
+static int
+cmd_archive_exec(const struct cmd_args *a)
+{
+	struct archive_result r;
+	struct err e;
+	json_t *pruned = NULL;
+
+	err_clear(&e);
+	if (op_archive(a->cf, a->hooks, &r, &pruned, &e) < 0)
+		return cmd_fail("archive", &e);
+	if (a->json) {
+		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:s, "
+		    "s:o, s:O}", "id", r.id, "archive", r.archive_path,
+		    "size", (json_int_t)r.size, "bytes", (json_int_t)r.bytes,
+		    "files", (json_int_t)r.files, "skipped", (json_int_t)r.skipped,
+		    "seconds", r.seconds, "sha256", r.sha256,
+		    "pruned", pruned ? json_incref(pruned) : json_array(),
+		    "warnings", r.warnings);   /* O: the reference stays ours */
+		json_print(j);
+		json_decref(j);
+	} else {
+		print_archive(&r, pruned);
+	}
+	json_decref(pruned);
+	json_decref(r.warnings);
+	return 0;
+}
+
+const struct cmd_entry cmd_archive_entry = {
+	.name = "archive",
+	.usage = "archive",
+	.help = "archive the data dir (the node must be stopped)",
+	.exec = cmd_archive_exec,
+};
