@@ -23,8 +23,6 @@
 
 #define READ_CHUNK (1u << 20)
 #define PROGRESS_STEP (8u << 20)
-/* The agent's own directory on the data volume: never archived. */
-#define AGENT_DIR ".quorum-backup"
 
 struct entry {
 	char *rel;
@@ -95,7 +93,7 @@ walk_free(struct walk *w)
 static int
 excluded(const struct walk *w, const char *rel)
 {
-	if (strcmp(rel, AGENT_DIR) == 0)
+	if (strcmp(rel, DATADIR_AGENT) == 0)
 		return 1;
 	for (size_t i = 0; i < w->n_exclude; i++)
 		if (fnmatch(w->exclude[i], rel, FNM_PATHNAME) == 0)

@@ -14,8 +14,7 @@
 #include "extract.h"
 #include "fsutil.h"
 #include "log.h"
-
-#define AGENT_DIR ".quorum-backup"
+#include "swap.h"
 
 int
 extract_clean_path(const char *in, char *out, size_t size, struct err *e)
@@ -173,8 +172,8 @@ ex_begin(void *ctx, struct archive_entry *ae, struct err *e)
 		x->skip = 1;   /* "." : the target itself */
 		return 0;
 	}
-	if (strcmp(x->rel, AGENT_DIR) == 0 ||
-	    strncmp(x->rel, AGENT_DIR "/", sizeof AGENT_DIR) == 0) {
+	if (strcmp(x->rel, DATADIR_AGENT) == 0 ||
+	    strncmp(x->rel, DATADIR_AGENT "/", sizeof DATADIR_AGENT) == 0) {
 		/* Never ours to write: the journal, locks and trees live there. */
 		log_warn("unpack_skip", "path=%s reason=%s", logq(x->rel),
 		    logq("the agent's own directory is never restored"));

@@ -25,7 +25,7 @@ static const char *
 agent_shown(const struct agent_conf *cf, const char *name, char *out,
     size_t size)
 {
-	snprintf(out, size, "%s/%s/%s", cf->data_dir, AGENT_DIR_NAME, name);
+	snprintf(out, size, "%s/%s/%s", cf->data_dir, DATADIR_AGENT, name);
 	return out;
 }
 
@@ -771,7 +771,7 @@ op_discard_previous(const struct agent_conf *cf, int *removed, struct err *e)
 	if (swap_pending(&held.dd)) {
 		err_set(e, ERR_BUSY, "a restore journal is pending in %s/%s: run "
 		    "unpack or rollback (with the node stopped) to finish it first",
-		    cf->data_dir, AGENT_DIR_NAME);
+		    cf->data_dir, DATADIR_AGENT);
 		goto out;
 	}
 	agent_shown(cf, SWAP_PREVIOUS, previous, sizeof previous);

@@ -17,9 +17,8 @@
 #include "archiver.h"
 #include "err.h"
 #include "store.h"
+#include "swap.h"
 #include "verify.h"
-
-#define AGENT_DIR_NAME ".quorum-backup"
 
 struct op_hooks {
 	progress_fn progress;

@@ -126,6 +126,12 @@ dir_read(const struct store *s, int dfd, struct err *e)
 	return d;
 }
 
+void
+store_member_name(long long member, char *buf, size_t size)
+{
+	snprintf(buf, size, "member%lld", member);
+}
+
 int
 store_open(struct store *s, const char *backup_dir, long long member,
     int create, struct err *e)
@@ -141,7 +147,7 @@ store_open(struct store *s, const char *backup_dir, long long member,
 	if (member <= 0)
 		return err_set(e, ERR_CONFIG, "member is not set (use --member N "
 		    "or 'member = N' in [agent])");
-	snprintf(name, sizeof name, "member%lld", member);
+	store_member_name(member, name, sizeof name);
 	if (fs_join(s->dir, sizeof s->dir, backup_dir, name) < 0)
 		return err_set(e, ERR_CONFIG, "backup_dir is too long");
 	if (!create)

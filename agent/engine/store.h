@@ -53,6 +53,10 @@ int store_id_valid(const char *id);
 /* Legacy name syntax: a plain file name ending in .tar.gz, no '/'. */
 int store_legacy_name_valid(const char *name);
 
+/* The member's directory name on the backup volume, "member<N>" (the one
+ * place that spells it). */
+void store_member_name(long long member, char *buf, size_t size);
+
 /* Name member<N> below backup_dir; with create, make it (0700) and check
  * that it is a directory, not a link. Without create, nothing is opened
  * yet, and a missing directory is an empty store. */

@@ -15,7 +15,6 @@
 #include "log.h"
 #include "swap.h"
 
-#define AGENT_DIR ".quorum-backup"
 #define JOURNAL_MAX (64u << 20)
 
 void
@@ -46,11 +45,11 @@ datadir_open(struct datadir *d, const char *data_dir, int create,
 		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_FAILED,
 		    "data directory %s", data_dir);
 	}
-	snprintf(shown, sizeof shown, "%s/%s", data_dir, AGENT_DIR);
-	if (!create && fstatat(d->data, AGENT_DIR, &st, AT_SYMLINK_NOFOLLOW) <
+	snprintf(shown, sizeof shown, "%s/%s", data_dir, DATADIR_AGENT);
+	if (!create && fstatat(d->data, DATADIR_AGENT, &st, AT_SYMLINK_NOFOLLOW) <
 	    0 && errno == ENOENT)
 		return 0;   /* nothing of the agent's is here yet */
-	d->agent = fs_opendirat(d->data, AGENT_DIR, shown, create, e);
+	d->agent = fs_opendirat(d->data, DATADIR_AGENT, shown, create, e);
 	if (d->agent < 0) {
 		err_prefix(e, "the agent's directory");
 		close(d->data);
@@ -76,7 +75,7 @@ datadir_sub(const struct datadir *d, const char *name, int create,
 {
 	char shown[4300];
 
-	snprintf(shown, sizeof shown, "%s/%s/%s", d->path, AGENT_DIR, name);
+	snprintf(shown, sizeof shown, "%s/%s/%s", d->path, DATADIR_AGENT, name);
 	if (d->agent < 0)
 		return err_set(e, ERR_NOT_FOUND, "%s does not exist", shown);
 	return fs_opendirat(d->agent, name, shown, create, e);
@@ -86,7 +85,7 @@ datadir_sub(const struct datadir *d, const char *name, int create,
 static const char *
 shown_name(const struct datadir *d, const char *name, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s/%s/%s", d->path, AGENT_DIR, name);
+	snprintf(buf, size, "%s/%s/%s", d->path, DATADIR_AGENT, name);
 	return buf;
 }
 
@@ -110,7 +109,7 @@ list_names(int dirfd, const char *dir, struct err *e)
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    strcmp(de->d_name, AGENT_DIR) == 0)
+		    strcmp(de->d_name, DATADIR_AGENT) == 0)
 			continue;
 		/* Names that are not UTF-8, and names that would read as
 		 * this encoding, are kept as "hex:" and their bytes in hex. */
@@ -174,7 +173,7 @@ swap_journal_clear(const struct datadir *d, struct err *e)
 	if (unlinkat(d->agent, "journal", 0) < 0 && errno != ENOENT)
 		return err_sys(e, ERR_FAILED, "remove %s", shown);
 	if (fsync(d->agent) < 0)
-		return err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, AGENT_DIR);
+		return err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, DATADIR_AGENT);
 	return 0;
 }
 
@@ -237,7 +236,7 @@ finish(const struct datadir *d, json_t *j, struct err *e)
 	    strcmp(aside_name, SWAP_DISCARD) != 0))
 		return err_set(e, ERR_FAILED, "the restore journal in %s/%s is "
 		    "damaged; inspect it before doing anything else", d->path,
-		    AGENT_DIR);
+		    DATADIR_AGENT);
 	shown_name(d, from_name, from, sizeof from);
 	shown_name(d, aside_name, aside, sizeof aside);
 	if (strcmp(phase, "moving_old") == 0) {
@@ -277,7 +276,7 @@ finish(const struct datadir *d, json_t *j, struct err *e)
 	    fs_remove_treeat(d->agent, aside_name, aside, e) < 0)
 		goto out;
 	if (fsync(d->agent) < 0) {
-		err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, AGENT_DIR);
+		err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, DATADIR_AGENT);
 		goto out;
 	}
 	swap_crashpoint("swap-cleanup");
@@ -312,7 +311,7 @@ swap_run(const struct datadir *d, const char *kind, const char *backup,
 		goto out;
 	}
 	if (fsync(d->agent) < 0) {
-		err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, AGENT_DIR);
+		err_sys(e, ERR_FAILED, "fsync %s/%s", d->path, DATADIR_AGENT);
 		goto out;
 	}
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:O}", "kind", kind,

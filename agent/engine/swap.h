@@ -21,6 +21,10 @@
 
 #include "err.h"
 
+/* The agent's directory at the top of every data directory: never
+ * archived, never extracted onto, never moved by a swap. */
+#define DATADIR_AGENT ".quorum-backup"
+
 #define SWAP_STAGING "staging"
 #define SWAP_PREVIOUS "previous"
 #define SWAP_DISCARD "discard"

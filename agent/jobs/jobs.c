@@ -486,7 +486,7 @@ jobs_new(const struct agent_conf *cf, struct state *state, job_fn run,
 	js->state = state;
 	js->run = run;
 	js->ctx = ctx;
-	snprintf(name, sizeof name, "member%lld", cf->member);
+	store_member_name(cf->member, name, sizeof name);
 	snprintf(js->member, sizeof js->member, "%s", name);
 	if (fs_join(js->dir, sizeof js->dir, cf->backup_dir, name) < 0) {
 		json_decref(js->recent);

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "log.h"
 #include "member.h"
+#include "store.h"
 
 /* ---- the lease on disk --------------------------------------------------
  * A lease outlives a restart of the agent: it is kept in
@@ -27,8 +28,10 @@
 static void
 lease_shown(const struct member *a, char *out, size_t size)
 {
-	snprintf(out, size, "%s/member%lld/lease.json", a->cf->backup_dir,
-	    a->cf->member);
+	char name[32];
+
+	store_member_name(a->cf->member, name, sizeof name);
+	snprintf(out, size, "%s/%s/lease.json", a->cf->backup_dir, name);
 }
 
 /* Write the lease file for holder until until (or remove it when holder

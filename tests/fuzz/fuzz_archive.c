@@ -172,7 +172,7 @@ sig_one(const char *p, const struct stat *st, int type, struct FTW *f)
 	(void)type;
 	if (f->level == 0)
 		return FTW_CONTINUE;   /* the directory itself, made by whoever */
-	if (f->level == 1 && strcmp(p + f->base, AGENT_DIR_NAME) == 0)
+	if (f->level == 1 && strcmp(p + f->base, DATADIR_AGENT) == 0)
 		return FTW_SKIP_SUBTREE;
 	/* A directory's size is the file system's business (tmpfs counts
 	 * its entries, .quorum-backup included). */
@@ -728,18 +728,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!in_place) {
 			/* The agent's directory holds its lock and, after an
 			 * unpack, the previous tree; nothing an archive wrote. */
-			snprintf(path, sizeof path, "%s/" AGENT_DIR_NAME, data_dir);
+			snprintf(path, sizeof path, "%s/" DATADIR_AGENT, data_dir);
 			names(path, list, sizeof list);
 			CHECK(strcmp(list, "lock") == 0 ||
 			    strcmp(list, "lock,previous") == 0 || list[0] == '\0',
-			    "%s holds %s (unpack rc %d: %s)", AGENT_DIR_NAME, list,
+			    "%s holds %s (unpack rc %d: %s)", DATADIR_AGENT, list,
 			    rc, e.msg);
 		}
 		if (rc == 0 && !in_place) {
 			/* The live tree went aside whole: an entry that escaped
 			 * the staging directory into the data directory would
 			 * have gone with it. */
-			snprintf(path, sizeof path, "%s/" AGENT_DIR_NAME "/previous",
+			snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/previous",
 			    data_dir);
 			live_after = tree_sig(path);
 			CHECK(strcmp(live_before, live_after) == 0,
@@ -755,7 +755,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "the live tree changed though unpack failed (%s):\n%s\n"
 			    "became\n%s", e.msg, live_before, live_after);
 			free(live_after);
-			snprintf(path, sizeof path, "%s/" AGENT_DIR_NAME "/staging",
+			snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/staging",
 			    data_dir);
 			CHECK(access(path, F_OK) < 0, "staging left behind (%s)",
 			    e.msg);
