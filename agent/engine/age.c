@@ -1,11 +1,11 @@
+/* age: the crypto glue, the payload's STREAM, encryption and decryption
+ * (see age.h; keys in age_keys.c, the header parser in age_header.c). */
 #include "config.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -16,38 +16,15 @@
 #include <sodium.h>
 
 #include "age.h"
-#include "fsutil.h"
+#include "age_int.h"
 
-#define FILE_KEY_SIZE 16
-#define NONCE_SIZE 16
-#define TAG_SIZE crypto_aead_chacha20poly1305_ietf_ABYTES
-#define ENC_CHUNK (AGE_CHUNK_SIZE + TAG_SIZE)
-/* Columns of a full stanza body line, and the bytes it holds. */
-#define BODY_COLS 64
-#define BODY_LINE_BYTES 48
-/* Unpadded base64 characters of 32 bytes. */
-#define B64_32 43
-#define B64_VARIANT sodium_base64_VARIANT_ORIGINAL_NO_PADDING
-/* "-> X25519 " share LF body LF */
-#define X25519_STANZA_LEN (3 + 6 + 1 + B64_32 + 1 + B64_32 + 1)
-/* Key files are small; these bound what is read. */
-#define IDENTITY_FILE_MAX (64 * 1024)
-#define RECIPIENTS_FILE_MAX (256 * 1024)
-
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-
-static const char version_line[] = "age-encryption.org/v1";
-static const char version_prefix[] = "age-encryption.org/";
-static const char armor_line[] = "-----BEGIN AGE ENCRYPTED FILE-----";
 static const char x25519_info[] = "age-encryption.org/v1/X25519";
-static const char recipient_hrp[] = "age";
-static const char identity_hrp[] = "age-secret-key-";
 static const uint8_t zero_nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 
 /* ---- library glue --------------------------------------------------- */
 
-static int
-crypto_ready(struct err *e)
+int
+age_crypto_ready(struct err *e)
 {
 	if (sodium_init() < 0)
 		return err_set(e, ERR_FAILED, "libsodium: initialization "
@@ -132,10 +109,8 @@ b64_encode(char *out, size_t size, const uint8_t *bin, size_t len)
 	sodium_bin2base64(out, size, bin, len, B64_VARIANT);
 }
 
-/* Canonical unpadded base64 s[0..n) (at most one body line) into at most
- * max bytes: what does not encode back to the same text is refused. */
-static int
-b64_decode(const char *s, size_t n, uint8_t *out, size_t max, size_t *len)
+int
+age_b64_decode(const char *s, size_t n, uint8_t *out, size_t max, size_t *len)
 {
 	char again[BODY_COLS + 2];
 	size_t got = 0;
@@ -150,483 +125,6 @@ b64_decode(const char *s, size_t n, uint8_t *out, size_t max, size_t *len)
 		return -1;
 	*len = got;
 	return 0;
-}
-
-/* ---- Bech32 (BIP 173) ----------------------------------------------- */
-
-static const char bech32_charset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-static uint32_t
-bech32_step(uint32_t chk, unsigned v)
-{
-	static const uint32_t gen[5] = {
-		0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3
-	};
-	uint32_t top = chk >> 25;
-
-	chk = ((chk & 0x1ffffff) << 5) ^ v;
-	for (int i = 0; i < 5; i++)
-		if ((top >> i) & 1)
-			chk ^= gen[i];
-	return chk;
-}
-
-/* The checksum state after the expanded human-readable part (lower
- * case): the high bits of each character, a zero, the low bits. */
-static uint32_t
-bech32_hrp(const char *hrp, size_t n)
-{
-	uint32_t chk = 1;
-
-	for (size_t i = 0; i < n; i++)
-		chk = bech32_step(chk, (unsigned char)hrp[i] >> 5);
-	chk = bech32_step(chk, 0);
-	for (size_t i = 0; i < n; i++)
-		chk = bech32_step(chk, (unsigned char)hrp[i] & 31);
-	return chk;
-}
-
-static int
-bech32_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		c = (char)(c - 'A' + 'a');
-	for (int i = 0; i < 32; i++)
-		if (bech32_charset[i] == c)
-			return i;
-	return -1;
-}
-
-/* Lower-case Bech32 of hrp and 32 bytes: hrp, '1', 52 data and 6
- * checksum characters, NUL. */
-static void
-bech32_encode32(char *out, const char *hrp, const uint8_t data[AGE_KEY_SIZE])
-{
-	size_t hn = strlen(hrp), n = 0;
-	uint8_t five[52];
-	uint32_t acc = 0, chk;
-	int bits = 0;
-
-	for (size_t i = 0; i < AGE_KEY_SIZE; i++) {
-		acc = (acc << 8) | data[i];
-		bits += 8;
-		while (bits >= 5) {
-			bits -= 5;
-			five[n++] = (uint8_t)((acc >> bits) & 31);
-		}
-	}
-	if (bits > 0)
-		five[n++] = (uint8_t)((acc << (5 - bits)) & 31);
-	chk = bech32_hrp(hrp, hn);
-	memcpy(out, hrp, hn);
-	out[hn] = '1';
-	for (size_t i = 0; i < n; i++) {
-		chk = bech32_step(chk, five[i]);
-		out[hn + 1 + i] = bech32_charset[five[i]];
-	}
-	for (int i = 0; i < 6; i++)
-		chk = bech32_step(chk, 0);
-	chk ^= 1;
-	for (int i = 0; i < 6; i++)
-		out[hn + 1 + n + (size_t)i] =
-		    bech32_charset[(chk >> (5 * (5 - i))) & 31];
-	out[hn + 1 + n + 6] = '\0';
-	sodium_memzero(five, sizeof five);
-	sodium_memzero(&acc, sizeof acc);
-}
-
-/* Decode s[0..n), whose human-readable part must be hrp (given in lower
- * case; s in either case, not mixed), into 32 bytes. NULL on success,
- * else the reason; *wrong_hrp when s is Bech32-shaped text of another
- * kind. The reasons never quote s. */
-static const char *
-bech32_decode32(const char *s, size_t n, const char *hrp,
-    uint8_t out[AGE_KEY_SIZE], int *wrong_hrp)
-{
-	size_t hn = strlen(hrp), sep = SIZE_MAX, k = 0;
-	int lower = 0, upper = 0, bits = 0;
-	const char *why = NULL;
-	uint32_t acc = 0, chk;
-
-	*wrong_hrp = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 33 || c > 126)
-			return "a character that is not printable ASCII";
-		if (c >= 'a' && c <= 'z')
-			lower = 1;
-		if (c >= 'A' && c <= 'Z')
-			upper = 1;
-		if (c == '1')
-			sep = i;
-	}
-	if (lower && upper)
-		return "mixed upper and lower case";
-	if (sep != hn || strncasecmp(s, hrp, hn) != 0) {
-		*wrong_hrp = 1;
-		return "another kind of key";
-	}
-	if (n - sep - 1 != 52 + 6)
-		return "wrong length";
-	chk = bech32_hrp(hrp, hn);
-	for (size_t i = sep + 1; i < n; i++) {
-		int v = bech32_value(s[i]);
-
-		if (v < 0) {
-			why = "a character outside the Bech32 alphabet";
-			goto out;
-		}
-		chk = bech32_step(chk, (unsigned)v);
-		if (i >= n - 6)
-			continue;
-		acc = (acc << 5) | (unsigned)v;
-		bits += 5;
-		if (bits >= 8) {
-			bits -= 8;
-			out[k++] = (uint8_t)((acc >> bits) & 0xff);
-		}
-	}
-	if (chk != 1)
-		why = "bad Bech32 checksum (a typo or a truncated key?)";
-	else if (k != AGE_KEY_SIZE || bits >= 5 ||
-	    (acc & ((1u << bits) - 1)) != 0)
-		why = "non-zero padding bits";
-out:
-	sodium_memzero(&acc, sizeof acc);
-	return why;
-}
-
-/* ---- keys ----------------------------------------------------------- */
-
-static int
-recipient_decode(const char *s, size_t n, struct age_recipient *r,
-    struct err *e)
-{
-	const char *why;
-	int wrong;
-
-	if (n == 0)
-		return err_set(e, ERR_CONFIG, "empty age recipient");
-	if (n >= sizeof identity_hrp - 1 &&
-	    strncasecmp(s, identity_hrp, sizeof identity_hrp - 1) == 0)
-		return err_set(e, ERR_CONFIG, "an age identity (a secret key) "
-		    "where a recipient (its public key, age-keygen -y) "
-		    "belongs");
-	if ((n >= 4 && strncmp(s, "ssh-", 4) == 0) ||
-	    (n >= 6 && strncmp(s, "ecdsa-", 6) == 0) ||
-	    (n >= 7 && strncmp(s, "sk-ssh-", 7) == 0))
-		return err_set(e, ERR_CONFIG, "an SSH key: only age1... X25519 "
-		    "recipients are supported");
-	why = bech32_decode32(s, n, recipient_hrp, r->key, &wrong);
-	if (wrong)
-		return err_set(e, ERR_CONFIG, "not an age X25519 recipient "
-		    "(age1 and 58 characters)");
-	if (why)
-		return err_set(e, ERR_CONFIG, "invalid age recipient: %s", why);
-	return 0;
-}
-
-static int
-identity_decode(const char *s, size_t n, struct age_identity *id,
-    struct err *e)
-{
-	const char *why;
-	int wrong;
-
-	if (n >= 4 && strncasecmp(s, "age1", 4) == 0)
-		return err_set(e, ERR_CONFIG, "an age recipient (a public key) "
-		    "where an identity (AGE-SECRET-KEY-1...) belongs");
-	why = bech32_decode32(s, n, identity_hrp, id->secret, &wrong);
-	if (why) {
-		age_identity_wipe(id);
-		if (wrong)
-			return err_set(e, ERR_CONFIG, "not an age X25519 "
-			    "identity (AGE-SECRET-KEY-1 and 58 characters)");
-		return err_set(e, ERR_CONFIG, "invalid age identity: %s", why);
-	}
-	if (crypto_scalarmult_curve25519_base(id->pub, id->secret) != 0) {
-		age_identity_wipe(id);
-		return err_set(e, ERR_CONFIG, "invalid age identity: no public "
-		    "key");
-	}
-	return 0;
-}
-
-int
-age_recipient_parse(const char *s, struct age_recipient *r, struct err *e)
-{
-	return recipient_decode(s, strlen(s), r, e);
-}
-
-void
-age_recipient_format(const struct age_recipient *r,
-    char out[AGE_RECIPIENT_STR_LEN + 1])
-{
-	bech32_encode32(out, recipient_hrp, r->key);
-}
-
-void
-age_recipient_fingerprint(const struct age_recipient *r,
-    char out[AGE_FINGERPRINT_LEN + 1])
-{
-	char text[AGE_RECIPIENT_STR_LEN + 1];
-	uint8_t md[crypto_hash_sha256_BYTES];
-
-	age_recipient_format(r, text);
-	crypto_hash_sha256(md, (const uint8_t *)text, strlen(text));
-	sodium_bin2hex(out, AGE_FINGERPRINT_LEN + 1, md,
-	    AGE_FINGERPRINT_LEN / 2);
-}
-
-int
-age_identity_parse(const char *s, struct age_identity *id, struct err *e)
-{
-	if (crypto_ready(e) < 0)
-		return -1;
-	return identity_decode(s, strlen(s), id, e);
-}
-
-void
-age_identity_format(const struct age_identity *id,
-    char out[AGE_IDENTITY_STR_LEN + 1])
-{
-	bech32_encode32(out, identity_hrp, id->secret);
-	for (char *p = out; *p; p++)
-		if (*p >= 'a' && *p <= 'z')
-			*p = (char)(*p - 'a' + 'A');
-}
-
-void
-age_recipient_of(const struct age_identity *id, struct age_recipient *r)
-{
-	memcpy(r->key, id->pub, AGE_KEY_SIZE);
-}
-
-int
-age_keygen(struct age_identity *id, char recipient[AGE_RECIPIENT_STR_LEN + 1],
-    struct err *e)
-{
-	struct age_recipient r;
-
-	if (crypto_ready(e) < 0)
-		return -1;
-	randombytes_buf(id->secret, sizeof id->secret);
-	if (crypto_scalarmult_curve25519_base(id->pub, id->secret) != 0) {
-		age_identity_wipe(id);
-		return err_set(e, ERR_FAILED, "X25519: no public key");
-	}
-	if (recipient) {
-		age_recipient_of(id, &r);
-		age_recipient_format(&r, recipient);
-	}
-	return 0;
-}
-
-int
-age_identity_file_text(const struct age_identity *id, time_t created,
-    char *buf, size_t size, struct err *e)
-{
-	char when[32], pub[AGE_RECIPIENT_STR_LEN + 1];
-	char sec[AGE_IDENTITY_STR_LEN + 1];
-	struct age_recipient r;
-	struct tm tm;
-	int n;
-
-	if (!gmtime_r(&created, &tm) ||
-	    !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		return err_set(e, ERR_FAILED, "identity file: bad creation "
-		    "time");
-	age_recipient_of(id, &r);
-	age_recipient_format(&r, pub);
-	age_identity_format(id, sec);
-	n = snprintf(buf, size, "# created: %s\n# public key: %s\n%s\n",
-	    when, pub, sec);
-	sodium_memzero(sec, sizeof sec);
-	if (n < 0 || (size_t)n >= size) {
-		sodium_memzero(buf, size);
-		return err_set(e, ERR_FAILED, "identity file: %zu bytes are "
-		    "not enough", size);
-	}
-	return 0;
-}
-
-void
-age_identity_wipe(struct age_identity *id)
-{
-	if (id)
-		sodium_memzero(id, sizeof *id);
-}
-
-void
-age_identities_free(struct age_identity *ids, size_t n)
-{
-	if (!ids)
-		return;
-	sodium_memzero(ids, n * sizeof *ids);
-	free(ids);
-}
-
-static int
-is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r';
-}
-
-/* The next line of buf[*pos..len), without its LF and the blanks around
- * it. 0 at the end. */
-static int
-next_line(const char *buf, size_t len, size_t *pos, const char **line,
-    size_t *n)
-{
-	const char *s, *nl;
-	size_t l;
-
-	if (*pos >= len)
-		return 0;
-	s = buf + *pos;
-	nl = memchr(s, '\n', len - *pos);
-	l = nl ? (size_t)(nl - s) : len - *pos;
-	*pos += l + (nl ? 1 : 0);
-	while (l > 0 && is_blank(s[0])) {
-		s++;
-		l--;
-	}
-	while (l > 0 && is_blank(s[l - 1]))
-		l--;
-	*line = s;
-	*n = l;
-	return 1;
-}
-
-static const char *
-access_word(mode_t mode)
-{
-	if (mode & S_IROTH)
-		return "readable by others";
-	if (mode & S_IRGRP)
-		return "readable by its group";
-	return "writable by group or others";
-}
-
-int
-age_identity_file_load(const char *path, struct age_identity **ids,
-    size_t *n, struct err *e)
-{
-	struct age_identity *v = NULL;
-	size_t len = 0, pos = 0, lineno = 0, count = 0, ln;
-	const char *line;
-	char *buf = NULL;
-	struct stat st;
-	int rc = -1;
-
-	*ids = NULL;
-	*n = 0;
-	if (crypto_ready(e) < 0)
-		return -1;
-	if (fs_read_config_file(path, IDENTITY_FILE_MAX, &buf, &len, &st,
-	    e) < 0)
-		return -1;
-	if (st.st_mode & 077) {
-		err_set(e, ERR_CONFIG, "%s is %s (mode %04o): chmod 600 it",
-		    path, access_word(st.st_mode), (unsigned)(st.st_mode &
-		    07777));
-		goto out;
-	}
-	if (len >= sizeof version_prefix - 1 &&
-	    memcmp(buf, version_prefix, sizeof version_prefix - 1) == 0) {
-		err_set(e, ERR_CONFIG, "%s is an encrypted identity file "
-		    "(age -p): not supported, decrypt it first", path);
-		goto out;
-	}
-	if (!(v = calloc(AGE_IDENTITIES_MAX, sizeof *v))) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto out;
-	}
-	while (next_line(buf, len, &pos, &line, &ln)) {
-		lineno++;
-		if (ln == 0 || line[0] == '#')
-			continue;
-		if (count == AGE_IDENTITIES_MAX) {
-			err_set(e, ERR_CONFIG, "%s:%zu: more than %d "
-			    "identities", path, lineno, AGE_IDENTITIES_MAX);
-			goto out;
-		}
-		if (identity_decode(line, ln, &v[count], e) < 0) {
-			err_prefix(e, "%s:%zu", path, lineno);
-			goto out;
-		}
-		count++;
-	}
-	if (count == 0) {
-		err_set(e, ERR_CONFIG, "%s: no identity (an "
-		    "AGE-SECRET-KEY-1... line)", path);
-		goto out;
-	}
-	*ids = v;
-	*n = count;
-	v = NULL;
-	rc = 0;
-out:
-	age_identities_free(v, AGE_IDENTITIES_MAX);
-	if (buf) {
-		sodium_memzero(buf, len);
-		free(buf);
-	}
-	return rc;
-}
-
-int
-age_recipients_file_load(const char *path, struct age_recipient **rs,
-    size_t *n, struct err *e)
-{
-	struct age_recipient *v = NULL;
-	size_t len = 0, pos = 0, lineno = 0, count = 0, ln;
-	const char *line;
-	char *buf = NULL;
-	int rc = -1;
-
-	*rs = NULL;
-	*n = 0;
-	if (fs_read_config_file(path, RECIPIENTS_FILE_MAX, &buf, &len, NULL,
-	    e) < 0)
-		return -1;
-	if (!(v = calloc(AGE_RECIPIENTS_MAX, sizeof *v))) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto out;
-	}
-	while (next_line(buf, len, &pos, &line, &ln)) {
-		lineno++;
-		if (ln == 0 || line[0] == '#')
-			continue;
-		if (count == AGE_RECIPIENTS_MAX) {
-			err_set(e, ERR_CONFIG, "%s:%zu: more than %d "
-			    "recipients", path, lineno, AGE_RECIPIENTS_MAX);
-			goto out;
-		}
-		if (recipient_decode(line, ln, &v[count], e) < 0) {
-			err_prefix(e, "%s:%zu", path, lineno);
-			goto out;
-		}
-		count++;
-	}
-	if (count == 0) {
-		err_set(e, ERR_CONFIG, "%s: no recipient (an age1... line)",
-		    path);
-		goto out;
-	}
-	*rs = v;
-	*n = count;
-	v = NULL;
-	rc = 0;
-out:
-	free(v);
-	if (buf) {
-		/* An identity pasted here by mistake is a secret too. */
-		sodium_memzero(buf, len);
-		free(buf);
-	}
-	return rc;
 }
 
 /* ---- the payload's STREAM ------------------------------------------- */
@@ -794,9 +292,9 @@ age_enc_new(const struct age_recipient *rs, size_t n, age_out_fn out,
 		    "recipients (%zu given)", AGE_RECIPIENTS_MAX, n);
 		return NULL;
 	}
-	if (crypto_ready(e) < 0)
+	if (age_crypto_ready(e) < 0)
 		return NULL;
-	cap = sizeof version_line + n * X25519_STANZA_LEN + 4 + B64_32 + 1 +
+	cap = sizeof AGE_VERSION_LINE + n * X25519_STANZA_LEN + 4 + B64_32 + 1 +
 	    NONCE_SIZE + 1;
 	if (!(w = calloc(1, sizeof *w)) || !(w->buf = malloc(ENC_CHUNK)) ||
 	    !(w->header = malloc(cap))) {
@@ -806,7 +304,7 @@ age_enc_new(const struct age_recipient *rs, size_t n, age_out_fn out,
 	w->out = out;
 	w->arg = arg;
 	randombytes_buf(file_key, sizeof file_key);
-	len = (size_t)snprintf(w->header, cap, "%s\n", version_line);
+	len = (size_t)snprintf(w->header, cap, "%s\n", AGE_VERSION_LINE);
 	for (size_t i = 0; i < n; i++) {
 		if (wrap_x25519(file_key, &rs[i], w->header + len, e) < 0)
 			goto fail;
@@ -943,258 +441,6 @@ age_enc_free(struct age_enc *w)
 	free(w);
 }
 
-/* ---- the header parser ---------------------------------------------- */
-
-/* An X25519 stanza as read: the ephemeral share and the wrapped key. */
-struct xstanza {
-	uint8_t share[32];
-	uint8_t body[FILE_KEY_SIZE + TAG_SIZE];
-};
-
-enum { H_VERSION, H_STANZA, H_BODY, H_DONE };
-
-/* Fed the header a whole line at a time (without its LF). */
-struct hparser {
-	int state;
-	size_t lineno;
-	size_t off;            /* header bytes fed so far */
-	int in_x25519;         /* the stanza being read is X25519 */
-	size_t body_len;       /* its body bytes so far */
-	struct age_header_info info;
-	int keep;              /* keep the X25519 stanzas (decryption) */
-	struct xstanza *xs;
-	size_t nx, xcap;
-	uint8_t mac[32];
-	size_t mac_off;        /* the length of the MACed part */
-};
-
-static void
-hp_init(struct hparser *hp, int keep)
-{
-	memset(hp, 0, sizeof *hp);
-	hp->keep = keep;
-	hp->info.identity = -1;
-}
-
-static int
-hp_bad(const struct hparser *hp, struct err *e, const char *what)
-{
-	return err_set(e, ERR_VERIFY, "corrupt age header (line %zu): %s",
-	    hp->lineno, what);
-}
-
-/* The first line is not age-encryption.org/v1. */
-static int
-bad_first_line(const char *s, size_t n, struct err *e)
-{
-	if (n >= sizeof version_prefix - 1 &&
-	    memcmp(s, version_prefix, sizeof version_prefix - 1) == 0)
-		return err_set(e, ERR_VERIFY, "unsupported age format version "
-		    "(only age-encryption.org/v1 is read)");
-	if (n >= sizeof armor_line - 1 &&
-	    memcmp(s, armor_line, sizeof armor_line - 1) == 0)
-		return err_set(e, ERR_VERIFY, "an ASCII-armored age file: not "
-		    "supported (age -d reads it)");
-	return err_set(e, ERR_VERIFY, "not an age file (no "
-	    "age-encryption.org/v1 line)");
-}
-
-/* The start of the first line, before its LF: refuse what cannot
- * become a version line as early as possible. */
-static int
-hp_partial(const struct hparser *hp, const char *s, size_t n, struct err *e)
-{
-	if (hp->state != H_VERSION)
-		return 0;
-	if (n < 128 && (memcmp(s, version_prefix,
-	    MIN(n, sizeof version_prefix - 1)) == 0 || memcmp(s, armor_line,
-	    MIN(n, sizeof armor_line - 1)) == 0))
-		return 0;
-	return bad_first_line(s, n, e);
-}
-
-/* "-> " was seen; s[0..n) holds the arguments. */
-static int
-hp_stanza(struct hparser *hp, const char *s, size_t n, struct err *e)
-{
-	const char *arg[2] = { NULL, NULL };
-	size_t alen[2] = { 0, 0 }, nargs = 0, i = 0;
-
-	if (hp->info.stanzas == AGE_STANZAS_MAX)
-		return err_set(e, ERR_VERIFY, "corrupt age header (line %zu): "
-		    "more than %d recipient stanzas", hp->lineno,
-		    AGE_STANZAS_MAX);
-	for (;;) {
-		size_t j = i;
-
-		while (j < n && s[j] != ' ') {
-			if ((unsigned char)s[j] < 0x21 ||
-			    (unsigned char)s[j] > 0x7e)
-				return hp_bad(hp, e, "a stanza argument holds "
-				    "a character that is not printable ASCII");
-			j++;
-		}
-		if (j == i)
-			return hp_bad(hp, e, "an empty stanza argument");
-		if (nargs < 2) {
-			arg[nargs] = s + i;
-			alen[nargs] = j - i;
-		}
-		nargs++;
-		if (j == n)
-			break;
-		i = j + 1;
-	}
-	hp->info.stanzas++;
-	hp->in_x25519 = alen[0] == 6 && memcmp(arg[0], "X25519", 6) == 0;
-	hp->body_len = 0;
-	hp->state = H_BODY;
-	if (!hp->in_x25519)
-		return 0;
-	hp->info.x25519++;
-	if (nargs != 2)
-		return hp_bad(hp, e, "an X25519 stanza without exactly one "
-		    "argument");
-	if (hp->keep && hp->nx == hp->xcap) {
-		size_t cap = hp->xcap ? hp->xcap * 2 : 4;
-		struct xstanza *v = realloc(hp->xs, cap * sizeof *v);
-
-		if (!v)
-			return err_set(e, ERR_FAILED, "out of memory");
-		hp->xs = v;
-		hp->xcap = cap;
-	}
-	{
-		uint8_t share[32];
-		size_t got;
-
-		if (b64_decode(arg[1], alen[1], share, sizeof share,
-		    &got) < 0 || got != sizeof share)
-			return hp_bad(hp, e, "an X25519 ephemeral share that "
-			    "is not canonical base64 of 32 bytes");
-		if (hp->keep)
-			memcpy(hp->xs[hp->nx].share, share, sizeof share);
-	}
-	return 0;
-}
-
-static int
-hp_body(struct hparser *hp, const char *s, size_t n, struct err *e)
-{
-	uint8_t bytes[BODY_LINE_BYTES];
-	size_t got;
-
-	if (n > BODY_COLS)
-		return hp_bad(hp, e, "a stanza body line longer than 64 "
-		    "columns");
-	if (b64_decode(s, n, bytes, sizeof bytes, &got) < 0)
-		return hp_bad(hp, e, "a stanza body that is not canonical "
-		    "base64");
-	if (hp->in_x25519 && hp->keep &&
-	    hp->body_len + got <= sizeof hp->xs[0].body)
-		memcpy(hp->xs[hp->nx].body + hp->body_len, bytes, got);
-	hp->body_len += got;
-	if (n == BODY_COLS)
-		return 0;
-	/* A line shorter than 64 columns (maybe empty) ends the body. */
-	if (hp->in_x25519) {
-		if (hp->body_len != FILE_KEY_SIZE + TAG_SIZE)
-			return hp_bad(hp, e, "an X25519 stanza body that is "
-			    "not 32 bytes");
-		if (hp->keep)
-			hp->nx++;
-	}
-	hp->state = H_STANZA;
-	return 0;
-}
-
-/* "---" was seen at offset start. */
-static int
-hp_end(struct hparser *hp, size_t start, const char *s, size_t n,
-    struct err *e)
-{
-	size_t got;
-
-	if (hp->info.stanzas == 0)
-		return hp_bad(hp, e, "no recipient stanza");
-	if (n != 4 + B64_32 || s[3] != ' ' ||
-	    b64_decode(s + 4, B64_32, hp->mac, sizeof hp->mac, &got) < 0 ||
-	    got != sizeof hp->mac)
-		return hp_bad(hp, e, "a malformed MAC line");
-	hp->mac_off = start + 3;
-	hp->info.header_len = hp->off;
-	hp->state = H_DONE;
-	return 0;
-}
-
-static int
-hp_line(struct hparser *hp, const char *s, size_t n, struct err *e)
-{
-	size_t start = hp->off;
-
-	hp->off += n + 1;
-	hp->lineno++;
-	switch (hp->state) {
-	case H_VERSION:
-		if (n != sizeof version_line - 1 ||
-		    memcmp(s, version_line, n) != 0)
-			return bad_first_line(s, n, e);
-		hp->state = H_STANZA;
-		return 0;
-	case H_BODY:
-		return hp_body(hp, s, n, e);
-	case H_STANZA:
-		if (n >= 3 && memcmp(s, "-> ", 3) == 0)
-			return hp_stanza(hp, s + 3, n - 3, e);
-		if (n >= 3 && memcmp(s, "---", 3) == 0)
-			return hp_end(hp, start, s, n, e);
-		return hp_bad(hp, e, "neither a stanza nor the MAC line");
-	default:
-		return hp_bad(hp, e, "a line after the MAC line");
-	}
-}
-
-static void
-hp_free(struct hparser *hp)
-{
-	free(hp->xs);
-	hp->xs = NULL;
-	hp->nx = hp->xcap = 0;
-}
-
-int
-age_header_scan(const void *buf, size_t len, struct age_header_info *info,
-    struct err *e)
-{
-	const char *p = buf;
-	size_t pos = 0, lim = MIN(len, (size_t)AGE_HEADER_MAX);
-	struct hparser hp;
-
-	hp_init(&hp, 0);
-	while (hp.state != H_DONE) {
-		const char *nl = memchr(p + pos, '\n', lim - pos);
-
-		if (!nl) {
-			if (hp_partial(&hp, p + pos, lim - pos, e) < 0)
-				return -1;
-			if (len >= AGE_HEADER_MAX)
-				return err_set(e, ERR_VERIFY, "corrupt age "
-				    "header: larger than %d KiB",
-				    AGE_HEADER_MAX / 1024);
-			if (len == 0)
-				return err_set(e, ERR_VERIFY, "an empty file: "
-				    "not an age file");
-			return err_set(e, ERR_VERIFY, "truncated: the file "
-			    "ends inside its age header");
-		}
-		if (hp_line(&hp, p + pos, (size_t)(nl - (p + pos)), e) < 0)
-			return -1;
-		pos = (size_t)(nl - p) + 1;
-	}
-	*info = hp.info;
-	return 0;
-}
-
 /* ---- decryption ----------------------------------------------------- */
 
 enum { D_HEADER, D_NONCE, D_PAYLOAD, D_DONE, D_FAILED };
@@ -1233,7 +479,7 @@ age_dec_new(const struct age_identity *ids, size_t n, age_out_fn out,
 		    "identities (%zu given)", AGE_IDENTITIES_MAX, n);
 		return NULL;
 	}
-	if (crypto_ready(e) < 0)
+	if (age_crypto_ready(e) < 0)
 		return NULL;
 	if (!(d = calloc(1, sizeof *d)) ||
 	    !(d->ids = malloc(n * sizeof *ids)) ||
@@ -1247,7 +493,7 @@ age_dec_new(const struct age_identity *ids, size_t n, age_out_fn out,
 	d->nids = n;
 	d->out = out;
 	d->arg = arg;
-	hp_init(&d->hp, 1);
+	age_hp_init(&d->hp, 1);
 	return d;
 }
 
@@ -1328,7 +574,7 @@ dec_open_header(struct age_dec *d, struct err *e)
 	free(d->h);
 	d->h = NULL;
 	d->hlen = d->hcap = 0;
-	hp_free(&d->hp);
+	age_hp_free(&d->hp);
 	d->state = D_NONCE;
 	return 0;
 }
@@ -1361,11 +607,11 @@ dec_header(struct age_dec *d, const uint8_t **p, size_t *len, struct err *e)
 		*p += take;
 		*len -= take;
 		if (nl) {
-			if (hp_line(&d->hp, d->h + d->lstart,
+			if (age_hp_line(&d->hp, d->h + d->lstart,
 			    d->hlen - 1 - d->lstart, e) < 0)
 				return -1;
 			d->lstart = d->hlen;
-		} else if (hp_partial(&d->hp, d->h + d->lstart,
+		} else if (age_hp_partial(&d->hp, d->h + d->lstart,
 		    d->hlen - d->lstart, e) < 0)
 			return -1;
 	}
@@ -1572,7 +818,7 @@ age_dec_free(struct age_dec *d)
 	if (!d)
 		return;
 	age_identities_free(d->ids, d->nids);
-	hp_free(&d->hp);
+	age_hp_free(&d->hp);
 	free(d->h);
 	EVP_CIPHER_CTX_free(d->cipher);
 	free(d->cbuf);
