@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "archiver.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "hashes.h"
 #include "json.h"
@@ -508,16 +509,6 @@ write_entry(struct writer *w, const struct walk *wk, const struct entry *ent)
 	return 0;
 }
 
-static double
-elapsed_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Space needed on the backup volume: the content at the ratio of the last
  * backup plus 10 %, or the content itself (zstd never grows data by more
  * than a few bytes per block) when there is no earlier backup. */
@@ -537,150 +528,136 @@ space_needed(const struct store *s, uint64_t bytes, uint64_t files)
 	return need + files * 512 + (1u << 20);
 }
 
-int
-archive_create(const struct archive_opts *o, struct archive_result *r,
+/* The tree below rootfd into wk, then the room for its archive on the
+ * backup volume. 0, or -1 with e. */
+static int
+walk_tree(const struct archive_opts *o, struct walk *wk, int rootfd,
     struct err *e)
 {
-	struct walk wk;
-	struct writer w;
-	struct out_ctx oc;
-	struct timespec t0;
-	char final_path[4352], partial_path[4352], name[STORE_ID_MAX + 32];
-	/* The files in member<N>/, reached below the store's descriptor
-	 * (held with its lock): "" once nothing is left to remove. */
-	char partial_name[STORE_ID_MAX + 32], final_name[STORE_ID_MAX + 32];
-	char created[32], finished[32];
-	time_t start = time(NULL);
 	uint64_t free_bytes, need;
-	json_t *meta = NULL;
-	int fd = -1, rc = -1, rootfd;
+	int dupfd;
 
-	memset(r, 0, sizeof *r);
-	memset(&wk, 0, sizeof wk);
-	memset(&w, 0, sizeof w);
-	memset(&oc, 0, sizeof oc);
-	partial_path[0] = partial_name[0] = '\0';
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-
-	rootfd = open(o->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	wk->exclude = o->exclude;
+	wk->n_exclude = o->n_exclude;
+	wk->e = e;
+	wk->rootfd = rootfd;
+	wk->keep_outside = o->keep_outside_links;
+	if (!(wk->warnings = json_array()))
+		return err_set(e, ERR_FAILED, "out of memory");
+	if (!realpath(o->data_dir, wk->root_real))
 		return err_sys(e, ERR_FAILED, "data directory %s", o->data_dir);
-	wk.exclude = o->exclude;
-	wk.n_exclude = o->n_exclude;
-	wk.e = e;
-	wk.rootfd = rootfd;
-	wk.keep_outside = o->keep_outside_links;
-	if (!(wk.warnings = json_array())) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto out;
-	}
-	if (!realpath(o->data_dir, wk.root_real)) {
-		err_sys(e, ERR_FAILED, "data directory %s", o->data_dir);
-		goto out;
-	}
-	int dupfd = dup(rootfd);
-	if (dupfd < 0) {
-		err_sys(e, ERR_FAILED, "dup");
-		goto out;
-	}
-	if (walk_dir(&wk, dupfd, "") < 0)
-		goto out;
-
+	if ((dupfd = dup(rootfd)) < 0)
+		return err_sys(e, ERR_FAILED, "dup");
+	if (walk_dir(wk, dupfd, "") < 0)
+		return -1;
 	if (fs_free_bytes(o->store->dir, &free_bytes, e) < 0)
-		goto out;
-	need = space_needed(o->store, wk.bytes, wk.n);
-	if (free_bytes < need) {
-		err_set(e, ERR_NO_SPACE, "backup volume %s has %llu bytes free, "
-		    "the archive needs about %llu", o->store->dir,
+		return -1;
+	need = space_needed(o->store, wk->bytes, wk->n);
+	if (free_bytes < need)
+		return err_set(e, ERR_NO_SPACE, "backup volume %s has %llu bytes "
+		    "free, the archive needs about %llu", o->store->dir,
 		    (unsigned long long)free_bytes, (unsigned long long)need);
-		goto out;
-	}
+	return 0;
+}
 
-	fd = store_reserve(o->store, start, r->id, sizeof r->id, e);
-	if (fd < 0)
-		goto out;
-	snprintf(partial_name, sizeof partial_name, "%s.tar.zst%s", r->id,
-	    FS_PARTIAL_SUFFIX);
-	fs_join(partial_path, sizeof partial_path, o->store->dir, partial_name);
-	snprintf(final_name, sizeof final_name, "%s.tar.zst", r->id);
-	fs_join(final_path, sizeof final_path, o->store->dir, final_name);
-	log_info("archive_start", "id=%s data_dir=%s files=%zu bytes=%llu "
-	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
-	    (unsigned long long)wk.bytes, o->level, o->threads);
+/* The writer over the zstd sink on fd: pax, no blocking. 0, or -1 with e
+ * (what was made is freed by writer_free). */
+static int
+writer_open(struct writer *w, struct out_ctx *oc,
+    const struct archive_opts *o, const struct walk *wk, int rootfd, int fd,
+    struct err *e)
+{
+	oc->e = e;
+	if (!(oc->z = zsink_new(fd, o->level, o->threads, e)))
+		return -1;
+	w->buf = malloc(READ_CHUNK);
+	w->fh = filehash_new();
+	w->keysha = sha256_new();
+	w->entries = json_array();
+	w->ae = archive_entry_new();
+	w->a = archive_write_new();
+	if (!w->buf || !w->fh || !w->keysha || !w->entries || !w->ae || !w->a)
+		return err_set(e, ERR_FAILED, "out of memory");
+	w->o = o;
+	w->e = e;
+	w->rootfd = rootfd;
+	w->prog.bytes_total = wk->bytes;
+	w->prog.files_total = wk->n;
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(w->a, oc, NULL, write_cb, NULL, NULL) !=
+	    ARCHIVE_OK)
+		return err_set(e, ERR_FAILED, "libarchive: %s",
+		    archive_error_string(w->a));
+	return 0;
+}
 
-	oc.e = e;
-	if (!(oc.z = zsink_new(fd, o->level, o->threads, e)))
-		goto out;
-	w.buf = malloc(READ_CHUNK);
-	w.fh = filehash_new();
-	w.keysha = sha256_new();
-	w.entries = json_array();
-	w.ae = archive_entry_new();
-	w.a = archive_write_new();
-	if (!w.buf || !w.fh || !w.keysha ||
-	    !w.entries || !w.ae || !w.a) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto out;
+/* Every entry the walk found, then the tar trailer and the end of the
+ * zstd stream: r's sha256 and size. 0, or -1 with e. */
+static int
+write_entries(struct writer *w, struct out_ctx *oc, struct walk *wk,
+    struct archive_result *r, struct err *e)
+{
+	report(w, 1);
+	for (size_t i = 0; i < wk->n; i++) {
+		if (w->o->cancel && *w->o->cancel)
+			return err_set(e, ERR_FAILED, "cancelled");
+		if (write_entry(w, wk, &wk->v[i]) < 0)
+			return -1;
 	}
-	w.o = o;
-	w.e = e;
-	w.rootfd = rootfd;
-	w.prog.bytes_total = wk.bytes;
-	w.prog.files_total = wk.n;
-	if (archive_write_set_format_pax(w.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w.a, 0) != ARCHIVE_OK ||
-	    archive_write_open2(w.a, &oc, NULL, write_cb, NULL, NULL) !=
-	    ARCHIVE_OK) {
-		err_set(e, ERR_FAILED, "libarchive: %s",
-		    archive_error_string(w.a));
-		goto out;
-	}
-	report(&w, 1);
-	for (size_t i = 0; i < wk.n; i++) {
-		if (o->cancel && *o->cancel) {
-			err_set(e, ERR_FAILED, "cancelled");
-			goto out;
-		}
-		if (write_entry(&w, &wk, &wk.v[i]) < 0)
-			goto out;
-	}
-	if (archive_write_close(w.a) != ARCHIVE_OK) {
-		archive_fail(&w, "close", "archive");
-		goto out;
-	}
-	if (zsink_finish(oc.z, r->sha256, &r->size, e) < 0)
-		goto out;
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return archive_fail(w, "close", "archive");
+	return zsink_finish(oc->z, r->sha256, &r->size, e);
+}
+
+/* The names of one archive in member<N>/: while partial_name is not "",
+ * a failure removes that file. */
+struct archive_names {
+	char partial_name[STORE_ID_MAX + 32], final_name[STORE_ID_MAX + 32];
+	char partial_path[4352], final_path[4352];
+};
+
+/* The partial archive on fd made durable under its final name; from then
+ * on, until the metadata is written, a failure removes the archive. fd is
+ * closed (*fd = -1) whatever happens. 0, or -1 with e. */
+static int
+archive_publish(const struct store *s, int *fd, struct archive_names *an,
+    struct err *e)
+{
+	int rc;
+
 	swap_crashpoint("archive-written");
-	if (fsync(fd) < 0) {
-		err_sys(e, ERR_FAILED, "fsync %s", partial_path);
-		goto out;
+	if (fsync(*fd) < 0) {
+		err_sys(e, ERR_FAILED, "fsync %s", an->partial_path);
+		return -1;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		err_sys(e, ERR_FAILED, "close %s", partial_path);
-		goto out;
-	}
-	fd = -1;
-	if (renameat(o->store->dirfd, partial_name, o->store->dirfd,
-	    final_name) < 0) {
-		err_sys(e, ERR_FAILED, "rename %s", partial_path);
-		goto out;
-	}
-	/* Until the metadata is written, a failure removes the archive. */
-	snprintf(partial_path, sizeof partial_path, "%s", final_path);
-	snprintf(partial_name, sizeof partial_name, "%s", final_name);
-	if (fsync(o->store->dirfd) < 0) {
-		err_sys(e, ERR_FAILED, "fsync %s", o->store->dir);
-		goto out;
-	}
+	rc = close(*fd);
+	*fd = -1;
+	if (rc < 0)
+		return err_sys(e, ERR_FAILED, "close %s", an->partial_path);
+	if (renameat(s->dirfd, an->partial_name, s->dirfd, an->final_name) < 0)
+		return err_sys(e, ERR_FAILED, "rename %s", an->partial_path);
+	snprintf(an->partial_path, sizeof an->partial_path, "%s",
+	    an->final_path);
+	snprintf(an->partial_name, sizeof an->partial_name, "%s",
+	    an->final_name);
+	if (fsync(s->dirfd) < 0)
+		return err_sys(e, ERR_FAILED, "fsync %s", s->dir);
 	swap_crashpoint("archive-renamed");
+	return 0;
+}
 
-	r->bytes = wk.bytes;
-	r->files = wk.n;
-	r->skipped = wk.skipped;
-	r->warnings = json_incref(wk.warnings);
-	r->seconds = elapsed_since(&t0);
-	snprintf(r->archive_path, sizeof r->archive_path, "%s", final_path);
+/* <ID>.json, written last: what makes the backup complete. The node key
+ * moves from w into it. 0, or -1 with e. */
+static int
+write_metadata(const struct archive_opts *o, const struct archive_result *r,
+    struct writer *w, const struct walk *wk, time_t start, struct err *e)
+{
+	char created[32], finished[32], name[STORE_ID_MAX + 32];
+	char meta_path[4352];
+	json_t *meta;
+	int rc;
+
 	store_format_time(start, created, sizeof created);
 	store_format_time(time(NULL), finished, sizeof finished);
 	snprintf(name, sizeof name, "%s.tar.zst", r->id);
@@ -695,27 +672,93 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	    "bytes", (json_int_t)r->bytes, "files", (json_int_t)r->files,
 	    "skipped", (json_int_t)r->skipped, "file_hash", FILE_HASH_ALGO,
 	    "agent_version", PACKAGE_VERSION);
-	if (!meta) {
-		err_set(e, ERR_FAILED, "cannot build metadata");
-		goto out;
-	}
+	if (!meta)
+		return err_set(e, ERR_FAILED, "cannot build metadata");
 	json_object_set(meta, "node", o->node_facts ? o->node_facts :
 	    json_null());
-	json_object_set_new(meta, "node_key", w.node_key ? w.node_key :
+	json_object_set_new(meta, "node_key", w->node_key ? w->node_key :
 	    json_null());
-	w.node_key = NULL;
-	json_object_set(meta, "warnings", wk.warnings);
-	json_object_set(meta, "entries", w.entries);
+	w->node_key = NULL;
+	json_object_set(meta, "warnings", wk->warnings);
+	json_object_set(meta, "entries", w->entries);
 	snprintf(name, sizeof name, "%s.json", r->id);
-	{
-		char meta_path[4352];
-		fs_join(meta_path, sizeof meta_path, o->store->dir, name);
-		if (json_write_fileat(o->store->dirfd, name, meta_path, meta, 0600,
-		    e) < 0)
-			goto out;
+	fs_join(meta_path, sizeof meta_path, o->store->dir, name);
+	rc = json_write_fileat(o->store->dirfd, name, meta_path, meta, 0600, e);
+	json_decref(meta);
+	return rc;
+}
+
+/* What the writer holds. failed: the archive is abandoned. Free the
+ * writer before closing its fd: freeing an unclosed writer writes the tar
+ * trailer, which a failed sink must swallow. */
+static void
+writer_free(struct writer *w, struct out_ctx *oc, int failed)
+{
+	if (failed)
+		oc->failed = 1;
+	if (w->a) {
+		/* libarchive 3.6 frees its output buffer in close, and its
+		 * free skips the close once a write failed (FATAL state):
+		 * close explicitly, which it allows in that state. */
+		if (failed)
+			archive_write_close(w->a);
+		archive_write_free(w->a);
 	}
-	partial_path[0] = partial_name[0] = '\0';   /* complete: nothing to
-	                                             * remove */
+	archive_entry_free(w->ae);
+	json_decref(w->entries);
+	json_decref(w->node_key);
+	filehash_free(w->fh);
+	sha256_free(w->keysha);
+	free(w->buf);
+}
+
+int
+archive_create(const struct archive_opts *o, struct archive_result *r,
+    struct err *e)
+{
+	struct walk wk;
+	struct writer w;
+	struct out_ctx oc;
+	struct archive_names an;
+	double t0 = qb_mono_now();
+	time_t start = time(NULL);
+	int fd = -1, rc = -1, rootfd;
+
+	memset(r, 0, sizeof *r);
+	memset(&wk, 0, sizeof wk);
+	memset(&w, 0, sizeof w);
+	memset(&oc, 0, sizeof oc);
+	memset(&an, 0, sizeof an);
+	rootfd = open(o->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_sys(e, ERR_FAILED, "data directory %s", o->data_dir);
+	if (walk_tree(o, &wk, rootfd, e) < 0)
+		goto out;
+	if ((fd = store_reserve(o->store, start, r->id, sizeof r->id, e)) < 0)
+		goto out;
+	snprintf(an.partial_name, sizeof an.partial_name, "%s.tar.zst%s",
+	    r->id, FS_PARTIAL_SUFFIX);
+	fs_join(an.partial_path, sizeof an.partial_path, o->store->dir,
+	    an.partial_name);
+	snprintf(an.final_name, sizeof an.final_name, "%s.tar.zst", r->id);
+	fs_join(an.final_path, sizeof an.final_path, o->store->dir,
+	    an.final_name);
+	log_info("archive_start", "id=%s data_dir=%s files=%zu bytes=%llu "
+	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
+	    (unsigned long long)wk.bytes, o->level, o->threads);
+	if (writer_open(&w, &oc, o, &wk, rootfd, fd, e) < 0 ||
+	    write_entries(&w, &oc, &wk, r, e) < 0 ||
+	    archive_publish(o->store, &fd, &an, e) < 0)
+		goto out;
+	r->bytes = wk.bytes;
+	r->files = wk.n;
+	r->skipped = wk.skipped;
+	r->warnings = json_incref(wk.warnings);
+	r->seconds = qb_mono_now() - t0;
+	snprintf(r->archive_path, sizeof r->archive_path, "%s", an.final_path);
+	if (write_metadata(o, r, &w, &wk, start, e) < 0)
+		goto out;
+	an.partial_name[0] = '\0';   /* complete: nothing to remove */
 	swap_crashpoint("archive-complete");
 	w.prog.bytes_done = w.prog.bytes_total;
 	report(&w, 1);
@@ -725,33 +768,15 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	    r->seconds, r->sha256);
 	rc = 0;
 out:
-	/* Free the writer before closing fd: freeing an unclosed writer writes
-	 * the tar trailer, which a failed sink must swallow. */
-	if (rc < 0)
-		oc.failed = 1;
-	if (w.a) {
-		/* libarchive 3.6 frees its output buffer in close, and its
-		 * free skips the close once a write failed (FATAL state):
-		 * close explicitly, which it allows in that state. */
-		if (rc < 0)
-			archive_write_close(w.a);
-		archive_write_free(w.a);
-	}
+	writer_free(&w, &oc, rc < 0);
 	if (fd >= 0)
 		close(fd);
-	if (rc < 0 && partial_name[0]) {
+	if (rc < 0 && an.partial_name[0]) {
 		/* Interrupted or failed: leave nothing that looks like a backup. */
-		unlinkat(o->store->dirfd, partial_name, 0);
+		unlinkat(o->store->dirfd, an.partial_name, 0);
 		fsync(o->store->dirfd);
 	}
-	archive_entry_free(w.ae);
-	json_decref(w.entries);
-	json_decref(w.node_key);
-	json_decref(meta);
-	filehash_free(w.fh);
-	sha256_free(w.keysha);
 	zsink_free(oc.z);
-	free(w.buf);
 	walk_free(&wk);
 	close(rootfd);
 	return rc;
