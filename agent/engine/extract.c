@@ -155,13 +155,114 @@ set_times(struct timespec ts[2], struct archive_entry *ae)
 	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(ae);
 }
 
+/* A hard link to hl, a file extracted before it. */
+static int
+ex_hardlink(struct ex *x, const char *hl, int parent, const char *leaf,
+    struct err *e)
+{
+	char target[4096];
+	const char *tleaf;
+	int tparent, rc = 0;
+
+	if (extract_clean_path(hl, target, sizeof target, e) < 0)
+		return -1;
+	if (!is_extracted_file(x, target))
+		return err_set(e, ERR_VERIFY, "hostile archive: hard link '%s' "
+		    "points at '%s', not a file extracted before it", x->rel, hl);
+	if ((tparent = open_parent(x->root, target, &tleaf, e)) < 0)
+		return -1;
+	if (linkat(tparent, tleaf, parent, leaf, 0) < 0)
+		rc = err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
+		    "link %s", x->rel);
+	close(tparent);
+	return rc;
+}
+
+/* A directory (0700 until the end, when its own attributes are set). */
+static int
+ex_dir(struct ex *x, struct archive_entry *ae, int parent, const char *leaf,
+    struct err *e)
+{
+	struct dir_attr *d;
+	struct stat st;
+
+	if (mkdirat(parent, leaf, 0700) < 0 && (errno != EEXIST ||
+	    fstatat(parent, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode)))
+		return err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
+		    "mkdir %s", x->rel);
+	if (x->ndirs == x->capdirs) {
+		size_t cap = x->capdirs ? x->capdirs * 2 : 64;
+		struct dir_attr *nd = realloc(x->dirs, cap * sizeof *nd);
+		if (!nd)
+			return err_set(e, ERR_FAILED, "out of memory");
+		x->dirs = nd;
+		x->capdirs = cap;
+	}
+	d = &x->dirs[x->ndirs];
+	if (!(d->rel = strdup(x->rel)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	d->mode = archive_entry_perm(ae) & 0777;
+	d->uid = (uid_t)archive_entry_uid(ae);
+	d->gid = (gid_t)archive_entry_gid(ae);
+	d->mtime.tv_sec = archive_entry_mtime(ae);
+	d->mtime.tv_nsec = archive_entry_mtime_nsec(ae);
+	x->ndirs++;
+	return 0;
+}
+
+/* A symbolic link, written as it is (nothing is ever written through
+ * one: every path is opened below the target without following links). */
+static int
+ex_symlink(struct ex *x, struct archive_entry *ae, int parent,
+    const char *leaf, struct err *e)
+{
+	struct timespec ts[2];
+	const char *target = archive_entry_symlink(ae);
+
+	if (!target || symlinkat(target, parent, leaf) < 0)
+		return err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
+		    "symlink %s", x->rel);
+	if (x->as_root && fchownat(parent, leaf, (uid_t)archive_entry_uid(ae),
+	    (gid_t)archive_entry_gid(ae), AT_SYMLINK_NOFOLLOW) < 0)
+		return err_sys(e, ERR_FAILED, "chown %s", x->rel);
+	set_times(ts, ae);
+	utimensat(parent, leaf, ts, AT_SYMLINK_NOFOLLOW);
+	return 0;
+}
+
+/* A regular file, created (never an existing one) and left open in x->fd
+ * for its data; within the size cap. */
+static int
+ex_file(struct ex *x, struct archive_entry *ae, int parent, const char *leaf,
+    struct err *e)
+{
+	int64_t size = archive_entry_size(ae);
+
+	if (size < 0 || (uint64_t)size > x->o->cap_bytes - x->written)
+		return err_set(e, x->o->cap_code, "'%s' (%lld bytes) would take "
+		    "the content past %llu bytes%s", x->rel, (long long)size,
+		    (unsigned long long)x->o->cap_bytes,
+		    x->o->cap_code == ERR_NO_SPACE ? ", the space free on the "
+		    "data volume" : ", the size the metadata records");
+	x->size = size;
+	x->fd = openat(parent, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (x->fd < 0)
+		return err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
+		    "create %s", x->rel);
+	if (remember_file(x) < 0)
+		return err_set(e, ERR_FAILED, "out of memory");
+	return 0;
+}
+
 static int
 ex_begin(void *ctx, struct archive_entry *ae, struct err *e)
 {
 	struct ex *x = ctx;
 	const char *leaf, *hl = archive_entry_hardlink(ae);
 	mode_t type = archive_entry_filetype(ae);
-	int parent, rc = -1;
+	int parent, rc;
 
 	x->fd = -1;
 	x->skip = 0;
@@ -187,106 +288,16 @@ ex_begin(void *ctx, struct archive_entry *ae, struct err *e)
 		    type == AE_IFBLK ? "block device" :
 		    type == AE_IFIFO ? "FIFO" :
 		    type == AE_IFSOCK ? "socket" : "special file");
-	parent = open_parent(x->root, x->rel, &leaf, e);
-	if (parent < 0)
+	if ((parent = open_parent(x->root, x->rel, &leaf, e)) < 0)
 		return -1;
-
-	if (hl) {
-		char target[4096];
-		const char *tleaf;
-		int tparent;
-		if (extract_clean_path(hl, target, sizeof target, e) < 0)
-			goto out;
-		if (!is_extracted_file(x, target)) {
-			err_set(e, ERR_VERIFY, "hostile archive: hard link '%s' "
-			    "points at '%s', not a file extracted before it",
-			    x->rel, hl);
-			goto out;
-		}
-		tparent = open_parent(x->root, target, &tleaf, e);
-		if (tparent < 0)
-			goto out;
-		if (linkat(tparent, tleaf, parent, leaf, 0) < 0) {
-			err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
-			    "link %s", x->rel);
-			close(tparent);
-			goto out;
-		}
-		close(tparent);
-		rc = 0;
-	} else if (type == AE_IFDIR) {
-		struct stat st;
-		if (mkdirat(parent, leaf, 0700) < 0) {
-			if (errno != EEXIST || fstatat(parent, leaf, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
-				err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
-				    "mkdir %s", x->rel);
-				goto out;
-			}
-		}
-		if (x->ndirs == x->capdirs) {
-			size_t cap = x->capdirs ? x->capdirs * 2 : 64;
-			struct dir_attr *nd = realloc(x->dirs, cap * sizeof *nd);
-			if (!nd) {
-				err_set(e, ERR_FAILED, "out of memory");
-				goto out;
-			}
-			x->dirs = nd;
-			x->capdirs = cap;
-		}
-		struct dir_attr *d = &x->dirs[x->ndirs];
-		if (!(d->rel = strdup(x->rel))) {
-			err_set(e, ERR_FAILED, "out of memory");
-			goto out;
-		}
-		d->mode = archive_entry_perm(ae) & 0777;
-		d->uid = (uid_t)archive_entry_uid(ae);
-		d->gid = (gid_t)archive_entry_gid(ae);
-		d->mtime.tv_sec = archive_entry_mtime(ae);
-		d->mtime.tv_nsec = archive_entry_mtime_nsec(ae);
-		x->ndirs++;
-		rc = 0;
-	} else if (type == AE_IFLNK) {
-		struct timespec ts[2];
-		const char *target = archive_entry_symlink(ae);
-		if (!target || symlinkat(target, parent, leaf) < 0) {
-			err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
-			    "symlink %s", x->rel);
-			goto out;
-		}
-		if (x->as_root && fchownat(parent, leaf, (uid_t)archive_entry_uid(ae),
-		    (gid_t)archive_entry_gid(ae), AT_SYMLINK_NOFOLLOW) < 0) {
-			err_sys(e, ERR_FAILED, "chown %s", x->rel);
-			goto out;
-		}
-		set_times(ts, ae);
-		utimensat(parent, leaf, ts, AT_SYMLINK_NOFOLLOW);
-		rc = 0;
-	} else {
-		int64_t size = archive_entry_size(ae);
-		if (size < 0 || (uint64_t)size > x->o->cap_bytes - x->written) {
-			err_set(e, x->o->cap_code, "'%s' (%lld bytes) would take "
-			    "the content past %llu bytes%s", x->rel,
-			    (long long)size, (unsigned long long)x->o->cap_bytes,
-			    x->o->cap_code == ERR_NO_SPACE ? ", the space free on "
-			    "the data volume" : ", the size the metadata records");
-			goto out;
-		}
-		x->size = size;
-		x->fd = openat(parent, leaf, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (x->fd < 0) {
-			err_sys(e, errno == EEXIST ? ERR_VERIFY : ERR_FAILED,
-			    "create %s", x->rel);
-			goto out;
-		}
-		if (remember_file(x) < 0) {
-			err_set(e, ERR_FAILED, "out of memory");
-			goto out;
-		}
-		rc = 0;
-	}
-out:
+	if (hl)
+		rc = ex_hardlink(x, hl, parent, leaf, e);
+	else if (type == AE_IFDIR)
+		rc = ex_dir(x, ae, parent, leaf, e);
+	else if (type == AE_IFLNK)
+		rc = ex_symlink(x, ae, parent, leaf, e);
+	else
+		rc = ex_file(x, ae, parent, leaf, e);
 	close(parent);
 	return rc;
 }
