@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "json.h"
 #include "locks.h"
@@ -470,203 +471,255 @@ free_on(const char *dir)
 	return f;
 }
 
+/* One unpack: what both strategies need. */
+struct unpack {
+	const struct agent_conf *cf;
+	const struct unpack_opts *u;
+	struct unpack_result *r;
+	struct held held;
+	enum swap_state state;
+	json_t *meta;                 /* the summary; NULL for legacy */
+	const char *backup_key;       /* the node key it records, or NULL */
+	char live_key[SHA256_HEX_LEN + 1];
+	int have_live_key;
+	struct extract_opts xo;
+	char staging[4300], previous[4300];
+};
+
+/* The backup found and locked, the live node key read and checked against
+ * the one the backup records. 0, or -1 with e. */
+static int
+unpack_prepare(struct unpack *up, struct err *e)
+{
+	const struct agent_conf *cf = up->cf;
+	char pending[STORE_ID_MAX];
+
+	if (begin_data_op(cf, &up->held, &up->state, pending, sizeof pending,
+	    e) < 0)
+		return -1;
+	up->r->recovered = up->state == SWAP_RECOVERED;
+	agent_shown(cf, SWAP_STAGING, up->staging, sizeof up->staging);
+	agent_shown(cf, SWAP_PREVIOUS, up->previous, sizeof up->previous);
+	if (store_open(&up->held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
+	    store_lock(&up->held.store, e) < 0 ||
+	    store_find(&up->held.store, up->u->id, &up->r->backup, e) < 0)
+		return -1;
+	if (!up->r->backup.legacy) {
+		/* The node key and the sizes: the summary is enough (the
+		 * verify that extraction runs parses the entry list). */
+		if (!(up->meta = store_summary(&up->held.store, &up->r->backup,
+		    e)))
+			return -1;
+		up->backup_key = json_get_str(json_object_get(up->meta,
+		    "node_key"), "sha256");
+	}
+	/* Identity: the node key recorded in the backup against the live one
+	 * (an unfinished in-place restore has no trustworthy live key). */
+	up->have_live_key = up->state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
+	    node_key_hash(up->held.dd.data, cf->data_dir, cf->node_key,
+	    up->live_key, e);
+	if (up->have_live_key < 0)
+		return -1;
+	if (up->have_live_key && up->backup_key && !up->u->force &&
+	    strcmp(up->backup_key, up->live_key) != 0)
+		return node_key_refuse(cf->node_key, up->live_key, up->backup_key,
+		    e);
+	return 0;
+}
+
+/* A backup without a recorded node key: the key it holds, hashed on a
+ * full read, against the live one. 0, or -1 with e. */
+static int
+in_place_check(struct unpack *up, struct err *e)
+{
+	struct key_catch kc;
+	struct entry_visitor v = { key_begin, key_data, key_end, &kc };
+	struct verify_result pre;
+	int rc;
+
+	memset(&kc, 0, sizeof kc);
+	kc.rel = up->cf->node_key ? up->cf->node_key : "";
+	if (!(kc.h = sha256_new()))
+		return err_set(e, ERR_FAILED, "out of memory");
+	log_info("unpack_verify", "id=%s mode=in_place", up->r->backup.id);
+	rc = backup_walk(&up->r->backup, &v, up->xo.progress,
+	    up->xo.progress_arg, up->xo.cancel, &pre, e);
+	sha256_free(kc.h);
+	if (rc < 0)
+		return -1;
+	if (up->have_live_key && !up->backup_key && kc.found &&
+	    !up->u->force && strcmp(kc.hex, up->live_key) != 0)
+		return node_key_refuse(up->cf->node_key, up->live_key, kc.hex, e);
+	return 0;
+}
+
+/* In place: verify, delete the live tree, extract onto the data
+ * directory. A failure after the deletion leaves the journal saying so:
+ * unpack must run again. 0, or -1 with e. */
+static int
+unpack_in_place(struct unpack *up, struct err *e)
+{
+	const struct agent_conf *cf = up->cf;
+	struct held *held = &up->held;
+	const char *id = up->r->backup.id;
+
+	if (in_place_check(up, e) < 0)
+		return -1;
+	/* No second tree: an older previous tree goes too. */
+	if (swap_journal_in_place(&held->dd, id, "deleting", e) < 0)
+		return -1;
+	swap_crashpoint("in-place-journal");
+	if (fs_remove_treeat(held->dd.agent, SWAP_PREVIOUS, up->previous,
+	    e) < 0 || swap_delete_live(&held->dd, e) < 0 ||
+	    swap_journal_in_place(&held->dd, id, "extracting", e) < 0)
+		goto failed;
+	swap_crashpoint("in-place-deleted");
+	up->xo.target = cf->data_dir;
+	up->xo.target_fd = held->dd.data;
+	up->xo.cap_bytes = free_on(cf->data_dir);
+	up->xo.cap_code = ERR_NO_SPACE;
+	if (up->meta && (uint64_t)json_get_u(up->meta, "bytes") <
+	    up->xo.cap_bytes) {
+		up->xo.cap_bytes = (uint64_t)json_get_u(up->meta, "bytes");
+		up->xo.cap_code = ERR_VERIFY;
+	}
+	if (extract_backup(&up->r->backup, &up->xo, &up->r->v, e) < 0 ||
+	    extract_sync_treeat(held->dd.data, cf->data_dir, e) < 0 ||
+	    swap_journal_clear(&held->dd, e) < 0)
+		goto failed;
+	return 0;
+failed:
+	log_error("in_place_incomplete", "id=%s error=%s reason=%s", id,
+	    logq(e->msg), logq("the data directory is incomplete; run unpack "
+	    "again"));
+	err_prefix(e, "in-place restore of %s failed, the data directory is "
+	    "incomplete (state in_place_incomplete; run unpack again)", id);
+	return -1;
+}
+
+/* Staged: the size cap of the second tree, or ERR_NO_SPACE when the
+ * volume cannot hold it beside the live one. */
+static int
+staged_room(struct unpack *up, struct err *e)
+{
+	uint64_t avail = free_on(up->cf->data_dir);
+	long long bytes = up->meta ? json_get_u(up->meta, "bytes") : -1;
+	/* Leave the node room to run: 1 % of what is free. */
+	uint64_t margin = avail / 100;
+
+	if (bytes >= 0 && (uint64_t)bytes + margin > avail)
+		return err_set(e, ERR_NO_SPACE, "the data volume has %llu bytes "
+		    "free; unpacking %s beside the live tree needs %lld (use "
+		    "--in-place on a volume too small for two trees)",
+		    (unsigned long long)avail, up->r->backup.id, bytes);
+	up->xo.cap_bytes = avail - margin;
+	up->xo.cap_code = ERR_NO_SPACE;
+	if (bytes >= 0) {
+		up->xo.cap_bytes = (uint64_t)bytes;
+		up->xo.cap_code = ERR_VERIFY;
+	}
+	return 0;
+}
+
+/* The staged tree in sfd extracted, its node key checked (when the backup
+ * records none), made durable and its lock files held. 0, or -1 with e:
+ * the caller discards the staging tree. */
+static int
+stage_tree(struct unpack *up, int sfd, struct err *e)
+{
+	const struct agent_conf *cf = up->cf;
+
+	up->xo.target = up->staging;
+	up->xo.target_fd = sfd;
+	log_info("unpack_start", "id=%s staging=%s", up->r->backup.id,
+	    logq(up->staging));
+	if (extract_backup(&up->r->backup, &up->xo, &up->r->v, e) < 0)
+		return -1;
+	if (!up->backup_key && up->have_live_key && !up->u->force) {
+		char staged_key[SHA256_HEX_LEN + 1];
+		int found = node_key_hash(sfd, up->staging, cf->node_key,
+		    staged_key, e);
+		if (found < 0)
+			return -1;
+		if (found && strcmp(staged_key, up->live_key) != 0)
+			return node_key_refuse(cf->node_key, up->live_key,
+			    staged_key, e);
+	}
+	if (extract_sync_treeat(sfd, up->staging, e) < 0)
+		return -1;
+	/* Keep the new tree's lock files held too, once they are live. */
+	if (lockset_acquireat(&up->held.staged, sfd, up->staging,
+	    cf->lock_files.v, cf->lock_files.n, e) < 0)
+		return -1;
+	swap_crashpoint("unpack-staged");
+	return fs_remove_treeat(up->held.dd.agent, SWAP_PREVIOUS, up->previous,
+	    e);
+}
+
+/* Staged: a second tree on the same volume, then the swap. 0, or -1 with
+ * e. */
+static int
+unpack_staged(struct unpack *up, struct err *e)
+{
+	struct held *held = &up->held;
+	struct err ignored;
+	int sfd, rc;
+
+	if (staged_room(up, e) < 0)
+		return -1;
+	if (mkdirat(held->dd.agent, SWAP_STAGING, 0700) < 0)
+		return err_sys(e, ERR_FAILED, "mkdir %s", up->staging);
+	sfd = datadir_sub(&held->dd, SWAP_STAGING, 0, e);
+	rc = sfd < 0 ? -1 : stage_tree(up, sfd, e);
+	if (sfd >= 0)
+		close(sfd);
+	if (rc < 0) {
+		if (fs_remove_treeat(held->dd.agent, SWAP_STAGING, up->staging,
+		    &ignored) < 0)
+			log_error("staging_left", "path=%s error=%s",
+			    logq(up->staging), logq(ignored.msg));
+		return -1;
+	}
+	if (swap_run(&held->dd, "unpack", up->r->backup.id, e) < 0)
+		return -1;   /* the journal is in place: recovery finishes it */
+	if (up->u->discard_previous || up->state == SWAP_IN_PLACE_INCOMPLETE) {
+		/* After an unfinished in-place restore the old tree was debris. */
+		return fs_remove_treeat(held->dd.agent, SWAP_PREVIOUS,
+		    up->previous, e);
+	}
+	up->r->previous_kept = 1;
+	return 0;
+}
+
 int
 op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
     const struct op_hooks *h, struct unpack_result *r, struct err *e)
 {
-	char staging[4300], previous[4300];
-	char live_key[SHA256_HEX_LEN + 1], pending[STORE_ID_MAX];
-	const char *backup_key = NULL;
-	struct extract_opts xo;
-	struct held held;
-	enum swap_state state;
-	json_t *meta = NULL;
-	struct timespec t0, t1;
-	int have_live_key, sfd = -1, rc = -1;
+	struct unpack unpack, *up = &unpack;
+	double t0 = qb_mono_now();
+	int rc = -1;
 
-	held_init(&held);
 	memset(r, 0, sizeof *r);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (begin_data_op(cf, &held, &state, pending, sizeof pending, e) < 0)
-		goto out;
-	r->recovered = state == SWAP_RECOVERED;
-	agent_shown(cf, SWAP_STAGING, staging, sizeof staging);
-	agent_shown(cf, SWAP_PREVIOUS, previous, sizeof previous);
-	if (store_open(&held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
-	    store_lock(&held.store, e) < 0 ||
-	    store_find(&held.store, u->id, &r->backup, e) < 0)
-		goto out;
-	if (!r->backup.legacy) {
-		/* The node key and the sizes: the summary is enough (the
-		 * verify that extraction runs parses the entry list). */
-		if (!(meta = store_summary(&held.store, &r->backup, e)))
-			goto out;
-		backup_key = json_get_str(json_object_get(meta, "node_key"),
-		    "sha256");
-	}
-	/* Identity: the node key recorded in the backup against the live one
-	 * (an unfinished in-place restore has no trustworthy live key). */
-	have_live_key = state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
-	    node_key_hash(held.dd.data, cf->data_dir, cf->node_key, live_key,
-	    e);
-	if (have_live_key < 0)
-		goto out;
-	if (have_live_key && backup_key && !u->force &&
-	    strcmp(backup_key, live_key) != 0) {
-		node_key_refuse(cf->node_key, live_key, backup_key, e);
-		goto out;
-	}
-
-	memset(&xo, 0, sizeof xo);
+	memset(up, 0, sizeof *up);
+	up->cf = cf;
+	up->u = u;
+	up->r = r;
+	held_init(&up->held);
 	if (h) {
-		xo.progress = h->progress;
-		xo.progress_arg = h->progress_arg;
-		xo.cancel = h->cancel;
+		up->xo.progress = h->progress;
+		up->xo.progress_arg = h->progress_arg;
+		up->xo.cancel = h->cancel;
 	}
-	if (u->in_place) {
-		struct key_catch kc;
-		struct entry_visitor v = { key_begin, key_data, key_end, &kc };
-		struct verify_result pre;
-
-		memset(&kc, 0, sizeof kc);
-		kc.rel = cf->node_key ? cf->node_key : "";
-		if (!(kc.h = sha256_new())) {
-			err_set(e, ERR_FAILED, "out of memory");
-			goto out;
-		}
-		log_info("unpack_verify", "id=%s mode=in_place", r->backup.id);
-		rc = backup_walk(&r->backup, &v, xo.progress, xo.progress_arg,
-		    xo.cancel, &pre, e);
-		sha256_free(kc.h);
-		if (rc < 0)
-			goto out;
-		rc = -1;
-		if (have_live_key && !backup_key && kc.found && !u->force &&
-		    strcmp(kc.hex, live_key) != 0) {
-			node_key_refuse(cf->node_key, live_key, kc.hex, e);
-			goto out;
-		}
-		/* No second tree: an older previous tree goes too. */
-		if (swap_journal_in_place(&held.dd, r->backup.id, "deleting",
-		    e) < 0)
-			goto out;
-		swap_crashpoint("in-place-journal");
-		if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous,
-		    e) < 0 || swap_delete_live(&held.dd, e) < 0 ||
-		    swap_journal_in_place(&held.dd, r->backup.id,
-		    "extracting", e) < 0)
-			goto in_place_failed;
-		swap_crashpoint("in-place-deleted");
-		xo.target = cf->data_dir;
-		xo.target_fd = held.dd.data;
-		xo.cap_bytes = free_on(cf->data_dir);
-		xo.cap_code = ERR_NO_SPACE;
-		if (meta && (uint64_t)json_get_u(meta, "bytes") < xo.cap_bytes) {
-			xo.cap_bytes = (uint64_t)json_get_u(meta, "bytes");
-			xo.cap_code = ERR_VERIFY;
-		}
-		if (extract_backup(&r->backup, &xo, &r->v, e) < 0 ||
-		    extract_sync_treeat(held.dd.data, cf->data_dir, e) < 0 ||
-		    swap_journal_clear(&held.dd, e) < 0)
-			goto in_place_failed;
+	if (unpack_prepare(up, e) == 0 &&
+	    (u->in_place ? unpack_in_place(up, e) : unpack_staged(up, e)) == 0) {
+		r->seconds = qb_mono_now() - t0;
+		log_info("unpack_done", "id=%s files=%llu bytes=%llu in_place=%d "
+		    "seconds=%.3f", r->backup.id, (unsigned long long)r->v.files,
+		    (unsigned long long)r->v.bytes, u->in_place, r->seconds);
 		rc = 0;
-		goto done;
-in_place_failed:
-		log_error("in_place_incomplete", "id=%s error=%s reason=%s",
-		    r->backup.id, logq(e->msg), logq("the data directory is "
-		    "incomplete; run unpack again"));
-		err_prefix(e, "in-place restore of %s failed, the data directory "
-		    "is incomplete (state in_place_incomplete; run unpack again)",
-		    r->backup.id);
-		goto out;
 	}
-
-	/* Staged: a second tree on the same volume, then the swap. */
-	{
-		uint64_t avail = free_on(cf->data_dir);
-		long long bytes = meta ? json_get_u(meta, "bytes") : -1;
-		/* Leave the node room to run: 1 % of what is free. */
-		uint64_t margin = avail / 100;
-		if (bytes >= 0 && (uint64_t)bytes + margin > avail) {
-			err_set(e, ERR_NO_SPACE, "the data volume has %llu bytes "
-			    "free; unpacking %s beside the live tree needs %lld "
-			    "(use --in-place on a volume too small for two trees)",
-			    (unsigned long long)avail, r->backup.id, bytes);
-			goto out;
-		}
-		xo.cap_bytes = avail - margin;
-		xo.cap_code = ERR_NO_SPACE;
-		if (bytes >= 0) {
-			xo.cap_bytes = (uint64_t)bytes;
-			xo.cap_code = ERR_VERIFY;
-		}
-	}
-	if (mkdirat(held.dd.agent, SWAP_STAGING, 0700) < 0) {
-		err_sys(e, ERR_FAILED, "mkdir %s", staging);
-		goto out;
-	}
-	if ((sfd = datadir_sub(&held.dd, SWAP_STAGING, 0, e)) < 0)
-		goto discard_staging;
-	xo.target = staging;
-	xo.target_fd = sfd;
-	log_info("unpack_start", "id=%s staging=%s", r->backup.id,
-	    logq(staging));
-	if (extract_backup(&r->backup, &xo, &r->v, e) < 0)
-		goto discard_staging;
-	if (!backup_key && have_live_key && !u->force) {
-		char staged_key[SHA256_HEX_LEN + 1];
-		int found = node_key_hash(sfd, staging, cf->node_key, staged_key,
-		    e);
-		if (found < 0)
-			goto discard_staging;
-		if (found && strcmp(staged_key, live_key) != 0) {
-			node_key_refuse(cf->node_key, live_key, staged_key, e);
-			goto discard_staging;
-		}
-	}
-	if (extract_sync_treeat(sfd, staging, e) < 0)
-		goto discard_staging;
-	/* Keep the new tree's lock files held too, once they are live. */
-	if (lockset_acquireat(&held.staged, sfd, staging, cf->lock_files.v,
-	    cf->lock_files.n, e) < 0)
-		goto discard_staging;
-	swap_crashpoint("unpack-staged");
-	if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous, e) < 0)
-		goto discard_staging;
-	if (swap_run(&held.dd, "unpack", r->backup.id, e) < 0)
-		goto out;   /* the journal is in place: recovery finishes it */
-	if (u->discard_previous || state == SWAP_IN_PLACE_INCOMPLETE) {
-		/* After an unfinished in-place restore the old tree was debris. */
-		if (fs_remove_treeat(held.dd.agent, SWAP_PREVIOUS, previous,
-		    e) < 0)
-			goto out;
-	} else {
-		r->previous_kept = 1;
-	}
-	rc = 0;
-	goto done;
-
-discard_staging:
-	{
-		struct err ignored;
-		if (fs_remove_treeat(held.dd.agent, SWAP_STAGING, staging,
-		    &ignored) < 0)
-			log_error("staging_left", "path=%s error=%s", logq(staging),
-			    logq(ignored.msg));
-	}
-	goto out;
-done:
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	log_info("unpack_done", "id=%s files=%llu bytes=%llu in_place=%d "
-	    "seconds=%.3f", r->backup.id, (unsigned long long)r->v.files,
-	    (unsigned long long)r->v.bytes, u->in_place, r->seconds);
-out:
-	if (sfd >= 0)
-		close(sfd);
-	json_decref(meta);
-	release(&held);
+	json_decref(up->meta);
+	release(&up->held);
 	return rc;
 }
 
