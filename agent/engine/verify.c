@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hashes.h"
 #include "json.h"
 #include "log.h"
@@ -223,7 +224,7 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
     struct verify_result *res, struct err *e)
 {
-	struct timespec t0, t1;
+	double t0;
 	struct progress prog;
 	struct meta_check *mc = NULL;
 	struct reader *r = NULL;
@@ -235,7 +236,7 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 
 	memset(res, 0, sizeof *res);
 	memset(&prog, 0, sizeof prog);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = qb_mono_now();
 	/* A regular file, opened without following a link or waiting on a
 	 * FIFO that someone put in the archive's place. */
 	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
@@ -307,9 +308,7 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 		goto out;
 	res->bytes = prog.bytes_done;
 	res->size = (uint64_t)st.st_size;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->seconds = qb_mono_now() - t0;
 	rc = 0;
 	goto out;
 archive_error:

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "jobs.h"
 #include "json.h"
@@ -45,7 +46,7 @@ struct job {
 	enum job_kind kind;
 	const char *state;          /* running, succeeded, failed, interrupted */
 	time_t started;
-	struct timespec t0;
+	double t0;                  /* qb_mono_now() at its start */
 	double elapsed;
 	json_t *params;
 	json_t *result;
@@ -73,22 +74,12 @@ struct jobs {
 	unsigned seq;
 };
 
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* The job's public JSON; js->mu held. */
 static json_t *
 job_json(struct jobs *js, const struct job *j)
 {
 	char started[32];
-	double elapsed = strcmp(j->state, "running") == 0 ? since(&j->t0) :
+	double elapsed = strcmp(j->state, "running") == 0 ? (qb_mono_now() - j->t0) :
 	    j->elapsed;
 	const struct progress *p = &j->prog;
 	json_t *o;
@@ -258,7 +249,7 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 {
 	json_t *o;
 
-	j->elapsed = since(&j->t0);
+	j->elapsed = (qb_mono_now() - j->t0);
 	if (rc == 0) {
 		j->state = "succeeded";
 		/* Progress comes in steps: a job that succeeded did all. */
@@ -582,7 +573,7 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
 	j->kind = kind;
 	j->state = "running";
 	j->started = time(NULL);
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->t0 = qb_mono_now();
 	j->params = params ? json_incref(params) : json_object();
 	gmtime_r(&j->started, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
