@@ -17,6 +17,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_verify_entry,
 	&cmd_list_entry,
 	&cmd_prune_entry,
+	&cmd_keygen_entry,
 	NULL
 };
 
@@ -29,6 +30,7 @@ static const struct {
 	{ CMDOPT_DRY_RUN, "--dry-run goes with prune" },
 	{ CMDOPT_FORCE | CMDOPT_IN_PLACE | CMDOPT_DISCARD,
 	    "--force, --in-place and --discard-previous go with unpack" },
+	{ CMDOPT_OUTPUT, "-o/--output goes with keygen" },
 };
 
 /* --help: usages in a column of this width, after two spaces and followed

@@ -18,6 +18,7 @@ enum {
 	CMDOPT_FORCE = 1 << 1,       /* --force */
 	CMDOPT_IN_PLACE = 1 << 2,    /* --in-place */
 	CMDOPT_DISCARD = 1 << 3,     /* --discard-previous */
+	CMDOPT_OUTPUT = 1 << 4,      /* -o, --output FILE */
 };
 
 /* What a command is called with. */
@@ -25,6 +26,7 @@ struct cmd_args {
 	const struct agent_conf *cf;
 	const char *arg;             /* its argument, or its default */
 	int json;                    /* --json */
+	const char *output;          /* -o FILE, or NULL */
 	unsigned opts;               /* the CMDOPT_* given */
 	struct op_hooks *hooks;      /* progress lines, the stop signal */
 };
@@ -56,6 +58,7 @@ extern const struct cmd_entry cmd_discard_previous_entry;
 extern const struct cmd_entry cmd_verify_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_prune_entry;
+extern const struct cmd_entry cmd_keygen_entry;
 
 /* The command called name, or NULL. */
 const struct cmd_entry *cmd_find(const char *name);

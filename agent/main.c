@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent_conf.h"
+#include "clock.h"
 #include "cmd_table.h"
 #include "log.h"
 
@@ -58,7 +58,7 @@ usage(FILE *out)
 
 struct progress_state {
 	const char *op;
-	struct timespec start, last;
+	double start, last;          /* qb_mono_now() */
 };
 
 /* A progress line in the log at most every 5 seconds, and at the end. */
@@ -66,17 +66,11 @@ static void
 on_progress(const struct progress *p, void *arg)
 {
 	struct progress_state *ps = arg;
-	struct timespec now;
-	double since_last, elapsed;
+	double now = qb_mono_now(), elapsed = now - ps->start;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	since_last = (double)(now.tv_sec - ps->last.tv_sec) +
-	    (double)(now.tv_nsec - ps->last.tv_nsec) / 1e9;
-	if (since_last < 5.0 && p->bytes_done < p->bytes_total)
+	if (now - ps->last < 5.0 && p->bytes_done < p->bytes_total)
 		return;
 	ps->last = now;
-	elapsed = (double)(now.tv_sec - ps->start.tv_sec) +
-	    (double)(now.tv_nsec - ps->start.tv_nsec) / 1e9;
 	log_info("progress", "op=%s bytes_done=%llu bytes_total=%llu "
 	    "files_done=%llu files_total=%llu percent=%.1f rate_mib_s=%.1f "
 	    "elapsed=%.1f", ps->op, (unsigned long long)p->bytes_done,
@@ -106,6 +100,7 @@ static const struct option long_options[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
 	{ "discard-previous", no_argument, NULL, OPT_DISCARD },
+	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -118,6 +113,7 @@ struct cmdline {
 	struct { const char *name, *value, *origin; } sets[64];
 	size_t nsets;
 	const char *cmd, *arg;
+	const char *output;          /* -o */
 	int json;
 	unsigned opts;               /* CMDOPT_* */
 };
@@ -130,7 +126,7 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 {
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:hV", long_options, NULL)) != -1) {
 		const char *key = NULL, *origin = NULL;
 
 		if (cl->nsets == sizeof cl->sets / sizeof cl->sets[0]) {
@@ -139,6 +135,10 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		}
 		switch (c) {
 		case 'c': cl->config = optarg; break;
+		case 'o':
+			cl->output = optarg;
+			cl->opts |= CMDOPT_OUTPUT;
+			break;
 		case OPT_DATA_DIR:
 			key = "agent.data_dir", origin = "--data-dir";
 			break;
@@ -250,7 +250,7 @@ run_command(const struct cmdline *cl, const struct agent_conf *cf)
 	}
 
 	memset(&ps, 0, sizeof ps);
-	clock_gettime(CLOCK_MONOTONIC, &ps.start);
+	ps.start = qb_mono_now();
 	ps.last = ps.start;
 	ps.op = cl->cmd;
 	memset(&hooks, 0, sizeof hooks);
@@ -261,6 +261,7 @@ run_command(const struct cmdline *cl, const struct agent_conf *cf)
 	a.cf = cf;
 	a.arg = cl->arg ? cl->arg : ce->arg_default;
 	a.json = cl->json;
+	a.output = cl->output;
 	a.opts = cl->opts;
 	a.hooks = &hooks;
 	return ce->exec(&a);
