@@ -56,21 +56,11 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char tmp[2048];
-
 static void
 setup_tmp(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tmp_setup();
 	ck_assert_int_ge(sodium_init(), 0);
-}
-
-static void
-teardown_tmp(void)
-{
-	rm_rf(tmp);
-	tmp[0] = '\0';
 }
 
 /* tmp/name into a static buffer (sixteen in turn). */
@@ -82,39 +72,6 @@ tp(const char *name)
 	char *b = buf[next++ % 16];
 
 	ck_assert_int_lt(snprintf(b, PATH_MAX, "%s/%s", tmp, name), PATH_MAX);
-	return b;
-}
-
-static void
-put_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static uint8_t *
-get_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *b = NULL;
-	size_t cap = 0, n = 0, k;
-
-	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
-	do {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			b = realloc(b, cap);
-			ck_assert_ptr_nonnull(b);
-		}
-		k = fread(b + n, 1, cap - n, f);
-		n += k;
-	} while (k > 0);
-	fclose(f);
-	*len = n;
 	return b;
 }
 
@@ -282,7 +239,7 @@ teardown_keys(void)
 	age_identity_wipe(&idA);
 	age_identity_wipe(&idB);
 	age_identity_wipe(&idC);
-	teardown_tmp();
+	tmp_teardown();
 }
 
 /* Encrypt len bytes of payload(seed) to A; the file in *out. */
@@ -1976,7 +1933,7 @@ START_TEST(test_interop_ours_to_age)
 			ck_assert_msg(run(argv, tp("out"), errtext,
 			    sizeof errtext) == 0, "age -d of %zu bytes: %s", len,
 			    errtext);
-			back = get_file(tp("out"), &got);
+			back = (uint8_t *)slurp(tp("out"), &got);
 			ck_assert_uint_eq(got, len);
 			ck_assert(len == 0 || memcmp(back, p, len) == 0);
 			free(back);
@@ -1998,7 +1955,7 @@ keygen_y(const char *keyfile, char out[AGE_RECIPIENT_STR_LEN + 1])
 
 	ck_assert_msg(run(argv, tp("pub.txt"), errtext, sizeof errtext) == 0,
 	    "age-keygen -y: %s", errtext);
-	b = get_file(tp("pub.txt"), &n);
+	b = (uint8_t *)slurp(tp("pub.txt"), &n);
 	ck_assert_uint_eq(n, AGE_RECIPIENT_STR_LEN + 1);
 	ck_assert_int_eq(b[AGE_RECIPIENT_STR_LEN], '\n');
 	memcpy(out, b, AGE_RECIPIENT_STR_LEN);
@@ -2057,11 +2014,11 @@ START_TEST(test_interop_age_to_ours)
 		    "age -e: %s", errtext);
 		ck_assert_msg(run(both, NULL, errtext, sizeof errtext) == 0,
 		    "age -e -R: %s", errtext);
-		f = get_file(tp("f.age"), &flen);
+		f = (uint8_t *)slurp(tp("f.age"), &flen);
 		assert_opens(f, flen, &k1[0], p, len);
 		assert_fails(f, flen, &k2[0], AGE_ERR_NO_IDENTITY, NULL, 0);
 		free(f);
-		f = get_file(tp("g.age"), &flen);
+		f = (uint8_t *)slurp(tp("g.age"), &flen);
 		assert_opens(f, flen, &k1[0], p, len);
 		assert_opens(f, flen, &k2[0], p, len);
 		free(f);
@@ -2075,7 +2032,7 @@ START_TEST(test_interop_age_to_ours)
 		uint8_t *f;
 
 		ck_assert_int_eq(run(arm, NULL, errtext, sizeof errtext), 0);
-		f = get_file(tp("a.age"), &flen);
+		f = (uint8_t *)slurp(tp("a.age"), &flen);
 		assert_fails(f, flen, &k1[0], ERR_VERIFY, "ASCII-armored", 0);
 		free(f);
 	}
@@ -2113,7 +2070,7 @@ START_TEST(test_interop_keygen)
 		ck_assert_msg(run(dec, NULL, errtext, sizeof errtext) == 0,
 		    "age -d -i (our identity file): %s", errtext);
 	}
-	back = get_file(tp("out"), &got);
+	back = (uint8_t *)slurp(tp("out"), &got);
 	ck_assert_uint_eq(got, 65537);
 	ck_assert_int_eq(memcmp(back, p, got), 0);
 	free(back);

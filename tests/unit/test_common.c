@@ -36,22 +36,6 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char tmp[2048];
-
-static void
-setup_tmp(void)
-{
-	snprintf(tmp, sizeof tmp, "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
-teardown_tmp(void)
-{
-	rm_rf(tmp);
-	tmp[0] = '\0';
-}
-
 /* tmp/name into buf. */
 static const char *
 tpath(char *buf, size_t size, const char *name)
@@ -68,35 +52,6 @@ write_text(const char *path, const char *text)
 	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
 	ck_assert_int_eq(fputs(text, f) >= 0, 1);
 	ck_assert_int_eq(fclose(f), 0);
-}
-
-/* Whole content of a file, NUL-terminated; caller frees. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n = 0, cap = 4096;
-
-	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
-	buf = malloc(cap);
-	ck_assert_ptr_nonnull(buf);
-	for (;;) {
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0)
-			break;
-		if (cap - n - 1 == 0) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
 }
 
 /* ---- err ------------------------------------------------------------ */
@@ -1279,7 +1234,7 @@ common_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("log");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_logq_plain);
 	tcase_add_test(tc, test_logq_escapes);
 	tcase_add_test(tc, test_logq_long);
@@ -1291,7 +1246,7 @@ common_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fsutil");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_fs_write_atomic);
 	tcase_add_test(tc, test_fs_write_atomic_fails);
 	tcase_add_test(tc, test_fs_read_file);
@@ -1303,7 +1258,7 @@ common_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("locks");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_lockset_flock_held);
 	tcase_add_test(tc, test_lockset_posix_held);
 	tcase_add_test(tc, test_lockset_holds);

@@ -23,13 +23,10 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char tmp[2048];
-
 static void
 setup_tmp(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tmp_setup();
 	unsetenv("BACKUP_DIR");
 	unsetenv("TEST_ITEMS");
 	unsetenv("TEST_PORT");
@@ -38,8 +35,7 @@ setup_tmp(void)
 static void
 teardown_tmp(void)
 {
-	rm_rf(tmp);
-	tmp[0] = '\0';
+	tmp_teardown();
 	unsetenv("BACKUP_DIR");
 	unsetenv("TEST_ITEMS");
 	unsetenv("TEST_PORT");
@@ -60,26 +56,6 @@ write_conf(const char *name, const char *text)
 	ck_assert_int_ge(fputs(text, f), 0);
 	ck_assert_int_eq(fclose(f), 0);
 	return cpath;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
 }
 
 /* "path:" followed by rest, in buf. */
@@ -979,7 +955,7 @@ START_TEST(test_sample_agent)
 	check_agent_defaults(&c);
 	conf_free(&agent_conf_table, &c);
 
-	text = slurp(p);
+	text = slurp(p, NULL);
 	check_line_lengths(text);
 	ck_assert_ptr_nonnull(strstr(text, "quorum-backup-agent"));
 	for (size_t i = 0; i < agent_conf_table.count; i++) {
@@ -1029,7 +1005,7 @@ START_TEST(test_sample_own)
 	ck_assert_int_eq(c.count, 10);
 	conf_free(&ttable, &c);
 
-	text = slurp(p);
+	text = slurp(p, NULL);
 	check_line_lengths(text);
 	ck_assert_ptr_nonnull(strstr(text, "\n;name = \n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n;items = a\n;items = b\n"
@@ -1049,7 +1025,7 @@ START_TEST(test_sample_own)
 	conf_free(&ttable, &c);
 
 	/* With it set, the rest parses back to the defaults. */
-	text = slurp(p);
+	text = slurp(p, NULL);
 	{
 		char *nm = strstr(text, " name = \n");
 		size_t len = strlen(text);
@@ -1085,7 +1061,7 @@ START_TEST(test_print_keys)
 	ck_assert_ptr_nonnull(f);
 	conf_print_keys(&agent_conf_table, f);
 	ck_assert_int_eq(fclose(f), 0);
-	text = slurp(cpath);
+	text = slurp(cpath, NULL);
 	for (size_t i = 0; i < agent_conf_table.count; i++) {
 		char want[128];
 		const struct conf_key *k = &agent_conf_table.keys[i];
@@ -1110,7 +1086,7 @@ START_TEST(test_print_keys)
 	ck_assert_ptr_nonnull(f);
 	conf_print_keys(&ttable, f);
 	ck_assert_int_eq(fclose(f), 0);
-	text = slurp(cpath);
+	text = slurp(cpath, NULL);
 	for (size_t i = 0; i < ttable.count; i++) {
 		char want[128];
 		snprintf(want, sizeof want, "  [%s] %s: ", ttable.keys[i].section,

@@ -66,8 +66,6 @@ struct proc {
 static struct proc procs[16];
 static int nprocs;
 
-static char tmp[PATH_MAX];
-
 static double
 now_s(void)
 {
@@ -222,18 +220,10 @@ kill_node(const char *pidfile)
 }
 
 static void
-setup_tmp(void)
-{
-	snprintf(tmp, sizeof tmp, "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-}
-
-static void
 teardown_tmp(void)
 {
 	stop_procs();
-	rm_rf(tmp);
-	tmp[0] = '\0';
+	tmp_teardown();
 }
 
 /* ---- ports and sockets ---------------------------------------------- */
@@ -1718,14 +1708,14 @@ nodes_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("parse");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, teardown_tmp);
 	tcase_add_test(tc, test_hex_quantity);
 	tcase_add_test(tc, test_def_validate);
 	tcase_add_test(tc, test_state_json_unknown);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rpc");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, teardown_tmp);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rpc_testnode);
 	tcase_add_test(tc, test_facts_testnode);
@@ -1735,7 +1725,7 @@ nodes_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("gate");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, teardown_tmp);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_probe_ready);
 	tcase_add_test(tc, test_probe_syncing);
@@ -1751,7 +1741,7 @@ nodes_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ganache");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, tmp_setup, teardown_tmp);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_ganache);
 	suite_add_tcase(s, tc);

@@ -30,22 +30,13 @@
 
 /* ---- fixtures ------------------------------------------------------- */
 
-static char tmp[2048];
 static char mdir[2304];   /* tmp/member1 */
 
 static void
 setup_tmp(void)
 {
-	snprintf(tmp, sizeof tmp, "%s/t.XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tmp_setup();
 	snprintf(mdir, sizeof mdir, "%s/member1", tmp);
-}
-
-static void
-teardown_tmp(void)
-{
-	rm_rf(tmp);
-	tmp[0] = '\0';
 }
 
 /* mdir/name into a static buffer (two in turn). */
@@ -945,19 +936,14 @@ put_at(const char *path, const char *content)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* What the files outside hold, to show they were never written. */
-static char *
-slurp(const char *path)
+/* A file outside still holds what it held: it was never written. */
+static void
+assert_content(const char *path, const char *want)
 {
-	static char buf[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
+	char *got = slurp(path, NULL);
 
-	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
-	n = fread(buf, 1, sizeof buf - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	ck_assert_str_eq(got, want);
+	free(got);
 }
 
 /* Log lines (stderr) of a stretch of a test, in a file. */
@@ -1085,7 +1071,7 @@ START_TEST(test_list_hostile)
 	    "name=evil.tar.gz "), 2);
 	ck_assert_int_eq(capture_count("event=backup_file_skipped", NULL), 8);
 	capture_end();
-	ck_assert_str_eq(slurp(outside("secret")), "TOPSECRET");
+	assert_content(outside("secret"), "TOPSECRET");
 }
 END_TEST
 
@@ -1121,7 +1107,7 @@ START_TEST(test_find_hostile)
 	ck_assert_int_eq(store_find(&s, "ok.tar.gz", &b, &e), 0);
 	ck_assert_int_eq(b.legacy, 1);
 	ck_assert_uint_eq(b.size, 6);
-	ck_assert_str_eq(slurp(outside("secret")), "TOPSECRET");
+	assert_content(outside("secret"), "TOPSECRET");
 }
 END_TEST
 
@@ -1319,7 +1305,7 @@ START_TEST(test_cleanup_hostile)
 	ck_assert(!exists("20261127T000000Z.json.partial"));
 	ck_assert_int_eq(lstat(mp("20261126T000000Z.tar.zst.partial"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
-	ck_assert_str_eq(slurp(outside("victim")), "VICTIM");
+	assert_content(outside("victim"), "VICTIM");
 	store_close(&s);
 }
 END_TEST
@@ -1771,7 +1757,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dir");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, setup_tmp, tmp_teardown);
 	tcase_add_test(tc, test_open);
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_list);
@@ -1787,7 +1773,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostile");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, setup_tmp, tmp_teardown);
 	tcase_add_test(tc, test_list_hostile);
 	tcase_add_test(tc, test_find_hostile);
 	tcase_add_test(tc, test_member_link);
@@ -1797,7 +1783,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("summary");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, setup_tmp, tmp_teardown);
 	/* test_summary_cache waits out file times about eight times. */
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_summary_cache);
@@ -1807,7 +1793,7 @@ store_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("retention");
-	tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, setup_tmp, tmp_teardown);
 	tcase_add_test(tc, test_retention_keep_last);
 	tcase_add_test(tc, test_retention_keep_days);
 	tcase_add_test(tc, test_retention_both);

@@ -1,12 +1,34 @@
 /* testutil: what the Check suites share: a base directory for their
- * fixtures and its removal, and the runner. */
+ * fixtures and its removal, each test's own directory below it, reading
+ * and writing whole files, and the runner. */
 #ifndef QB_TESTUTIL_H
 #define QB_TESTUTIL_H
 
 #include <check.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 /* A fresh directory under $TMPDIR for one suite run; removed at the end. */
 extern char base_dir[1024];
+
+/* The running test's own directory, made with mkdtemp below base_dir by
+ * tmp_setup and removed by tmp_teardown (a checked fixture, or called
+ * from a suite's own setup and teardown); "" between tests. */
+extern char tmp[2048];
+void tmp_setup(void);
+void tmp_teardown(void);
+
+/* tmp/(the formatted name), in one of eight static buffers used in turn. */
+const char *tmp_path(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* The whole content of path, NUL-terminated (it may hold NULs of its
+ * own); *len (if not NULL) gets its length. The test fails when path
+ * cannot be read. Caller frees. */
+char *slurp(const char *path, size_t *len);
+
+/* Create or truncate path with len bytes of data, then set its mode. */
+void put_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Remove path and everything below it, read-only directories included. */
 void rm_rf(const char *path);
