@@ -134,7 +134,7 @@ t1=$(now_ms)
 [ "$CTL_RC" = 1 ] || fail "a timed-out stop must not say ok: $REPLY"
 expect_field .state stopping
 field .error | grep -q "timed out after 1 s" || fail "no timeout error: $REPLY"
-[ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 3000 ] ||
+[ $((t1 - t0)) -ge 900 ] && [ $((t1 - t0)) -lt 6000 ] ||
 	fail "stop timeout=1 answered after $((t1 - t0)) ms"
 alive "$NPID" || fail "the node was killed on stop timeout"
 ctl slow stop timeout=1
@@ -153,7 +153,9 @@ t0=$(now_ms)
 ctl slow status
 t1=$(now_ms)
 expect_field .state stopping
-[ $((t1 - t0)) -lt 1000 ] || fail "status took $((t1 - t0)) ms during a stop"
+# Bounds well below the stop's 8 s, not the machine's speed: a gate that
+# blocked on the stop would answer after it.
+[ $((t1 - t0)) -lt 4000 ] || fail "status took $((t1 - t0)) ms during a stop"
 ctl slow logs
 [ "$CTL_RC" = 0 ] || fail "logs during a stop: $REPLY"
 ctl slow start
@@ -167,7 +169,7 @@ t1=$(now_ms)
 [ "$GATE_RC" = 0 ] || fail "pending stop: $(cat "$T/slow.bg")"
 REPLY=$(cat "$T/slow.bg")
 expect_field .state stopped
-[ $((t1 - t0)) -lt 2000 ] || fail "pending stop answered $((t1 - t0)) ms after the node died"
+[ $((t1 - t0)) -lt 4000 ] || fail "pending stop answered $((t1 - t0)) ms after the node died"
 [ "$(count_in "$T/slow.out" "testnode: got signal 15")" = 1 ] || fail "SIGTERM repeated"
 ok "stop timeout: 'stopping' after 1 s, node alive, one SIGTERM; status served meanwhile"
 
@@ -210,7 +212,8 @@ kill -TERM "$GPID"
 gate_wait "$GPID" 30
 t1=$(now_ms)
 [ "$GATE_RC" = 0 ] || fail "SIGTERM while held: exit $GATE_RC"
-[ $((t1 - t0)) -lt 1000 ] || fail "SIGTERM while held took $((t1 - t0)) ms"
+# Well below the stop timeout of 10 s, whatever the load.
+[ $((t1 - t0)) -lt 4000 ] || fail "SIGTERM while held took $((t1 - t0)) ms"
 [ ! -e "$T/hold.sock" ] || fail "the gate left its socket behind"
 [ -e "$T/hold.state/gate-hold" ] || fail "the hold marker must survive the gate"
 ok "SIGTERM while held: exit 0 at once; socket removed, marker kept"
