@@ -105,6 +105,13 @@ static const struct conf_key keys[] = {
 	  "never deleted, and neither are legacy .tar.gz backups.",
 	  OFF(keep_days) },
 
+	{ "encryption", "identity_file", CONF_STR, 0, 0, "", NULL, NULL,
+	  "age identity file (AGE-SECRET-KEY-1... lines, the format of "
+	  "age-keygen and of keygen): the secret key that reads an archive "
+	  "encrypted with age (verify PATH of a .tar.zst.age file). Refused "
+	  "when group or others may read it. Empty: none.",
+	  OFF(identity_file) },
+
 	/* [node.NAME]: the node processes this agent guards, one section
 	 * each; their offsets are into struct node_def. */
 	{ "node.*", "gate_socket", CONF_STR, 1, 0, "", NULL, NULL,

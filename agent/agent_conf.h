@@ -34,6 +34,8 @@ struct agent_conf {
 	/* [retention] */
 	long long keep_last;
 	long long keep_days;
+	/* [encryption] */
+	char *identity_file;       /* "": none */
 	/* [node.NAME] sections, in file order: stopped in this order, started
 	 * in reverse. */
 	struct node_def **nodes;

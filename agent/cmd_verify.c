@@ -14,6 +14,7 @@ cmd_verify_exec(const struct cmd_args *a)
 	struct backup_info b;
 	struct verify_result r;
 	struct err e;
+	const char *what;
 	char bytes[32];
 
 	err_clear(&e);
@@ -28,19 +29,25 @@ cmd_verify_exec(const struct cmd_args *a)
 		return cmd_fail("verify", &e);
 	}
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:s, s:f}",
-		    "id", b.id, "ok", 1, "legacy", b.legacy,
+		json_t *j = json_pack("{s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:s, "
+		    "s:f}", "id", b.id, "ok", 1, "legacy", b.legacy,
+		    "encrypted", b.encrypted,
 		    "files", (json_int_t)r.files, "bytes", (json_int_t)r.bytes,
 		    "size", (json_int_t)r.size, "sha256", r.sha256,
 		    "seconds", r.seconds);
 		json_print(j);
 		json_decref(j);
 	} else {
+		if (b.legacy)
+			what = "legacy gzip (CRC and tar structure checked)";
+		else if (b.encrypted && !b.meta_path[0])
+			what = "age (every chunk authenticated), zstd checksums "
+			    "and tar structure checked; no metadata beside it";
+		else
+			what = "every file hash and the archive SHA-256 match";
 		human_bytes((long long)r.bytes, bytes, sizeof bytes);
 		printf("ok %s: %llu entries, %s, %s in %.1f s\n", b.id,
-		    (unsigned long long)r.files, bytes,
-		    b.legacy ? "legacy gzip (CRC and tar structure checked)" :
-		    "every file hash and the archive SHA-256 match", r.seconds);
+		    (unsigned long long)r.files, bytes, what, r.seconds);
 	}
 	return 0;
 }

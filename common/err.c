@@ -31,6 +31,8 @@ static const struct {
 	[ERR_LENGTH_REQUIRED] = { "length_required",   2, 411 },
 	[ERR_BODY_TOO_LARGE] = { "body_too_large",     2, 413 },
 	[ERR_TOO_MANY_ARGS] = { "too_many_arguments",  2, 414 },
+	[ERR_NO_IDENTITY]  = { "no_identity",          2, 400 },
+	[ERR_WRONG_IDENTITY] = { "wrong_identity",     2, 400 },
 };
 
 static int

@@ -29,6 +29,8 @@ enum err_code {
 	ERR_LENGTH_REQUIRED, /* a request body of unknown length */
 	ERR_BODY_TOO_LARGE,  /* a request body over the limit */
 	ERR_TOO_MANY_ARGS,   /* a query with too many arguments */
+	ERR_NO_IDENTITY,     /* an encrypted backup, and no identity to read it */
+	ERR_WRONG_IDENTITY,  /* an encrypted backup no identity given opens */
 	ERR_CODE_COUNT
 };
 

@@ -30,7 +30,8 @@
  * Errors: functions return 0 (or an object) on success and -1 (or NULL)
  * after filling the caller's struct err:
  *   - ERR_CONFIG: a malformed key, a key file refused, a recipient that
- *     is a low-order point; in decryption only AGE_ERR_NO_IDENTITY;
+ *     is a low-order point;
+ *   - AGE_ERR_NO_IDENTITY (ERR_WRONG_IDENTITY): no identity opens the file;
  *   - ERR_VERIFY: a corrupt, truncated or tampered file, or not an age
  *     file at all (the message says which);
  *   - ERR_FAILED: out of memory, a library failure;
@@ -61,8 +62,8 @@
 
 /* The code of "no identity opens this file" (the header is well formed
  * but none of its X25519 stanzas is addressed to a given identity, or it
- * has none). Decryption sets no other ERR_CONFIG of its own. */
-#define AGE_ERR_NO_IDENTITY ERR_CONFIG
+ * has none): exit 2, HTTP 400 wrong_identity. */
+#define AGE_ERR_NO_IDENTITY ERR_WRONG_IDENTITY
 
 /* An X25519 recipient: the public key. */
 struct age_recipient {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "age.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "json.h"
@@ -279,8 +280,18 @@ backup_from_path(const char *path, struct backup_info *b, struct err *e)
 		b->legacy = 1;
 		return 0;
 	}
-	return err_set(e, ERR_BAD_REQUEST, "%s: not a .tar.zst or .tar.gz "
-	    "archive", path);
+	if (n > 12 && strcmp(path + n - 12, ".tar.zst.age") == 0) {
+		/* tar | zstd | age: its metadata, if any, beside it. */
+		b->encrypted = 1;
+		b->id[strlen(b->id) - 12] = '\0';
+		snprintf(b->meta_path, sizeof b->meta_path, "%.*s.json",
+		    (int)(n - 12), path);
+		if (stat(b->meta_path, &st) < 0 && errno == ENOENT)
+			b->meta_path[0] = '\0';
+		return 0;
+	}
+	return err_set(e, ERR_BAD_REQUEST, "%s: not a .tar.zst, .tar.zst.age "
+	    "or .tar.gz archive", path);
 }
 
 int
@@ -288,7 +299,10 @@ op_verify(const struct agent_conf *cf, const char *what,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e)
 {
+	struct age_identity *ids = NULL;
 	struct store s;
+	size_t n_ids = 0;
+	int rc;
 
 	if (strchr(what, '/')) {
 		if (backup_from_path(what, b, e) < 0)
@@ -298,8 +312,18 @@ op_verify(const struct agent_conf *cf, const char *what,
 		    store_find(&s, what, b, e) < 0)
 			return -1;
 	}
-	return verify_backup(b, h ? h->progress : NULL,
+	if (b->encrypted && cf->identity_file && cf->identity_file[0]) {
+		if (age_identity_file_load(cf->identity_file, &ids, &n_ids, e) < 0)
+			return -1;
+		b->ids = ids;
+		b->n_ids = n_ids;
+	}
+	rc = verify_backup(b, h ? h->progress : NULL,
 	    h ? h->progress_arg : NULL, h ? h->cancel : NULL, res, e);
+	b->ids = NULL;
+	b->n_ids = 0;
+	age_identities_free(ids, n_ids);
+	return rc;
 }
 
 json_t *

@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "age.h"
 #include "reader.h"
 
 #define IN_SIZE (1u << 20)
@@ -25,7 +26,12 @@ struct reader {
 	z_stream zs;
 	int zs_init;
 	unsigned char *in;
-	size_t in_len, in_pos;
+	size_t in_len, in_pos, in_cap;
+	uint64_t in_start;       /* offset of in[0] in what is decompressed */
+	/* An archive encrypted with age: the file's bytes are read into raw,
+	 * and their plaintext, once authenticated, into in. */
+	struct age_dec *dec;
+	unsigned char *raw;
 	unsigned char *out;
 	uint64_t offset;         /* raw bytes read (the producer's) */
 	uint64_t published;      /* offset as of the last block handed over */
@@ -48,6 +54,58 @@ struct reader {
 	pthread_cond_t cv;
 };
 
+/* The next bytes of the file into buf, hashed: their count, 0 at its
+ * end, -1 on error. */
+static ssize_t
+read_file(struct reader *r, unsigned char *buf)
+{
+	ssize_t n;
+
+	do
+		n = read(r->fd, buf, IN_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_sys(&r->err, ERR_FAILED, "read %s", r->path);
+	sha256_update(r->sha, buf, (size_t)n);
+	r->offset += (uint64_t)n;
+	return n;
+}
+
+/* The decryptor's plaintext, a chunk at a time, into in. */
+static int
+plain_out(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct reader *r = arg;
+
+	if (len > r->in_cap - r->in_len)
+		return err_set(e, ERR_FAILED, "%s: decrypted data does not fit "
+		    "the buffer", r->path);
+	memcpy(r->in + r->in_len, buf, len);
+	r->in_len += len;
+	return 0;
+}
+
+/* The decryptor fed until it gives plaintext or the file ends (then the
+ * stream must have ended with its final chunk). */
+static int
+fill_decrypted(struct reader *r)
+{
+	while (r->in_len == 0 && !r->eof) {
+		ssize_t n = read_file(r, r->raw);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			r->eof = 1;
+		if (n == 0 ? age_dec_finish(r->dec, &r->err) < 0 :
+		    age_dec_write(r->dec, r->raw, (size_t)n, &r->err) < 0) {
+			err_prefix(&r->err, "%s", r->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 fill(struct reader *r)
 {
@@ -55,19 +113,15 @@ fill(struct reader *r)
 
 	if (r->in_pos < r->in_len || r->eof)
 		return 0;
-	do
-		n = read(r->fd, r->in, IN_SIZE);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return err_sys(&r->err, ERR_FAILED, "read %s", r->path);
-	if (n == 0) {
+	r->in_start += r->in_len;
+	r->in_len = r->in_pos = 0;
+	if (r->dec)
+		return fill_decrypted(r);
+	if ((n = read_file(r, r->in)) < 0)
+		return -1;
+	if (n == 0)
 		r->eof = 1;
-		return 0;
-	}
-	sha256_update(r->sha, r->in, (size_t)n);
 	r->in_len = (size_t)n;
-	r->in_pos = 0;
-	r->offset += (uint64_t)n;
 	return 0;
 }
 
@@ -99,15 +153,15 @@ produce(struct reader *r)
 				    !(h[4] & 0x04))
 					return err_set(&r->err, ERR_VERIFY, "%s: zstd "
 					    "frame at byte %llu has no checksum",
-					    r->path, (unsigned long long)(r->offset -
-					    r->in_len + r->in_pos)), -1;
+					    r->path, (unsigned long long)(r->in_start +
+					    r->in_pos)), -1;
 			}
 			size_t rc = ZSTD_decompressStream(r->dctx, &out, &in);
 			r->in_pos = in.pos;
 			if (ZSTD_isError(rc))
 				return err_set(&r->err, ERR_VERIFY, "%s: zstd error "
 				    "near byte %llu: %s", r->path,
-				    (unsigned long long)(r->offset - r->in_len +
+				    (unsigned long long)(r->in_start +
 				    r->in_pos), ZSTD_getErrorName(rc)), -1;
 			r->started = 1;
 			r->frame_open = rc != 0;
@@ -130,7 +184,7 @@ produce(struct reader *r)
 			    !(zr == Z_BUF_ERROR && r->zs.avail_in == 0))
 				return err_set(&r->err, ERR_VERIFY, "%s: gzip error "
 				    "near byte %llu: %s", r->path,
-				    (unsigned long long)(r->offset - r->in_len +
+				    (unsigned long long)(r->in_start +
 				    r->in_pos), r->zs.msg ? r->zs.msg : "bad data"),
 				    -1;
 			r->started = 1;
@@ -239,8 +293,18 @@ read_cb(struct archive *a, void *ctx, const void **buf)
 	return n;
 }
 
+static int
+ring_allocated(const struct reader *r)
+{
+	for (int i = 0; i < NRING; i++)
+		if (!r->ring[i])
+			return 0;
+	return 1;
+}
+
 struct reader *
-reader_open(int fd, const char *path, enum reader_kind kind, struct err *e)
+reader_open(int fd, const char *path, enum reader_kind kind,
+    const struct age_identity *ids, size_t n_ids, struct err *e)
 {
 	struct reader *r = calloc(1, sizeof *r);
 
@@ -253,15 +317,24 @@ reader_open(int fd, const char *path, enum reader_kind kind, struct err *e)
 	r->path = path;
 	r->fd = fd;
 	posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r->in = malloc(IN_SIZE);
+	/* Decrypted, one read gives at most its own bytes and the chunk the
+	 * decryptor held back from the read before. */
+	r->in_cap = n_ids ? IN_SIZE + 2 * AGE_CHUNK_SIZE : IN_SIZE;
+	r->in = malloc(r->in_cap);
+	r->raw = n_ids ? malloc(IN_SIZE) : NULL;
 	for (int i = 0; i < NRING; i++)
 		r->ring[i] = malloc(OUT_SIZE);
 	r->sha = sha256_new();
 	r->a = archive_read_new();
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	if (!r->in || !r->ring[NRING - 1] || !r->ring[0] || !r->sha || !r->a) {
+	if (!r->in || !ring_allocated(r) || !r->sha || !r->a ||
+	    (n_ids && !r->raw)) {
 		err_set(e, ERR_FAILED, "out of memory");
+		reader_free(r);
+		return NULL;
+	}
+	if (n_ids && !(r->dec = age_dec_new(ids, n_ids, plain_out, r, e))) {
 		reader_free(r);
 		return NULL;
 	}
@@ -368,6 +441,8 @@ reader_free(struct reader *r)
 	ZSTD_freeDCtx(r->dctx);
 	sha256_free(r->sha);
 	free(r->in);
+	free(r->raw);
+	age_dec_free(r->dec);
 	for (int i = 0; i < NRING; i++)
 		free(r->ring[i]);
 	pthread_mutex_destroy(&r->mu);

@@ -5,6 +5,11 @@
  * is checked) and handed to libarchive's tar reader. Used by verify and by
  * unpack, so both check the same things in the same pass.
  *
+ * An archive encrypted with age (tar in zstd in age) is read the same way
+ * with the identities that may open it: what is hashed is the file as
+ * stored, and each 64 KiB chunk is authenticated before its bytes are
+ * decompressed; a truncated, reordered or altered stream is ERR_VERIFY.
+ *
  * Reading, hashing and decompressing run on a thread of their own, a few
  * MiB ahead of the caller, who parses, writes files and hashes them: on
  * two cores that halves a restore's wall time (see README, Benchmark). */
@@ -21,10 +26,14 @@ enum reader_kind { READER_ZSTD, READER_GZIP };
 
 struct reader;
 
+struct age_identity;
+
 /* Read the archive open on fd (taken over: closed by reader_free, or at
- * once on failure); path names it in messages. */
+ * once on failure); path names it in messages. With n_ids identities
+ * (copied), the file is age-encrypted: ERR_WRONG_IDENTITY when none of
+ * them opens it. */
 struct reader *reader_open(int fd, const char *path, enum reader_kind kind,
-    struct err *e);
+    const struct age_identity *ids, size_t n_ids, struct err *e);
 /* The tar reader; its read errors carry the decompressor's message. */
 struct archive *reader_archive(struct reader *r);
 /* After ARCHIVE_EOF: read to the end of the file, check that the

@@ -468,10 +468,10 @@ store_summary(const struct store *s, const struct backup_info *b,
 		return NULL;
 	store_cache_lock();
 	if (store_dir_identity(s, dfd, &dir, e) == 0 &&
-	    regular_at(s, dfd, &dir, store_cache_listing(0), b->id, b->meta_name, &st,
-	    e) == 0)
-		rc = store_summary_get(s, dfd, &dir, store_cache_listing(0), b->meta_name, &st,
-		    &bytes, &files, &text, e);
+	    regular_at(s, dfd, &dir, store_cache_listing(0), b->id,
+	    b->meta_name, &st, e) == 0)
+		rc = store_summary_get(s, dfd, &dir, store_cache_listing(0),
+		    b->meta_name, &st, &bytes, &files, &text, e);
 	store_cache_unlock();
 	dir_done(dfd, opened);
 	if (rc < 0)

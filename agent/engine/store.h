@@ -33,6 +33,8 @@ struct store {
 	int dirfd;              /* member<N>/, valid only while lock_fd >= 0 */
 };
 
+struct age_identity;
+
 struct backup_info {
 	char id[STORE_ID_MAX];
 	int legacy;             /* seed's .tar.gz: no metadata */
@@ -47,6 +49,11 @@ struct backup_info {
 	/* The same as paths, for messages and for readers given a path. */
 	char archive_path[4352];
 	char meta_path[4352];
+	/* Encrypted with age (<ID>.tar.zst.age): read with the identities
+	 * the caller sets here (not owned; none: ERR_NO_IDENTITY). */
+	int encrypted;
+	const struct age_identity *ids;
+	size_t n_ids;
 };
 /* ID syntax: ^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$ */
 int store_id_valid(const char *id);

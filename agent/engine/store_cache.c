@@ -25,9 +25,10 @@
  * that the warning is logged once per name and inode. Every listing marks
  * the names it saw and drops that directory's other entries, and those of
  * an earlier directory at the same path (all of them when the path is
- * gone): the cache holds no more than the directories hold. memo_mu (store_cache_lock) is
- * held for a whole listing, find or summary (the reads of changed metadata included), so
- * that no two threads read the same file or drop each other's entries. */
+ * gone): the cache holds no more than the directories hold. memo_mu
+ * (store_cache_lock) is held for a whole listing, find or summary (the
+ * reads of changed metadata included), so that no two threads read the
+ * same file or drop each other's entries. */
 
 struct file_key {
 	dev_t dev;

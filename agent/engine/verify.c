@@ -241,7 +241,15 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	 * FIFO that someone put in the archive's place. */
 	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
 		return -1;
-	if (!b->legacy) {
+	if (b->encrypted && b->n_ids == 0) {
+		close(fd);
+		return err_set(e, ERR_NO_IDENTITY, "%s is encrypted (age): give "
+		    "the identity that opens it in [encryption] identity_file",
+		    b->archive_path);
+	}
+	/* A legacy backup, or an archive given by its path with no metadata
+	 * beside it: the structure only. */
+	if (!b->legacy && (b->meta_name[0] || b->meta_path[0])) {
 		meta = store_load_meta(b, e);
 		if (!meta) {
 			close(fd);
@@ -260,7 +268,8 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	if (!(mc = meta_check_new(meta, e)))
 		goto out;
 	r = reader_open(fd, b->archive_path, b->legacy ? READER_GZIP :
-	    READER_ZSTD, e);
+	    READER_ZSTD, b->encrypted ? b->ids : NULL, b->encrypted ? b->n_ids :
+	    0, e);
 	fd = -1;   /* the reader's now, also when it failed */
 	if (!r)
 		goto out;

@@ -89,7 +89,7 @@ expect_exit 4 agent verify 20200101T000000Z
 expect_exit 2 agent verify '..'
 assert_contains "$T/err" "is not a backup id"
 expect_exit 2 agent verify /etc/passwd
-assert_contains "$T/err" "not a .tar.zst or .tar.gz archive"
+assert_contains "$T/err" "not a .tar.zst, .tar.zst.age or .tar.gz archive"
 expect_exit 4 agent verify "$T/no/such.tar.zst"
 ok "verify by path, --json, unknown id (4), bad id or path (2)"
 finish

@@ -157,6 +157,8 @@ START_TEST(test_err_table)
 		{ ERR_LENGTH_REQUIRED, 2, 411, "length_required" },
 		{ ERR_BODY_TOO_LARGE, 2, 413, "body_too_large" },
 		{ ERR_TOO_MANY_ARGS, 2, 414, "too_many_arguments" },
+		{ ERR_NO_IDENTITY, 2, 400, "no_identity" },
+		{ ERR_WRONG_IDENTITY, 2, 400, "wrong_identity" },
 	};
 
 	/* Every code of the enum is in this table. */
