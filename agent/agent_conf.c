@@ -105,12 +105,24 @@ static const struct conf_key keys[] = {
 	  "never deleted, and neither are legacy .tar.gz backups.",
 	  OFF(keep_days) },
 
+	{ "encryption", "recipients_file", CONF_STR, 0, 0, "", NULL, NULL,
+	  "age recipients file: one public key (age1...) per line, '#' "
+	  "comments allowed. Set: every backup is encrypted with age to all "
+	  "of them (<ID>.tar.zst.age), and any one of their identities reads "
+	  "it. Read again for each backup. Public: a ConfigMap's 0644 is "
+	  "fine. Empty: backups are not encrypted.",
+	  OFF(recipients_file) },
 	{ "encryption", "identity_file", CONF_STR, 0, 0, "", NULL, NULL,
 	  "age identity file (AGE-SECRET-KEY-1... lines, the format of "
-	  "age-keygen and of keygen): the secret key that reads an archive "
-	  "encrypted with age (verify PATH of a .tar.zst.age file). Refused "
-	  "when group or others may read it. Empty: none.",
+	  "age-keygen and of keygen): the secret key that reads encrypted "
+	  "backups, needed only to verify one fully and to unpack it (verify "
+	  "--stored needs none). Refused when group or others may read it. "
+	  "Empty: none.",
 	  OFF(identity_file) },
+	{ "encryption", "require", CONF_BOOL, 0, 0, "false", NULL, NULL,
+	  "Refuse to write a backup that is not encrypted: without "
+	  "recipients_file the agent does not start (exit 2).",
+	  OFF(require_encryption) },
 
 	/* [node.NAME]: the node processes this agent guards, one section
 	 * each; their offsets are into struct node_def. */

@@ -35,7 +35,9 @@ struct agent_conf {
 	long long keep_last;
 	long long keep_days;
 	/* [encryption] */
+	char *recipients_file;     /* "": backups in the clear */
 	char *identity_file;       /* "": none */
+	int require_encryption;
 	/* [node.NAME] sections, in file order: stopped in this order, started
 	 * in reverse. */
 	struct node_def **nodes;

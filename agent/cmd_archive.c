@@ -17,7 +17,8 @@ print_archive(const struct archive_result *r, const json_t *pruned)
 	human_bytes((long long)r->size, out, sizeof out);
 	printf("backup %s: %llu entries, %s -> %s in %.1f s\n", r->id,
 	    (unsigned long long)r->files, in, out, r->seconds);
-	printf("archive %s\nsha256 %s\n", r->archive_path, r->sha256);
+	printf("archive %s%s\nsha256 %s\n", r->archive_path,
+	    r->encrypted ? " (encrypted with age)" : "", r->sha256);
 	if (r->skipped)
 		printf("skipped %llu sockets, FIFOs or devices\n",
 		    (unsigned long long)r->skipped);
@@ -37,11 +38,14 @@ cmd_archive_exec(const struct cmd_args *a)
 	json_t *pruned = NULL;
 
 	err_clear(&e);
+	if (op_encryption_check(a->cf, &e) < 0)
+		return cmd_fail("archive", &e);
 	if (op_archive(a->cf, a->hooks, &r, &pruned, &e) < 0)
 		return cmd_fail("archive", &e);
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:s, "
-		    "s:o, s:O}", "id", r.id, "archive", r.archive_path,
+		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:f, "
+		    "s:s, s:o, s:O}", "id", r.id, "archive", r.archive_path,
+		    "encrypted", r.encrypted,
 		    "size", (json_int_t)r.size, "bytes", (json_int_t)r.bytes,
 		    "files", (json_int_t)r.files, "skipped", (json_int_t)r.skipped,
 		    "seconds", r.seconds, "sha256", r.sha256,

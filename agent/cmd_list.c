@@ -30,7 +30,8 @@ print_backup(const json_t *b)
 		strcpy(height, "-");
 	printf("%-24s %-20s %10s %8s %10s %8s%s\n", json_get_str(b, "id"),
 	    json_get_str(b, "created"), size, files, bytes, height,
-	    json_is_true(json_object_get(b, "legacy")) ? "  legacy" : "");
+	    json_is_true(json_object_get(b, "legacy")) ? "  legacy" :
+	    json_is_true(json_object_get(b, "encrypted")) ? "  encrypted" : "");
 }
 
 static int

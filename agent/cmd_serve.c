@@ -30,7 +30,8 @@ cmd_serve_exec(const struct cmd_args *a)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
+	if (op_encryption_check(cf, &e) < 0 ||
+	    store_open(&s, cf->backup_dir, cf->member, 1, &e) < 0)
 		return cmd_fail("serve", &e);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (member_init(&member, cf, &e) < 0) {

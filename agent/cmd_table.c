@@ -31,6 +31,7 @@ static const struct {
 	{ CMDOPT_FORCE | CMDOPT_IN_PLACE | CMDOPT_DISCARD,
 	    "--force, --in-place and --discard-previous go with unpack" },
 	{ CMDOPT_OUTPUT, "-o/--output goes with keygen" },
+	{ CMDOPT_STORED, "--stored goes with verify" },
 };
 
 /* --help: usages in a column of this width, after two spaces and followed

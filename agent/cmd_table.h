@@ -19,6 +19,7 @@ enum {
 	CMDOPT_IN_PLACE = 1 << 2,    /* --in-place */
 	CMDOPT_DISCARD = 1 << 3,     /* --discard-previous */
 	CMDOPT_OUTPUT = 1 << 4,      /* -o, --output FILE */
+	CMDOPT_STORED = 1 << 5,      /* --stored */
 };
 
 /* What a command is called with. */

@@ -17,8 +17,10 @@ cmd_verify_exec(const struct cmd_args *a)
 	const char *what;
 	char bytes[32];
 
+	int stored = (a->opts & CMDOPT_STORED) != 0;
+
 	err_clear(&e);
-	if (op_verify(a->cf, a->arg, a->hooks, &b, &r, &e) < 0) {
+	if (op_verify(a->cf, a->arg, stored, a->hooks, &b, &r, &e) < 0) {
 		if (a->json) {
 			json_t *j = json_pack("{s:s, s:b, s:{s:s, s:s}}", "id",
 			    a->arg, "ok", 0, "error", "code", err_name(e.code),
@@ -29,16 +31,19 @@ cmd_verify_exec(const struct cmd_args *a)
 		return cmd_fail("verify", &e);
 	}
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:s, "
-		    "s:f}", "id", b.id, "ok", 1, "legacy", b.legacy,
-		    "encrypted", b.encrypted,
+		json_t *j = json_pack("{s:s, s:b, s:b, s:b, s:b, s:I, s:I, s:I, "
+		    "s:s, s:f}", "id", b.id, "ok", 1, "stored", stored,
+		    "legacy", b.legacy, "encrypted", b.encrypted,
 		    "files", (json_int_t)r.files, "bytes", (json_int_t)r.bytes,
 		    "size", (json_int_t)r.size, "sha256", r.sha256,
 		    "seconds", r.seconds);
 		json_print(j);
 		json_decref(j);
 	} else {
-		if (b.legacy)
+		if (stored)
+			what = "the stored file's size and SHA-256 match the "
+			    "metadata (content not read)";
+		else if (b.legacy)
 			what = "legacy gzip (CRC and tar structure checked)";
 		else if (b.encrypted && !b.meta_path[0])
 			what = "age (every chunk authenticated), zstd checksums "
@@ -56,7 +61,13 @@ const struct cmd_entry cmd_verify_entry = {
 	.name = "verify",
 	.usage = "verify [ID|latest|PATH]",
 	.help = "full read: zstd checksums, tar walk, per-file and\n"
-	    "archive hashes (default: latest)",
+	    "archive hashes (default: latest); an encrypted\n"
+	    "backup needs [encryption] identity_file",
+	.options = {
+		{ "--stored", "only the stored file's size and SHA-256\n"
+		    "against the metadata: no key needed" },
+	},
+	.opts = CMDOPT_STORED,
 	.arg_default = "latest",
 	.exec = cmd_verify_exec,
 };

@@ -85,7 +85,7 @@ on_progress(const struct progress *p, void *arg)
 
 enum { OPT_DATA_DIR = 256, OPT_BACKUP_DIR, OPT_MEMBER, OPT_SET, OPT_JSON,
 	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN, OPT_FORCE, OPT_IN_PLACE,
-	OPT_DISCARD };
+	OPT_DISCARD, OPT_STORED };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -100,6 +100,7 @@ static const struct option long_options[] = {
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
 	{ "discard-previous", no_argument, NULL, OPT_DISCARD },
+	{ "stored", no_argument, NULL, OPT_STORED },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -168,6 +169,7 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_FORCE: cl->opts |= CMDOPT_FORCE; break;
 		case OPT_IN_PLACE: cl->opts |= CMDOPT_IN_PLACE; break;
 		case OPT_DISCARD: cl->opts |= CMDOPT_DISCARD; break;
+		case OPT_STORED: cl->opts |= CMDOPT_STORED; break;
 		case OPT_SAMPLE:
 			conf_print_sample(&agent_conf_table, stdout);
 			return 0;

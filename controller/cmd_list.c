@@ -66,7 +66,8 @@ cmd_list_exec(struct ctl *c, const struct cmd_opts *o)
 			    json_get_str(b, "created") ? json_get_str(b, "created") :
 			    "-", size, bytes, height,
 			    json_is_true(json_object_get(b, "legacy")) ? "  legacy" :
-			    "");
+			    json_is_true(json_object_get(b, "encrypted")) ?
+			    "  encrypted" : "");
 		}
 		if (json_array_size(r.body) == 0)
 			printf("%-7d (no backups)\n", m);

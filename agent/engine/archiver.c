@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <sodium.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "age.h"
 #include "archiver.h"
 #include "clock.h"
 #include "fsutil.h"
@@ -327,6 +329,8 @@ struct writer {
 	uint64_t next_report;
 	json_t *entries;
 	json_t *node_key;
+	int keyed;                      /* encrypted: keyed per-file hashes */
+	unsigned char hash_key[FILEHASH_KEY_SIZE];
 	struct err *e;
 };
 
@@ -426,7 +430,14 @@ write_file_data(struct writer *w, const struct entry *ent, json_t *je)
 	}
 	close(fd);
 	filehash_final(w->fh, hash);
-	json_object_set_new(je, "hash", json_string(hash));
+	if (w->keyed) {
+		char keyed[KEYED_HASH_STR_LEN + 1];
+		if (filehash_keyed(w->hash_key, hash, keyed) < 0)
+			return err_set(w->e, ERR_FAILED, "HMAC-SHA-256 failed");
+		json_object_set_new(je, "hash", json_string(keyed));
+	} else {
+		json_object_set_new(je, "hash", json_string(hash));
+	}
 	if (is_key) {
 		char hex[SHA256_HEX_LEN + 1];
 		sha256_final_hex(w->keysha, hex);
@@ -568,8 +579,13 @@ writer_open(struct writer *w, struct out_ctx *oc,
     struct err *e)
 {
 	oc->e = e;
-	if (!(oc->z = zsink_new(fd, o->level, o->threads, e)))
+	if (!(oc->z = zsink_new(fd, o->level, o->threads, o->recipients,
+	    o->n_recipients, e)))
 		return -1;
+	if (o->n_recipients > 0) {
+		w->keyed = 1;
+		randombytes_buf(w->hash_key, sizeof w->hash_key);
+	}
 	w->buf = malloc(READ_CHUNK);
 	w->fh = filehash_new();
 	w->keysha = sha256_new();
@@ -592,13 +608,44 @@ writer_open(struct writer *w, struct out_ctx *oc,
 	return 0;
 }
 
-/* Every entry the walk found, then the tar trailer and the end of the
- * zstd stream: r's sha256 and size. 0, or -1 with e. */
+/* The manifest of a keyed backup, the archive's first entry: the key of
+ * its per-file hashes. 0, or -1 with e. */
+static int
+write_manifest(struct writer *w, const char *id)
+{
+	char hex[2 * FILEHASH_KEY_SIZE + 1], text[ARCHIVE_MANIFEST_MAX];
+	int n;
+
+	sodium_bin2hex(hex, sizeof hex, w->hash_key, sizeof w->hash_key);
+	n = snprintf(text, sizeof text, "{\"format\": 1, \"backup\": \"%s\", "
+	    "\"hash_key\": \"%s\"}\n", id, hex);
+	sodium_memzero(hex, sizeof hex);
+	archive_entry_clear(w->ae);
+	archive_entry_copy_pathname(w->ae, ARCHIVE_MANIFEST);
+	archive_entry_set_filetype(w->ae, AE_IFREG);
+	archive_entry_set_perm(w->ae, 0600);
+	archive_entry_set_mtime(w->ae, time(NULL), 0);
+	archive_entry_set_size(w->ae, n);
+	if (archive_write_header(w->a, w->ae) < ARCHIVE_WARN ||
+	    archive_write_data(w->a, text, (size_t)n) != n ||
+	    archive_write_finish_entry(w->a) < ARCHIVE_WARN) {
+		sodium_memzero(text, sizeof text);
+		return archive_fail(w, "write", ARCHIVE_MANIFEST);
+	}
+	sodium_memzero(text, sizeof text);
+	return 0;
+}
+
+/* The manifest (keyed backups), every entry the walk found, then the tar
+ * trailer and the end of the zstd stream: r's sha256 and size. 0, or -1
+ * with e. */
 static int
 write_entries(struct writer *w, struct out_ctx *oc, struct walk *wk,
     struct archive_result *r, struct err *e)
 {
 	report(w, 1);
+	if (w->keyed && write_manifest(w, r->id) < 0)
+		return -1;
 	for (size_t i = 0; i < wk->n; i++) {
 		if (w->o->cancel && *w->o->cancel)
 			return err_set(e, ERR_FAILED, "cancelled");
@@ -655,12 +702,13 @@ write_metadata(const struct archive_opts *o, const struct archive_result *r,
 {
 	char created[32], finished[32], name[STORE_ID_MAX + 32];
 	char meta_path[4352];
-	json_t *meta;
+	json_t *meta, *fps;
 	int rc;
 
 	store_format_time(start, created, sizeof created);
 	store_format_time(time(NULL), finished, sizeof finished);
-	snprintf(name, sizeof name, "%s.tar.zst", r->id);
+	snprintf(name, sizeof name, "%s.tar.zst%s", r->id,
+	    r->encrypted ? ".age" : "");
 	meta = json_pack("{s:i, s:s, s:I, s:s, s:s, s:f, s:{s:s, s:I, s:s, "
 	    "s:s, s:s, s:i}, s:I, s:I, s:I, s:s, s:s}",
 	    "format", 1, "id", r->id, "member", (json_int_t)o->store->member,
@@ -670,10 +718,25 @@ write_metadata(const struct archive_opts *o, const struct archive_result *r,
 	    "sha256", r->sha256, "format", "pax", "compression", "zstd",
 	    "level", o->level,
 	    "bytes", (json_int_t)r->bytes, "files", (json_int_t)r->files,
-	    "skipped", (json_int_t)r->skipped, "file_hash", FILE_HASH_ALGO,
+	    "skipped", (json_int_t)r->skipped, "file_hash",
+	    w->keyed ? FILE_HASH_KEYED_ALGO : FILE_HASH_ALGO,
 	    "agent_version", PACKAGE_VERSION);
 	if (!meta)
 		return err_set(e, ERR_FAILED, "cannot build metadata");
+	/* Stanzas do not name their recipient: the fingerprints do. */
+	json_object_set_new(meta, "encrypted", json_boolean(r->encrypted));
+	if (r->encrypted) {
+		fps = json_array();
+		for (size_t i = 0; i < o->n_recipients; i++) {
+			char fp[AGE_FINGERPRINT_LEN + 1];
+			age_recipient_fingerprint(&o->recipients[i], fp);
+			json_array_append_new(fps, json_string(fp));
+		}
+		json_object_set_new(meta, "encryption", json_pack("{s:s, s:o}",
+		    "format", "age-encryption.org/v1", "recipients", fps));
+		json_object_set_new(json_object_get(meta, "archive"),
+		    "encryption", json_string("age"));
+	}
 	json_object_set(meta, "node", o->node_facts ? o->node_facts :
 	    json_null());
 	json_object_set_new(meta, "node_key", w->node_key ? w->node_key :
@@ -707,6 +770,7 @@ writer_free(struct writer *w, struct out_ctx *oc, int failed)
 	archive_entry_free(w->ae);
 	json_decref(w->entries);
 	json_decref(w->node_key);
+	sodium_memzero(w->hash_key, sizeof w->hash_key);
 	filehash_free(w->fh);
 	sha256_free(w->keysha);
 	free(w->buf);
@@ -740,12 +804,15 @@ archive_create(const struct archive_opts *o, struct archive_result *r,
 	    r->id, FS_PARTIAL_SUFFIX);
 	fs_join(an.partial_path, sizeof an.partial_path, o->store->dir,
 	    an.partial_name);
-	snprintf(an.final_name, sizeof an.final_name, "%s.tar.zst", r->id);
+	r->encrypted = o->n_recipients > 0;
+	snprintf(an.final_name, sizeof an.final_name, "%s.tar.zst%s", r->id,
+	    r->encrypted ? ".age" : "");
 	fs_join(an.final_path, sizeof an.final_path, o->store->dir,
 	    an.final_name);
 	log_info("archive_start", "id=%s data_dir=%s files=%zu bytes=%llu "
-	    "level=%d threads=%d", r->id, logq(o->data_dir), wk.n,
-	    (unsigned long long)wk.bytes, o->level, o->threads);
+	    "level=%d threads=%d encrypted=%s", r->id, logq(o->data_dir), wk.n,
+	    (unsigned long long)wk.bytes, o->level, o->threads,
+	    r->encrypted ? "true" : "false");
 	if (writer_open(&w, &oc, o, &wk, rootfd, fd, e) < 0 ||
 	    write_entries(&w, &oc, &wk, r, e) < 0 ||
 	    archive_publish(o->store, &fd, &an, e) < 0)

@@ -7,6 +7,16 @@
  * "<ID>.tar.zst.partial", fsynced, renamed, and the metadata written last.
  * A file whose size or mtime changes while it is read fails the job.
  *
+ * With recipients, the zstd stream is encrypted with age on its way to the
+ * file, "<ID>.tar.zst.age". The per-file hashes in the metadata are then
+ * keyed (FILE_HASH_KEYED_ALGO, hashes.h) with a random key of the backup,
+ * which travels only inside the encrypted archive: in the manifest, the
+ * archive's first entry, ARCHIVE_MANIFEST:
+ *     {"format": 1, "backup": "<ID>", "hash_key": "<64 hex>"}
+ * It is not listed among the metadata's entries; verify and unpack read it
+ * and do not write it out. The metadata says "encrypted" and lists the
+ * recipients' fingerprints.
+ *
  * Knows nothing of locks, HTTP or jobs: the caller holds the node's locks
  * and the store lock (see ops.h). */
 #ifndef QB_ARCHIVER_H
@@ -18,6 +28,14 @@
 
 #include "err.h"
 #include "store.h"
+#include "swap.h"
+
+/* The first entry of an encrypted archive (see above); below the agent's
+ * own directory, so that a `tar -x` by hand puts it nowhere it matters. */
+#define ARCHIVE_MANIFEST DATADIR_AGENT "/manifest.json"
+#define ARCHIVE_MANIFEST_MAX 4096
+
+struct age_recipient;
 
 struct progress {
 	uint64_t bytes_done, bytes_total;
@@ -35,6 +53,8 @@ struct archive_opts {
 	const char *node_key;           /* relative path, "" or NULL: none */
 	json_t *node_facts;             /* recorded as "node"; may be NULL */
 	int keep_outside_links;         /* [archive] outside_links = keep */
+	const struct age_recipient *recipients;   /* none: plaintext */
+	size_t n_recipients;
 	progress_fn progress;           /* may be NULL */
 	void *progress_arg;
 	volatile sig_atomic_t *cancel;  /* may be NULL */
@@ -52,6 +72,7 @@ struct archive_result {
 	                                 * the caller decrefs it */
 	double seconds;
 	char sha256[65];
+	int encrypted;
 };
 
 int archive_create(const struct archive_opts *o, struct archive_result *r,

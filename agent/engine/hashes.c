@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,21 @@ filehash_free(struct filehash *h)
 		return;
 	XXH3_freeState(h->st);
 	free(h);
+}
+
+int
+filehash_keyed(const unsigned char key[FILEHASH_KEY_SIZE], const char *plain,
+    char out[KEYED_HASH_STR_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int len = 0;
+	int n;
+
+	if (!HMAC(EVP_sha256(), key, FILEHASH_KEY_SIZE,
+	    (const unsigned char *)plain, strlen(plain), md, &len) || len != 32)
+		return -1;
+	n = snprintf(out, KEYED_HASH_STR_LEN + 1, "hmac-sha256:");
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + n + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }

@@ -172,9 +172,56 @@ apply_retention(const struct agent_conf *cf, struct store *s, int dry_run,
 }
 
 int
+op_recipients(const struct agent_conf *cf, struct age_recipient **rs,
+    size_t *n, struct err *e)
+{
+	*rs = NULL;
+	*n = 0;
+	if (cf->recipients_file && cf->recipients_file[0])
+		return age_recipients_file_load(cf->recipients_file, rs, n, e);
+	if (cf->require_encryption)
+		return err_set(e, ERR_CONFIG, "[encryption] require is true but "
+		    "recipients_file is not set: no backup may be written in the "
+		    "clear");
+	return 0;
+}
+
+int
+op_encryption_check(const struct agent_conf *cf, struct err *e)
+{
+	struct age_recipient *rs;
+	size_t n;
+
+	if (op_recipients(cf, &rs, &n, e) < 0)
+		return -1;
+	free(rs);
+	return 0;
+}
+
+/* The identities for an encrypted b, from [encryption] identity_file, set
+ * into b (none configured: none set; backup_identity_check says so). The
+ * caller frees *ids with age_identities_free. 0, or -1 with e. */
+static int
+load_identities(const struct agent_conf *cf, struct backup_info *b,
+    struct age_identity **ids, size_t *n, struct err *e)
+{
+	*ids = NULL;
+	*n = 0;
+	if (!b->encrypted || !cf->identity_file || !cf->identity_file[0])
+		return 0;
+	if (age_identity_file_load(cf->identity_file, ids, n, e) < 0)
+		return -1;
+	b->ids = *ids;
+	b->n_ids = *n;
+	return 0;
+}
+
+int
 op_archive(const struct agent_conf *cf, const struct op_hooks *h,
     struct archive_result *r, json_t **pruned, struct err *e)
 {
+	struct age_recipient *rs = NULL;
+	size_t n_rs = 0;
 	struct archive_opts o;
 	struct held held;
 	char **excl = NULL;
@@ -196,6 +243,11 @@ op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 		goto out;
 	}
 	if (take_store(cf, &held, e) < 0)
+		goto out;
+	/* Read again for each backup: a ConfigMap may have changed it. A
+	 * recipients file that cannot be read fails the backup; it never
+	 * falls back to the clear. */
+	if (op_recipients(cf, &rs, &n_rs, e) < 0)
 		goto out;
 
 	excl = calloc(cf->exclude.n + 1, sizeof *excl);
@@ -225,6 +277,8 @@ op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 	o.n_exclude = nexcl;
 	o.node_key = cf->node_key;
 	o.keep_outside_links = strcmp(cf->outside_links, "keep") == 0;
+	o.recipients = rs;
+	o.n_recipients = n_rs;
 	if (h) {
 		o.node_facts = h->node_facts;
 		o.progress = h->progress;
@@ -248,6 +302,7 @@ out:
 	for (size_t i = 0; i < nexcl; i++)
 		free(excl[i]);
 	free(excl);
+	free(rs);
 	release(&held);
 	return rc;
 }
@@ -294,30 +349,62 @@ backup_from_path(const char *path, struct backup_info *b, struct err *e)
 	    "or .tar.gz archive", path);
 }
 
+/* The backup `what` names: an id, "latest", or an archive's path. */
+static int
+find_backup(const struct agent_conf *cf, const char *what,
+    struct backup_info *b, struct err *e)
+{
+	struct store s;
+
+	if (strchr(what, '/'))
+		return backup_from_path(what, b, e);
+	if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0 ||
+	    store_find(&s, what, b, e) < 0)
+		return -1;
+	return 0;
+}
+
 int
-op_verify(const struct agent_conf *cf, const char *what,
+op_identity_precheck(const struct agent_conf *cf, const char *what,
+    struct err *e)
+{
+	struct age_identity *ids = NULL;
+	struct backup_info b;
+	struct err ignored;
+	json_t *meta = NULL;
+	size_t n_ids = 0;
+	int listed, rc;
+
+	if (find_backup(cf, what, &b, &ignored) < 0 || !b.encrypted)
+		return 0;   /* the job says what is wrong */
+	if (load_identities(cf, &b, &ids, &n_ids, e) < 0)
+		return -1;
+	if (b.meta_path[0] && !(meta = store_load_meta(&b, &ignored))) {
+		age_identities_free(ids, n_ids);
+		return 0;
+	}
+	rc = backup_identity_check(&b, meta, &listed, e);
+	json_decref(meta);
+	age_identities_free(ids, n_ids);
+	return rc;
+}
+
+int
+op_verify(const struct agent_conf *cf, const char *what, int stored,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e)
 {
 	struct age_identity *ids = NULL;
-	struct store s;
 	size_t n_ids = 0;
 	int rc;
 
-	if (strchr(what, '/')) {
-		if (backup_from_path(what, b, e) < 0)
-			return -1;
-	} else {
-		if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0 ||
-		    store_find(&s, what, b, e) < 0)
-			return -1;
-	}
-	if (b->encrypted && cf->identity_file && cf->identity_file[0]) {
-		if (age_identity_file_load(cf->identity_file, &ids, &n_ids, e) < 0)
-			return -1;
-		b->ids = ids;
-		b->n_ids = n_ids;
-	}
+	if (find_backup(cf, what, b, e) < 0)
+		return -1;
+	if (stored)
+		return verify_stored(b, h ? h->progress : NULL,
+		    h ? h->progress_arg : NULL, h ? h->cancel : NULL, res, e);
+	if (load_identities(cf, b, &ids, &n_ids, e) < 0)
+		return -1;
 	rc = verify_backup(b, h ? h->progress : NULL,
 	    h ? h->progress_arg : NULL, h ? h->cancel : NULL, res, e);
 	b->ids = NULL;
@@ -344,9 +431,9 @@ op_list(const struct agent_conf *cf, struct err *e)
 		struct err ignored;
 
 		store_format_time(list[i].created, created, sizeof created);
-		o = json_pack("{s:s, s:s, s:I, s:b}", "id", list[i].id,
+		o = json_pack("{s:s, s:s, s:I, s:b, s:b}", "id", list[i].id,
 		    "created", created, "size", (json_int_t)list[i].size,
-		    "legacy", list[i].legacy);
+		    "legacy", list[i].legacy, "encrypted", list[i].encrypted);
 		if (!o)
 			continue;
 		json_object_set_new(o, "files", list[i].files >= 0 ?
@@ -362,6 +449,10 @@ op_list(const struct agent_conf *cf, struct err *e)
 			    json_object_get(meta, "archive"), "sha256"));
 			json_object_set(o, "node_key", json_object_get(meta,
 			    "node_key"));
+			json_t *fps = json_object_get(json_object_get(meta,
+			    "encryption"), "recipients");
+			json_object_set_new(o, "recipients", fps ?
+			    json_incref(fps) : json_array());
 			json_decref(meta);
 		} else {
 			json_object_set_new(o, "node", json_null());
@@ -508,6 +599,8 @@ struct unpack {
 	int have_live_key;
 	struct extract_opts xo;
 	char staging[4300], previous[4300];
+	struct age_identity *ids;     /* an encrypted backup's identities */
+	size_t n_ids;
 };
 
 /* The backup found and locked, the live node key read and checked against
@@ -537,6 +630,12 @@ unpack_prepare(struct unpack *up, struct err *e)
 		up->backup_key = json_get_str(json_object_get(up->meta,
 		    "node_key"), "sha256");
 	}
+	/* An encrypted backup: an identity that opens it, or nothing
+	 * changes. */
+	int listed;
+	if (load_identities(cf, &up->r->backup, &up->ids, &up->n_ids, e) < 0 ||
+	    backup_identity_check(&up->r->backup, up->meta, &listed, e) < 0)
+		return -1;
 	/* Identity: the node key recorded in the backup against the live one
 	 * (an unfinished in-place restore has no trustworthy live key). */
 	up->have_live_key = up->state == SWAP_IN_PLACE_INCOMPLETE ? 0 :
@@ -744,6 +843,9 @@ op_unpack(const struct agent_conf *cf, const struct unpack_opts *u,
 	}
 	json_decref(up->meta);
 	release(&up->held);
+	r->backup.ids = NULL;
+	r->backup.n_ids = 0;
+	age_identities_free(up->ids, up->n_ids);
 	return rc;
 }
 

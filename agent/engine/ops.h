@@ -27,14 +27,32 @@ struct op_hooks {
 	json_t *node_facts;      /* for archive metadata; may be NULL */
 };
 
-/* Archive, then apply retention. *pruned (if not NULL) gets a JSON array
+struct age_recipient;
+
+/* The recipients backups are encrypted to ([encryption] recipients_file;
+ * none: *n 0), read now. ERR_CONFIG when the file is bad, or when
+ * [encryption] require is set and there is none. Caller frees *rs. */
+int op_recipients(const struct agent_conf *cf, struct age_recipient **rs,
+    size_t *n, struct err *e);
+/* The same check at start, for the commands that write backups: exit 2. */
+int op_encryption_check(const struct agent_conf *cf, struct err *e);
+
+/* Archive (encrypted to op_recipients, if any), then apply retention. *pruned (if not NULL) gets a JSON array
  * of the ids retention deleted. */
 int op_archive(const struct agent_conf *cf, const struct op_hooks *h,
     struct archive_result *r, json_t **pruned, struct err *e);
-/* what: an id, "latest", or the path of an archive file. */
-int op_verify(const struct agent_conf *cf, const char *what,
+/* what: an id, "latest", or the path of an archive file. stored: only
+ * the stored file's size and SHA-256 against the metadata, no key
+ * needed (verify_stored). */
+int op_verify(const struct agent_conf *cf, const char *what, int stored,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e);
+/* Before a verify or an unpack job starts: when what is an encrypted
+ * backup, whether [encryption] identity_file opens it, as far as its
+ * metadata tells (backup_identity_check). 0 also when the backup is not
+ * found or not encrypted: the job then says so. */
+int op_identity_precheck(const struct agent_conf *cf, const char *what,
+    struct err *e);
 /* JSON array of backups, newest first, with their node facts. */
 json_t *op_list(const struct agent_conf *cf, struct err *e);
 /* Apply retention. *ids gets a JSON array of deleted (or, with dry_run,

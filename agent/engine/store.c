@@ -272,6 +272,31 @@ regular_at(const struct store *s, int dfd, const struct dir_id *dir,
 	return 0;
 }
 
+/* Which archive backup id has: "<ID>.tar.zst", or "<ID>.tar.zst.age"
+ * (encrypted). Both at once is refused: one of them was put there by
+ * someone else. */
+static int
+archive_name_at(const struct store *s, int dfd, const char *id,
+    struct backup_info *b, struct err *e)
+{
+	char plain[STORE_ID_MAX + 16], enc[STORE_ID_MAX + 16];
+	struct stat st;
+	int has_plain, has_enc;
+
+	snprintf(plain, sizeof plain, "%s.tar.zst", id);
+	snprintf(enc, sizeof enc, "%s.tar.zst.age", id);
+	has_plain = fstatat(dfd, plain, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	has_enc = fstatat(dfd, enc, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (has_plain && has_enc)
+		return err_set(e, ERR_NOT_FOUND, "backup %s of member %lld: both "
+		    "%s and %s are in %s: refused (a backup has one archive)", id,
+		    s->member, plain, enc, s->dir);
+	b->encrypted = has_enc;
+	snprintf(b->archive_name, sizeof b->archive_name, "%s",
+	    has_enc ? enc : plain);
+	return 0;
+}
+
 /* Backup id (a legacy name when legacy) in dfd, with the cache locked: 0 when
  * it is complete and made of regular files, -1 otherwise (ERR_NOT_FOUND
  * when it is not there or is refused). */
@@ -290,10 +315,11 @@ backup_at(const struct store *s, int dfd, const struct dir_id *dir,
 	if (legacy) {
 		snprintf(b->archive_name, sizeof b->archive_name, "%s", id);
 	} else {
-		snprintf(b->archive_name, sizeof b->archive_name, "%s.tar.zst", id);
 		snprintf(b->meta_name, sizeof b->meta_name, "%s.json", id);
 		/* The metadata first: its presence means complete. */
 		if (regular_at(s, dfd, dir, gen, id, b->meta_name, &mst, e) < 0)
+			return -1;
+		if (archive_name_at(s, dfd, id, b, e) < 0)
 			return -1;
 	}
 	if (regular_at(s, dfd, dir, gen, id, b->archive_name, &ast, e) < 0)
@@ -642,14 +668,15 @@ static int
 leftover(int dfd, const char *name)
 {
 	char id[STORE_ID_MAX], meta[STORE_ID_MAX + 8];
-	size_t len = strlen(name);
+	size_t len = strlen(name), ext = ends_with(name, ".tar.zst") ? 8 :
+	    ends_with(name, ".tar.zst.age") ? 12 : 0;
 	struct stat st;
 
 	if (ends_with(name, FS_PARTIAL_SUFFIX))
 		return 1;
-	if (!ends_with(name, ".tar.zst") || len - 8 >= STORE_ID_MAX)
+	if (!ext || len - ext >= STORE_ID_MAX)
 		return 0;
-	snprintf(id, sizeof id, "%.*s", (int)(len - 8), name);
+	snprintf(id, sizeof id, "%.*s", (int)(len - ext), name);
 	if (!store_id_valid(id))
 		return 0;   /* not ours: leave it alone */
 	snprintf(meta, sizeof meta, "%s.json", id);

@@ -1,6 +1,8 @@
 /* store: one member's backups on the backup volume.
  *
  *   <backup_dir>/member<N>/<ID>.tar.zst   archive (pax tar in zstd)
+ *   <backup_dir>/member<N>/<ID>.tar.zst.age   or that archive encrypted
+ *                                          with age (never both)
  *   <backup_dir>/member<N>/<ID>.json      metadata, written last: complete
  *   <backup_dir>/member<N>/NAME.tar.gz    legacy backups of the seed scripts
  *   <backup_dir>/member<N>/.lock          flock held by mutating commands
@@ -117,7 +119,8 @@ int store_open_file(const struct store *s, const struct backup_info *b,
 void store_cache_stats(size_t *entries, size_t *bytes);
 
 /* Reserve a new id for a backup started at t: creates
- * "<ID>.tar.zst.partial" exclusively and returns its fd. Needs the lock. */
+ * "<ID>.tar.zst.partial" exclusively and returns its fd (encrypted or not:
+ * the archiver gives it its final name). Needs the lock. */
 int store_reserve(struct store *s, time_t t, char *id, size_t idsize,
     struct err *e);
 /* Remove what interrupted operations left: *.partial files and archives

@@ -1,12 +1,16 @@
 #include "config.h"
 
 #include <archive.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "age.h"
 #include "clock.h"
 #include "hashes.h"
 #include "json.h"
@@ -23,6 +27,9 @@ struct meta_check {
 	int hashing;
 	struct filehash *fh;
 	uint64_t data;            /* bytes of the current entry */
+	int keyed;                /* FILE_HASH_KEYED_ALGO: needs the key */
+	int have_key;
+	unsigned char key[FILEHASH_KEY_SIZE];
 };
 
 struct meta_check *
@@ -39,8 +46,9 @@ meta_check_new(const json_t *meta, struct err *e)
 	if (meta) {
 		const char *algo = json_get_str(meta, "file_hash");
 		c->entries = json_object_get(meta, "entries");
+		c->keyed = algo && strcmp(algo, FILE_HASH_KEYED_ALGO) == 0;
 		if (!json_is_array(c->entries) || !algo ||
-		    strcmp(algo, FILE_HASH_ALGO) != 0) {
+		    (!c->keyed && strcmp(algo, FILE_HASH_ALGO) != 0)) {
 			meta_check_free(c);
 			err_set(e, ERR_VERIFY, "metadata has no entry list or an "
 			    "unknown file hash");
@@ -50,12 +58,27 @@ meta_check_new(const json_t *meta, struct err *e)
 	return c;
 }
 
+int
+meta_check_keyed(const struct meta_check *c)
+{
+	return c->keyed;
+}
+
+void
+meta_check_set_key(struct meta_check *c,
+    const unsigned char key[FILEHASH_KEY_SIZE])
+{
+	memcpy(c->key, key, sizeof c->key);
+	c->have_key = 1;
+}
+
 void
 meta_check_free(struct meta_check *c)
 {
 	if (!c)
 		return;
 	filehash_free(c->fh);
+	sodium_memzero(c->key, sizeof c->key);
 	free(c);
 }
 
@@ -171,12 +194,19 @@ meta_check_data(struct meta_check *c, const void *buf, size_t n)
 int
 meta_check_entry_end(struct meta_check *c, struct err *e)
 {
-	char got[FILEHASH_STR_LEN + 1];
+	char got[KEYED_HASH_STR_LEN + 1], plain[FILEHASH_STR_LEN + 1];
 	const char *want;
 
 	if (!c->hashing || !c->entries)
 		return 0;
-	filehash_final(c->fh, got);
+	filehash_final(c->fh, plain);
+	if (!c->keyed)
+		snprintf(got, sizeof got, "%s", plain);
+	else if (!c->have_key)
+		return err_set(e, ERR_VERIFY, "%s: the archive holds no manifest "
+		    "with the key of its keyed hashes", c->cur_path);
+	else if (filehash_keyed(c->key, plain, got) < 0)
+		return err_set(e, ERR_FAILED, "HMAC-SHA-256 failed");
 	want = json_get_str(c->cur, "hash");
 	if (!want || strcmp(want, got) != 0)
 		return err_set(e, ERR_VERIFY, "%s: content hash %s, metadata "
@@ -211,6 +241,217 @@ meta_check_finish(struct meta_check *c, const char *sha256, uint64_t size,
 	return 0;
 }
 
+/* The fingerprints in meta's "encryption": "a, b" into buf ("" if none). */
+static void
+fingerprints_listed(const json_t *meta, char *buf, size_t size)
+{
+	const json_t *fps = json_object_get(json_object_get(meta, "encryption"),
+	    "recipients");
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_array_size(fps) && used < size; i++) {
+		const char *fp = json_string_value(json_array_get(fps, i));
+		if (fp)
+			used += (size_t)snprintf(buf + used, size - used, "%s%s",
+			    used ? ", " : "", fp);
+	}
+}
+
+int
+backup_identity_check(const struct backup_info *b, const json_t *meta,
+    int *listed, struct err *e)
+{
+	const json_t *fps = json_object_get(json_object_get(meta, "encryption"),
+	    "recipients");
+	char want[1200], have[1200];
+	size_t used = 0;
+
+	*listed = 0;
+	if (!b->encrypted)
+		return 0;
+	fingerprints_listed(meta, want, sizeof want);
+	if (b->n_ids == 0)
+		return err_set(e, ERR_NO_IDENTITY, "%s is encrypted with age%s%s: "
+		    "set [encryption] identity_file to the identity of %s",
+		    b->archive_path, want[0] ? " to " : "", want,
+		    want[0] ? "one of these recipients (fingerprints)" :
+		    "a recipient it was encrypted to");
+	if (json_array_size(fps) == 0)
+		return 0;   /* not recorded: the header decides */
+	have[0] = '\0';
+	for (size_t i = 0; i < b->n_ids; i++) {
+		struct age_recipient rc;
+		char fp[AGE_FINGERPRINT_LEN + 1];
+
+		age_recipient_of(&b->ids[i], &rc);
+		age_recipient_fingerprint(&rc, fp);
+		for (size_t j = 0; j < json_array_size(fps); j++) {
+			const char *w = json_string_value(json_array_get(fps, j));
+			if (w && strcmp(w, fp) == 0) {
+				*listed = 1;
+				return 0;
+			}
+		}
+		if (used < sizeof have)
+			used += (size_t)snprintf(have + used, sizeof have - used,
+			    "%s%s", used ? ", " : "", fp);
+	}
+	return err_set(e, ERR_WRONG_IDENTITY, "%s is encrypted with age to %s; "
+	    "the identity file holds %s: none of them opens it", b->archive_path,
+	    want, have);
+}
+
+/* The manifest, the first entry of a backup whose hashes are keyed: the
+ * key goes to mc. 0, or -1 with e. */
+static int
+read_manifest(struct reader *r, struct archive_entry *ae,
+    const struct backup_info *b, const json_t *meta, struct meta_check *mc,
+    struct err *e)
+{
+	char buf[ARCHIVE_MANIFEST_MAX + 1];
+	unsigned char key[FILEHASH_KEY_SIZE];
+	const char *p = archive_entry_pathname(ae), *hex, *id;
+	size_t got = 0, keylen = 0;
+	json_t *j;
+	int rc = -1;
+
+	if (!p || strcmp(p, ARCHIVE_MANIFEST) != 0 ||
+	    archive_entry_filetype(ae) != AE_IFREG || archive_entry_hardlink(ae) ||
+	    archive_entry_size(ae) > ARCHIVE_MANIFEST_MAX)
+		return err_set(e, ERR_VERIFY, "%s: the first entry is %s, not the "
+		    "manifest %s that holds the key of the metadata's keyed hashes",
+		    b->archive_path, p ? p : "nameless", ARCHIVE_MANIFEST);
+	for (;;) {
+		la_ssize_t n = archive_read_data(reader_archive(r), buf + got,
+		    sizeof buf - 1 - got);
+		if (n < 0) {
+			if (reader_error(r)->code != ERR_OK)
+				*e = *reader_error(r);
+			else
+				err_set(e, ERR_VERIFY, "%s: manifest: %s",
+				    b->archive_path,
+				    archive_error_string(reader_archive(r)));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got >= sizeof buf - 1) {
+			err_set(e, ERR_VERIFY, "%s: the manifest is over %u bytes",
+			    b->archive_path, ARCHIVE_MANIFEST_MAX);
+			goto out;
+		}
+	}
+	buf[got] = '\0';
+	j = json_loads(buf, 0, NULL);
+	hex = json_get_str(j, "hash_key");
+	id = json_get_str(j, "backup");
+	if (!hex || sodium_hex2bin(key, sizeof key, hex, strlen(hex), NULL,
+	    &keylen, NULL) != 0 || keylen != sizeof key)
+		err_set(e, ERR_VERIFY, "%s: the manifest holds no hash key",
+		    b->archive_path);
+	else if (!id || !json_get_str(meta, "id") ||
+	    strcmp(id, json_get_str(meta, "id")) != 0)
+		err_set(e, ERR_VERIFY, "%s: the manifest is of backup %s, the "
+		    "metadata of %s", b->archive_path, id ? id : "(none)",
+		    json_get_str(meta, "id") ? json_get_str(meta, "id") : "(none)");
+	else {
+		meta_check_set_key(mc, key);
+		rc = 0;
+	}
+	json_decref(j);
+out:
+	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(key, sizeof key);
+	return rc;
+}
+
+int
+verify_stored(const struct backup_info *b, progress_fn progress,
+    void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e)
+{
+	struct progress prog;
+	struct sha256 *h = NULL;
+	struct stat st;
+	json_t *meta = NULL;
+	const json_t *ar;
+	const char *want;
+	char *buf = NULL;
+	uint64_t next_report = 0;
+	double t0 = qb_mono_now();
+	int fd = -1, rc = -1;
+
+	memset(res, 0, sizeof *res);
+	memset(&prog, 0, sizeof prog);
+	if (b->legacy || !(b->meta_name[0] || b->meta_path[0]))
+		return err_set(e, ERR_BAD_REQUEST, "%s has no metadata, so no "
+		    "recorded SHA-256 to check the stored file against: verify it "
+		    "in full", b->archive_path);
+	if (!(meta = store_load_meta(b, e)))
+		return -1;
+	ar = json_object_get(meta, "archive");
+	want = json_get_str(ar, "sha256");
+	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
+		goto out;
+	if (json_get_u(ar, "size") != (long long)st.st_size) {
+		err_set(e, ERR_VERIFY, "%s is %lld bytes, metadata says %lld",
+		    b->archive_path, (long long)st.st_size, json_get_u(ar, "size"));
+		goto out;
+	}
+	if (!(h = sha256_new()) || !(buf = malloc(1u << 20))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	prog.bytes_total = (uint64_t)st.st_size;
+	for (;;) {
+		ssize_t n = read(fd, buf, 1u << 20);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, ERR_FAILED, "read %s", b->archive_path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		sha256_update(h, buf, (size_t)n);
+		prog.bytes_done += (uint64_t)n;
+		if (progress && prog.bytes_done >= next_report) {
+			next_report = prog.bytes_done + (8u << 20);
+			progress(&prog, progress_arg);
+		}
+		if (cancel && *cancel) {
+			err_set(e, ERR_FAILED, "cancelled");
+			goto out;
+		}
+	}
+	sha256_final_hex(h, res->sha256);
+	if (prog.bytes_done != (uint64_t)st.st_size) {
+		err_set(e, ERR_VERIFY, "%s changed size while it was read",
+		    b->archive_path);
+		goto out;
+	}
+	if (!want || strcmp(want, res->sha256) != 0) {
+		err_set(e, ERR_VERIFY, "%s: SHA-256 is %s, metadata says %s",
+		    b->archive_path, res->sha256, want ? want : "nothing");
+		goto out;
+	}
+	res->size = (uint64_t)st.st_size;
+	res->files = (uint64_t)json_get_u(meta, "files");
+	res->bytes = (uint64_t)json_get_u(meta, "bytes");
+	res->seconds = qb_mono_now() - t0;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	sha256_free(h);
+	json_decref(meta);
+	return rc;
+}
+
 int
 verify_backup(const struct backup_info *b, progress_fn progress,
     void *progress_arg, volatile sig_atomic_t *cancel,
@@ -232,7 +473,7 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	json_t *meta = NULL;
 	struct stat st;
 	uint64_t next_report = 0;
-	int fd, rc = -1;
+	int fd, rc = -1, listed = 0, first = 1;
 
 	memset(res, 0, sizeof *res);
 	memset(&prog, 0, sizeof prog);
@@ -241,12 +482,6 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	 * FIFO that someone put in the archive's place. */
 	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
 		return -1;
-	if (b->encrypted && b->n_ids == 0) {
-		close(fd);
-		return err_set(e, ERR_NO_IDENTITY, "%s is encrypted (age): give "
-		    "the identity that opens it in [encryption] identity_file",
-		    b->archive_path);
-	}
 	/* A legacy backup, or an archive given by its path with no metadata
 	 * beside it: the structure only. */
 	if (!b->legacy && (b->meta_name[0] || b->meta_path[0])) {
@@ -265,6 +500,8 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 		prog.bytes_total = (uint64_t)json_get_u(meta, "bytes");
 		prog.files_total = (uint64_t)json_get_u(meta, "files");
 	}
+	if (backup_identity_check(b, meta, &listed, e) < 0)
+		goto out;
 	if (!(mc = meta_check_new(meta, e)))
 		goto out;
 	r = reader_open(fd, b->archive_path, b->legacy ? READER_GZIP :
@@ -283,6 +520,13 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 			break;
 		if (ar < ARCHIVE_WARN)
 			goto archive_error;
+		if (first && meta_check_keyed(mc)) {
+			first = 0;
+			if (read_manifest(r, ae, b, meta, mc, e) < 0)
+				goto out;
+			continue;
+		}
+		first = 0;
 		if (meta_check_header(mc, ae, e) < 0)
 			goto out;
 		if (v && v->begin && v->begin(v->ctx, ae, e) < 0)
@@ -330,6 +574,12 @@ archive_error:
 		    (unsigned long long)reader_offset(r),
 		    archive_error_string(reader_archive(r)));
 out:
+	/* An identity the metadata lists that no stanza opens: the header
+	 * was damaged or replaced. */
+	if (rc < 0 && listed && e->code == ERR_WRONG_IDENTITY)
+		err_set(e, ERR_VERIFY, "%s: no recipient stanza opens with the "
+		    "identity whose recipient the metadata lists: the file is "
+		    "corrupt or was replaced (%s)", b->archive_path, e->msg);
 	if (fd >= 0)
 		close(fd);
 	reader_free(r);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "age.h"
 #include "fsutil.h"
 #include "log.h"
 #include "zsink.h"
@@ -16,14 +17,34 @@
 
 struct zsink {
 	ZSTD_CCtx *cctx;
+	struct age_enc *enc;            /* NULL: the file is the zstd stream */
 	int fd;
 	struct sha256 *sha;
 	char *out;
 	uint64_t written, flushed;
 };
 
+/* Bytes of the file as stored: hashed, written, writeback started. */
+static int
+file_out(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct zsink *z = arg;
+
+	sha256_update(z->sha, buf, len);
+	if (fs_write_all(z->fd, buf, len) < 0)
+		return err_sys(e, ERR_FAILED, "write archive");
+	z->written += len;
+	if (z->written - z->flushed >= WRITEBACK_STEP) {
+		sync_file_range(z->fd, (off64_t)z->flushed,
+		    (off64_t)(z->written - z->flushed), SYNC_FILE_RANGE_WRITE);
+		z->flushed = z->written;
+	}
+	return 0;
+}
+
 struct zsink *
-zsink_new(int fd, int level, int threads, struct err *e)
+zsink_new(int fd, int level, int threads, const struct age_recipient *rs,
+    size_t n_rs, struct err *e)
 {
 	struct zsink *z = calloc(1, sizeof *z);
 
@@ -34,6 +55,10 @@ zsink_new(int fd, int level, int threads, struct err *e)
 		return NULL;
 	}
 	z->fd = fd;
+	if (n_rs > 0 && !(z->enc = age_enc_new(rs, n_rs, file_out, z, e))) {
+		zsink_free(z);
+		return NULL;
+	}
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_checksumFlag, 1);
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(z->cctx, ZSTD_c_nbWorkers,
@@ -56,18 +81,10 @@ push(struct zsink *z, const void *data, size_t len, ZSTD_EndDirective mode,
 		if (ZSTD_isError(rem))
 			return err_set(e, ERR_FAILED, "zstd: %s",
 			    ZSTD_getErrorName(rem));
-		if (out.pos > 0) {
-			sha256_update(z->sha, z->out, out.pos);
-			if (fs_write_all(z->fd, z->out, out.pos) < 0)
-				return err_sys(e, ERR_FAILED, "write archive");
-			z->written += out.pos;
-			if (z->written - z->flushed >= WRITEBACK_STEP) {
-				sync_file_range(z->fd, (off64_t)z->flushed,
-				    (off64_t)(z->written - z->flushed),
-				    SYNC_FILE_RANGE_WRITE);
-				z->flushed = z->written;
-			}
-		}
+		if (out.pos > 0 && (z->enc ?
+		    age_enc_write(z->enc, z->out, out.pos, e) :
+		    file_out(z, z->out, out.pos, e)) < 0)
+			return -1;
 		if (mode == ZSTD_e_end ? rem == 0 : in.pos == in.size)
 			return 0;
 	}
@@ -83,7 +100,8 @@ int
 zsink_finish(struct zsink *z, char sha256[SHA256_HEX_LEN + 1],
     uint64_t *size, struct err *e)
 {
-	if (push(z, NULL, 0, ZSTD_e_end, e) < 0)
+	if (push(z, NULL, 0, ZSTD_e_end, e) < 0 ||
+	    (z->enc && age_enc_finish(z->enc, e) < 0))
 		return -1;
 	sha256_final_hex(z->sha, sha256);
 	*size = z->written;
@@ -96,6 +114,7 @@ zsink_free(struct zsink *z)
 	if (!z)
 		return;
 	ZSTD_freeCCtx(z->cctx);
+	age_enc_free(z->enc);
 	sha256_free(z->sha);
 	free(z->out);
 	free(z);

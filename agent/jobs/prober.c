@@ -101,7 +101,8 @@ unowned_hold(struct member *a, char *why, size_t size)
 	return 0;
 }
 
-/* The newest complete backup (id, created, size), or NULL. */
+/* The newest complete backup (id, created, size, encrypted and to which
+ * recipients), or NULL. */
 static json_t *
 read_last_backup(const struct agent_conf *cf)
 {
@@ -109,13 +110,21 @@ read_last_backup(const struct agent_conf *cf)
 	struct backup_info lb;
 	struct err e;
 	char created[32];
+	json_t *o, *meta, *fps;
 
 	if (store_open(&bs, cf->backup_dir, cf->member, 0, &e) < 0 ||
 	    store_find(&bs, "latest", &lb, &e) < 0)
 		return NULL;
 	store_format_time(lb.created, created, sizeof created);
-	return json_pack("{s:s, s:s, s:I}", "id", lb.id, "created", created,
-	    "size", (json_int_t)lb.size);
+	o = json_pack("{s:s, s:s, s:I, s:b}", "id", lb.id, "created", created,
+	    "size", (json_int_t)lb.size, "encrypted", lb.encrypted);
+	meta = store_summary(&bs, &lb, &e);   /* cached: no entry list read */
+	fps = json_object_get(json_object_get(meta, "encryption"),
+	    "recipients");
+	json_object_set_new(o, "recipients", fps ? json_incref(fps) :
+	    json_array());
+	json_decref(meta);
+	return o;
 }
 
 /* Read node i now and store the reading in the state model, unless a job's

@@ -275,12 +275,16 @@ run_verify(struct jobs *js, json_t *params, const char *job_id,
 
 	(void)job_id;
 	jobs_set_phase(js, PHASE_VERIFYING);
-	if (op_verify(jobs_conf(js), json_get_str(params, "backup"), hooks, &b,
-	    &r, e) < 0)
+	int stored = json_is_true(json_object_get(params, "stored"));
+
+	if (op_verify(jobs_conf(js), json_get_str(params, "backup"), stored,
+	    hooks, &b, &r, e) < 0)
 		return -1;
-	*result = json_pack("{s:s, s:b, s:I, s:I, s:s, s:f}", "backup", b.id,
-	    "ok", 1, "files", (json_int_t)r.files, "bytes",
-	    (json_int_t)r.bytes, "sha256", r.sha256, "seconds", r.seconds);
+	*result = json_pack("{s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:s, s:f}",
+	    "backup", b.id, "ok", 1, "stored", stored, "encrypted", b.encrypted,
+	    "files", (json_int_t)r.files, "bytes", (json_int_t)r.bytes,
+	    "size", (json_int_t)r.size, "sha256", r.sha256,
+	    "seconds", r.seconds);
 	return 0;
 }
 

@@ -217,10 +217,20 @@ api_backup_delete(struct request *r)
 enum MHD_Result
 api_backup_verify(struct request *r)
 {
+	struct err e;
+	int stored;
+
 	if (!api_valid_id(r->id, 1))
 		return reply_fail(r, ERR_BAD_REQUEST, "not a backup id");
-	return start_job(r, JOB_VERIFY, json_pack("{s:s}", "backup", r->id),
-	    PHASE_VERIFYING, NEED_NOTHING);
+	if (bool_arg(r, "stored", &stored) < 0)
+		return reply_fail(r, ERR_BAD_REQUEST, "stored must be 0 or 1");
+	/* An encrypted backup that no configured identity opens: 400 now,
+	 * not a failed job later. */
+	err_clear(&e);
+	if (!stored && op_identity_precheck(r->m->cf, r->id, &e) < 0)
+		return reply_err(r, &e);
+	return start_job(r, JOB_VERIFY, json_pack("{s:s, s:b}", "backup", r->id,
+	    "stored", stored), PHASE_VERIFYING, NEED_NOTHING);
 }
 
 enum MHD_Result

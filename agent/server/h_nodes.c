@@ -35,6 +35,12 @@ api_unpack(struct request *r)
 	if (bool_arg(r, "force", &force) < 0 ||
 	    bool_arg(r, "in_place", &in_place) < 0)
 		return reply_fail(r, ERR_BAD_REQUEST, "force and in_place must be 0 or 1");
+	/* An encrypted backup that no configured identity opens: 400, and
+	 * nothing stopped or changed. */
+	struct err e;
+	err_clear(&e);
+	if (op_identity_precheck(r->m->cf, id, &e) < 0)
+		return reply_err(r, &e);
 	return start_job(r, JOB_UNPACK, json_pack("{s:s, s:b, s:b}", "backup",
 	    id, "force", force, "in_place", in_place), PHASE_UNPACKING,
 	    NEED_STOPPED);

@@ -274,7 +274,7 @@ crafted(const struct spec *sp, size_t n, struct backup_info *b)
 	snprintf(path, sizeof path, "%s/%s.tar.zst", store.dir, id);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_int_ge(fd, 0);
-	sc.z = zsink_new(fd, 3, 1, &sc.e);
+	sc.z = zsink_new(fd, 3, 1, NULL, 0, &sc.e);
 	ck_assert_ptr_nonnull(sc.z);
 	archive_write_set_format_pax(a);
 	archive_write_set_bytes_per_block(a, 0);

@@ -77,7 +77,7 @@ sink_file(const char *path, const void *data, size_t len, size_t chunk,
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	ck_assert_int_ge(fd, 0);
-	z = zsink_new(fd, level, threads, &e);
+	z = zsink_new(fd, level, threads, NULL, 0, &e);
 	ck_assert_msg(z != NULL, "%s", e.msg);
 	for (size_t off = 0; off < len; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
@@ -294,7 +294,7 @@ START_TEST(test_fd_stays_open)
 	int fd = open(tmp_path("f.zst"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	ck_assert_int_ge(fd, 0);
-	z = zsink_new(fd, 3, 1, &e);
+	z = zsink_new(fd, 3, 1, NULL, 0, &e);
 	ck_assert_ptr_nonnull(z);
 	ck_assert_int_eq(zsink_write(z, msg, sizeof msg - 1, &e), 0);
 	ck_assert_int_eq(zsink_finish(z, s.sha256, &s.size, &e), 0);
@@ -321,7 +321,7 @@ sink_fails(int fd, struct err *e)
 	unsigned char *data = noise(len, 7);
 	char sha[SHA256_HEX_LEN + 1];
 	uint64_t size;
-	struct zsink *z = zsink_new(fd, 1, 1, e);
+	struct zsink *z = zsink_new(fd, 1, 1, NULL, 0, e);
 	int rc;
 
 	ck_assert_ptr_nonnull(z);
