@@ -46,7 +46,7 @@ ok "two recipients: the age-keygen identity and keygen's each alone open it"
 
 # Keys: none, the wrong one, readable by others, malformed.
 expect_exit 2 "$AGENT" verify "$T/a.tar.zst.age"
-assert_contains "$T/err" "is encrypted (age): give the identity that opens it in [encryption] identity_file"
+assert_contains "$T/err" "is encrypted with age: set [encryption] identity_file"
 assert_contains "$T/err" "code=no_identity"
 expect_exit 2 verify_with "$T/b.key" "$T/a.tar.zst.age"
 assert_contains "$T/err" "no identity matches any of the file's 1 X25519 recipient"
