@@ -177,8 +177,16 @@ op_recipients(const struct agent_conf *cf, struct age_recipient **rs,
 {
 	*rs = NULL;
 	*n = 0;
-	if (cf->recipients_file && cf->recipients_file[0])
-		return age_recipients_file_load(cf->recipients_file, rs, n, e);
+	if (cf->recipients_file && cf->recipients_file[0]) {
+		if (age_recipients_file_load(cf->recipients_file, rs, n, e) == 0)
+			return 0;
+		/* Missing or unreadable: the configuration is wrong (exit 2). */
+		if (e->code == ERR_NOT_FOUND || e->code == ERR_FAILED) {
+			e->code = ERR_CONFIG;
+			err_prefix(e, "[encryption] recipients_file");
+		}
+		return -1;
+	}
 	if (cf->require_encryption)
 		return err_set(e, ERR_CONFIG, "[encryption] require is true but "
 		    "recipients_file is not set: no backup may be written in the "
@@ -209,8 +217,16 @@ load_identities(const struct agent_conf *cf, struct backup_info *b,
 	*n = 0;
 	if (!b->encrypted || !cf->identity_file || !cf->identity_file[0])
 		return 0;
-	if (age_identity_file_load(cf->identity_file, ids, n, e) < 0)
+	if (age_identity_file_load(cf->identity_file, ids, n, e) < 0) {
+		/* Not there (a Secret volume that is optional and empty): no
+		 * identity, said as such. */
+		if (e->code == ERR_NOT_FOUND)
+			return err_set(e, ERR_NO_IDENTITY, "%s is encrypted with age "
+			    "and [encryption] identity_file %s does not exist (is "
+			    "its Secret created?)", b->archive_path,
+			    cf->identity_file);
 		return -1;
+	}
 	b->ids = *ids;
 	b->n_ids = *n;
 	return 0;

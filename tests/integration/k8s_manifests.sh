@@ -36,6 +36,19 @@ sh -n "$K8S/helm-post-render.sh" || fail "helm-post-render.sh: syntax error"
 sh "$K8S/make-token.sh" --stdout -n ns1 >"$T/token1.yaml" || fail "make-token.sh --stdout failed"
 sh "$K8S/make-token.sh" --stdout -n ns1 >"$T/token2.yaml" || fail "make-token.sh --stdout failed"
 
+# ---- the key script: a fresh identity kept outside, its recipient in a ConfigMap --
+sh -n "$K8S/make-keys.sh" || fail "make-keys.sh: syntax error"
+escrow=$(age-keygen 2>/dev/null | sed -n 's/^# public key: //p')
+sh "$K8S/make-keys.sh" -o "$T/id1.txt" -n ns1 --stdout >"$T/keys1.yaml" 2>/dev/null || fail "make-keys.sh --stdout failed"
+sh "$K8S/make-keys.sh" -o "$T/id2.txt" -n ns1 --in-cluster --recipient "$escrow" --stdout \
+	>"$T/keys2.yaml" 2>/dev/null || fail "make-keys.sh --in-cluster --stdout failed"
+[ "$(stat -c %a "$T/id1.txt")" = 600 ] || fail "make-keys.sh: the identity file is not 0600"
+expect_exit 1 sh "$K8S/make-keys.sh" -o "$T/id1.txt" --stdout
+assert_contains "$T/err" "exists: refused"
+expect_exit 2 sh "$K8S/make-keys.sh" --stdout
+expect_exit 2 sh "$K8S/make-keys.sh" -o "$T/id3.txt" --recipient AGE-SECRET-KEY-1X --stdout
+printf '%s\n' "$escrow" >"$T/escrow.txt"
+
 # ---- the libraries the built binaries link (for the Dockerfile check) -------
 : >"$T/needed-packages"
 if command -v readelf >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1 &&
@@ -69,6 +82,8 @@ import yaml
 K8S, T, SRC, NEEDED_CHECKED = sys.argv[1:5]
 MEMBERS = [1, 2, 3, 4]
 SECRET, SECRET_KEY = "quorum-backup-token", "token"
+RECIPIENTS, RECIPIENTS_KEY = "quorum-backup-recipients", "recipients.txt"
+IDENTITY, IDENTITY_KEY = "quorum-backup-identity", "identity.txt"
 GATE_IN_IMAGE = "/usr/local/bin/quorum-backup-gate"
 failures = []
 
@@ -383,6 +398,27 @@ def check_security(pod, what, want_uid=None):
     return next(iter(uids.values()))
 
 
+def check_encryption(pod, agent, name):
+    """agent.ini's recipients from the ConfigMap make-keys.sh makes, the
+    identity from the optional Secret, mounted read-only in the sidecar only."""
+    E = AGENT_INI.get("encryption", {})
+    check(E.get("require") == "true", f"{name}: agent.ini must require encryption")
+    cm, key, _, _ = projected_file(pod, agent, E.get("recipients_file", "/none"), "configMap")
+    check((cm, key) == (RECIPIENTS, RECIPIENTS_KEY), f"{name}: recipients_file is {cm}/{key}")
+    idf = E.get("identity_file", "/none")
+    m = volume_at(agent, idf)
+    check(m.get("readOnly") is True, f"{name}: the identity is mounted writable")
+    vol = {v["name"]: v for v in pod.get("volumes") or []}[m["name"]]
+    sec = vol.get("secret") or {}
+    check(sec.get("secretName") == IDENTITY and sec.get("optional") is True and sec.get("defaultMode") == 0o400,
+          f"{name}: identity_file is not in the optional Secret {IDENTITY} of mode 0400: {vol}")
+    check(os.path.relpath(idf, m["mountPath"]) == IDENTITY_KEY, f"{name}: identity_file is not {IDENTITY_KEY}")
+    for c in (pod.get("initContainers") or []) + pod["containers"]:
+        if c is not agent:
+            check(all(x["name"] != m["name"] for x in c.get("volumeMounts") or []),
+                  f"{name}: {c['name']} mounts the identity")
+
+
 def secret_ref_ok(name, key, what):
     check(name == SECRET and key == SECRET_KEY, f"{what}: token from Secret {name} key {key}, not {SECRET}/{SECRET_KEY}")
 
@@ -412,6 +448,7 @@ def check_member(n, sts, chart):
     sname, skey, smode, _ = projected_file(pod, agent, A["token_file"], "secret")
     secret_ref_ok(sname, skey, f"{name} agent")
     check(smode is None or smode & 0o400, f"{name}: the token file is unreadable for its owner")
+    check_encryption(pod, agent, name)
 
     # the data volume: the same PVC at /data/quorum, /data/tessera and /data
     data_q = mount_of(nodes["quorum"], "data")
@@ -680,6 +717,8 @@ def check_no_token():
     for p, docs in files.items():
         for d in docs:
             check(d.get("kind") != "Secret", f"{p}: a Secret in the repository (make-token.sh creates it)")
+            check(not (d.get("kind") == "ConfigMap" and d["metadata"]["name"] == RECIPIENTS),
+                  f"{p}: the ConfigMap {RECIPIENTS} in the repository (make-keys.sh creates it)")
 
             def walk(x):
                 if isinstance(x, dict):
@@ -687,7 +726,11 @@ def check_no_token():
                     for k, v in x.items():
                         if k in ("secret", "secretKeyRef") and isinstance(v, dict):
                             nm = v.get("name") or v.get("secretName")
-                            if nm and nm.startswith("quorum-backup"):
+                            if nm == IDENTITY:
+                                check(v.get("optional") is True and v.get("defaultMode") == 0o400 and
+                                      not v.get("items"), f"{p}: the Secret {IDENTITY} must be an optional "
+                                      f"volume of mode 0400: {v}")
+                            elif nm and nm.startswith("quorum-backup"):
                                 check(nm == SECRET, f"{p}: Secret {nm}, not {SECRET}")
                                 keys = [i["key"] for i in v.get("items") or []] + ([v["key"]] if "key" in v else [])
                                 check(keys == [SECRET_KEY], f"{p}: Secret {nm} keys {keys}, not [{SECRET_KEY}]")
@@ -705,6 +748,22 @@ def check_no_token():
         toks.append(base64.b64decode(s["data"][SECRET_KEY]))
         check(len(toks[-1]) >= 40 and b"\n" not in toks[-1], "make-token.sh: a token of 32 random bytes in base64")
     check(toks[0] != toks[1], "make-token.sh gives the same token twice")
+    k1 = list(yaml.safe_load_all(open(os.path.join(T, "keys1.yaml"))))
+    k2 = list(yaml.safe_load_all(open(os.path.join(T, "keys2.yaml"))))
+    check([d["kind"] for d in k1] == ["ConfigMap"] and [d["kind"] for d in k2] == ["ConfigMap", "Secret"],
+          "make-keys.sh --stdout: a ConfigMap, and with --in-cluster a Secret")
+    for d in k1 + k2:
+        check(d["metadata"]["namespace"] == "ns1", "make-keys.sh: not in the namespace given")
+    check(k1[0]["metadata"]["name"] == RECIPIENTS and list(k1[0]["data"]) == [RECIPIENTS_KEY],
+          f"make-keys.sh: not the ConfigMap {RECIPIENTS} with key {RECIPIENTS_KEY}")
+    check(k2[1]["metadata"]["name"] == IDENTITY and list(k2[1]["data"]) == [IDENTITY_KEY],
+          f"make-keys.sh: not the Secret {IDENTITY} with key {IDENTITY_KEY}")
+    check(base64.b64decode(k2[1]["data"][IDENTITY_KEY]) == open(os.path.join(T, "id2.txt"), "rb").read(),
+          "make-keys.sh: the Secret does not hold the identity written to -o")
+    open(os.path.join(T, "recipients1.txt"), "w").write(k1[0]["data"][RECIPIENTS_KEY])
+    open(os.path.join(T, "recipients2.txt"), "w").write(k2[0]["data"][RECIPIENTS_KEY])
+    escrow = open(os.path.join(T, "escrow.txt")).read().strip()
+    check(escrow in k2[0]["data"][RECIPIENTS_KEY].split("\n"), "make-keys.sh: --recipient is not among the recipients")
 
 
 # ---- the Dockerfile --------------------------------------------------------------
@@ -831,7 +890,7 @@ for n in MEMBERS:
         chart, sts = render(n)
         check_member(n, sts, chart)
         json.dump(sts, open(os.path.join(T, f"rendered-{n}.json"), "w"))
-    group(f"member {n}: gates, sockets, state dirs, PVC, backups, token, probes, grace, UID, Service, policy", member)
+    group(f"member {n}: gates, sockets, state dirs, PVC, backups, token, encryption, probes, grace, UID, Service, policy", member)
 
 
 def check_example_itself():
@@ -892,6 +951,20 @@ set -e
 sed 's/^stop_timeout = 300/stop_timeuot = 300/' "$T/agent.ini" >"$T/agent-bad.ini"
 expect_exit 2 "$AGENT" -c "$T/agent-bad.ini" --member 1 --backup-dir "$T/backups" list
 ok "the agent's ConfigMap INI loads in quorum-backup-agent"
+
+# Encryption as the manifests set it up: without the recipients the agent
+# does not start; with make-keys.sh's it writes a backup that the identity
+# written to -o opens with Debian's age.
+mkdir -p "$T/kdata/geth"
+printf 'k8s-marker\n' >"$T/kdata/geth/file"
+expect_exit 2 "$AGENT" -c "$T/agent.ini" --member 1 --backup-dir "$T/backups" --data-dir "$T/kdata" archive
+assert_contains "$T/err" "recipients.txt"
+expect_exit 0 "$AGENT" -c "$T/agent.ini" --member 1 --backup-dir "$T/backups" --data-dir "$T/kdata" \
+	--set encryption.recipients_file="$T/recipients2.txt" --json archive
+kid=$(jq -r .id "$T/out")
+age -d -i "$T/id2.txt" "$T/backups/member1/$kid.tar.zst.age" | zstd -dq | tar -xOf - geth/file >"$T/k.out"
+assert_contains "$T/k.out" k8s-marker
+ok "agent.ini requires encryption; make-keys.sh's recipients encrypt a backup its identity opens with age"
 
 # ---- kustomize itself, when kubectl is there ------------------------------------
 if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&1; then
