@@ -6,7 +6,13 @@
  * hash algorithm) are each refused with ERR_VERIFY naming the mismatch. A
  * legacy gzip backup is checked for its structure. backup_walk hands each
  * entry to a visitor, only after its header matched, and the visitor's
- * error ends the pass; progress and cancellation. */
+ * error ends the pass; progress and cancellation. An encrypted backup
+ * verifies with the identity of its recipient (its manifest not counted
+ * as an entry); without one it is ERR_NO_IDENTITY, with another's
+ * ERR_WRONG_IDENTITY, with an identity the metadata lists but no stanza
+ * opens ERR_VERIFY; its keyed hashes are checked with the manifest's key,
+ * and a manifest of another backup or metadata that claims plain hashes
+ * is refused. verify_stored checks the stored file with no key. */
 #include "config.h"
 
 #include <archive.h>
@@ -24,6 +30,7 @@
 #include <zstd.h>
 
 #include "testutil.h"
+#include "age.h"
 #include "archiver.h"
 #include "err.h"
 #include "hashes.h"
@@ -39,10 +46,14 @@ static struct backup_info backup;   /* the fixture's backup */
 #define TREE_FILES 4
 #define TREE_BYTES (6 + 10)
 
+/* Identities: the fixture's encrypted backup is to ids[0]'s recipient. */
+static struct age_identity ids[2];
+
 /* tmp/data (a.txt, dir/, dir/b.txt, link -> a.txt), archived into the
- * store in tmp/backups/member1; backup names it. */
+ * store in tmp/backups/member1 (encrypted to ids[0] when rs is not NULL);
+ * backup names it. */
 static void
-setup(void)
+make_backup(const struct age_recipient *rs)
 {
 	struct archive_opts o;
 	struct archive_result r;
@@ -63,9 +74,32 @@ setup(void)
 	o.store = &store;
 	o.level = 3;
 	o.threads = 1;
+	o.recipients = rs;
+	o.n_recipients = rs ? 1 : 0;
 	ck_assert_msg(archive_create(&o, &r, &e) == 0, "%s", e.msg);
 	json_decref(r.warnings);
 	ck_assert_msg(store_find(&store, r.id, &backup, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(backup.encrypted, rs != NULL);
+}
+
+static void
+setup(void)
+{
+	make_backup(NULL);
+}
+
+static void
+enc_setup(void)
+{
+	struct age_recipient r;
+	struct err e;
+
+	for (int i = 0; i < 2; i++)
+		ck_assert_msg(age_keygen(&ids[i], NULL, &e) == 0, "%s", e.msg);
+	age_recipient_of(&ids[0], &r);
+	make_backup(&r);
+	backup.ids = &ids[0];
+	backup.n_ids = 1;
 }
 
 static void
@@ -511,6 +545,179 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* ---- encrypted backups ---------------------------------------------- */
+
+/* verify_backup fails with code, and what in the message. */
+static void
+assert_fails(const struct backup_info *b, enum err_code code, const char *what)
+{
+	struct verify_result res;
+	struct err e;
+
+	err_clear(&e);
+	ck_assert_int_eq(verify_backup(b, NULL, NULL, NULL, &res, &e), -1);
+	ck_assert_msg(e.code == code, "code %d: %s", e.code, e.msg);
+	ck_assert_msg(strstr(e.msg, what) != NULL, "'%s' not in '%s'", what,
+	    e.msg);
+}
+
+static const char *
+fingerprint_of(const struct age_identity *id)
+{
+	static char fp[AGE_FINGERPRINT_LEN + 1];
+	struct age_recipient r;
+
+	age_recipient_of(id, &r);
+	age_recipient_fingerprint(&r, fp);
+	return fp;
+}
+
+START_TEST(test_enc_verify)
+{
+	struct verify_result res;
+	struct err e;
+	json_t *m = meta_load(), *je;
+	size_t i;
+
+	ck_assert(strstr(backup.archive_name, ".tar.zst.age") != NULL);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "file_hash")),
+	    FILE_HASH_KEYED_ALGO);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(m, "encryption"), "recipients"), 0)),
+	    fingerprint_of(&ids[0]));
+	json_array_foreach(json_object_get(m, "entries"), i, je)
+		if (json_object_get(je, "hash"))
+			ck_assert(strncmp(json_string_value(json_object_get(je,
+			    "hash")), "hmac-sha256:", 12) == 0);
+	ck_assert_msg(verify_backup(&backup, NULL, NULL, NULL, &res, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(res.files, TREE_FILES);   /* not the manifest */
+	ck_assert_uint_eq(res.bytes, TREE_BYTES);
+	ck_assert_str_eq(res.sha256, json_string_value(json_object_get(
+	    json_object_get(m, "archive"), "sha256")));
+	json_decref(m);
+}
+END_TEST
+
+START_TEST(test_enc_no_identity)
+{
+	backup.ids = NULL;
+	backup.n_ids = 0;
+	assert_fails(&backup, ERR_NO_IDENTITY, fingerprint_of(&ids[0]));
+}
+END_TEST
+
+START_TEST(test_enc_wrong_identity)
+{
+	char want[AGE_FINGERPRINT_LEN + 1];
+
+	snprintf(want, sizeof want, "%s", fingerprint_of(&ids[0]));
+	backup.ids = &ids[1];
+	assert_fails(&backup, ERR_WRONG_IDENTITY, want);
+	assert_fails(&backup, ERR_WRONG_IDENTITY, fingerprint_of(&ids[1]));
+}
+END_TEST
+
+START_TEST(test_enc_listed_no_stanza)
+{
+	json_t *m = meta_load();
+
+	/* The metadata lists ids[1] too, but no stanza is for it: the file
+	 * is not what the metadata says. */
+	json_array_append_new(json_object_get(json_object_get(m, "encryption"),
+	    "recipients"), json_string(fingerprint_of(&ids[1])));
+	meta_save(m);
+	backup.ids = &ids[1];
+	assert_fails(&backup, ERR_VERIFY, "no recipient stanza opens");
+}
+END_TEST
+
+START_TEST(test_enc_keyed_hash)
+{
+	json_t *m = meta_load();
+	json_t *je = meta_entry(m, 0);
+	char h[KEYED_HASH_STR_LEN + 1];
+
+	ck_assert_str_eq(json_string_value(json_object_get(je, "path")),
+	    "a.txt");
+	snprintf(h, sizeof h, "%s", json_string_value(json_object_get(je,
+	    "hash")));
+	h[20] = h[20] == '0' ? '1' : '0';
+	json_object_set_new(je, "hash", json_string(h));
+	meta_save(m);
+	assert_refused("a.txt: content hash");
+}
+END_TEST
+
+START_TEST(test_enc_claims_plain)
+{
+	json_t *m = meta_load();
+
+	/* Plain hashes claimed: the manifest is then an entry the metadata
+	 * does not list. */
+	json_object_set_new(m, "file_hash", json_string(FILE_HASH_ALGO));
+	meta_save(m);
+	assert_refused(ARCHIVE_MANIFEST);
+}
+END_TEST
+
+START_TEST(test_enc_other_manifest)
+{
+	struct backup_info other;
+	struct err e;
+	json_t *m = meta_load();
+	char id[STORE_ID_MAX + 8], *data;
+	size_t len;
+
+	/* Another backup's metadata with this backup's archive under its
+	 * name: the manifest says whose archive it is. */
+	snprintf(id, sizeof id, "%s-9", backup.id);
+	data = slurp(backup.archive_path, &len);
+	put_file(tmp_path("backups/member1/%s.tar.zst.age", id), data, len, 0600);
+	free(data);
+	json_object_set_new(m, "id", json_string(id));
+	ck_assert_int_eq(json_dump_file(m, tmp_path("backups/member1/%s.json",
+	    id), JSON_INDENT(1)), 0);
+	json_decref(m);
+	ck_assert_msg(store_find(&store, id, &other, &e) == 0, "%s", e.msg);
+	ck_assert(other.encrypted);
+	other.ids = &ids[0];
+	other.n_ids = 1;
+	assert_fails(&other, ERR_VERIFY, "the manifest is of backup");
+}
+END_TEST
+
+START_TEST(test_enc_stored)
+{
+	struct verify_result res;
+	struct err e;
+	char *data;
+	size_t len;
+
+	backup.ids = NULL;
+	backup.n_ids = 0;
+	ck_assert_msg(verify_stored(&backup, NULL, NULL, NULL, &res, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(res.files, TREE_FILES);
+	data = slurp(backup.archive_path, &len);
+	data[len / 2] ^= 1;
+	put_file(backup.archive_path, data, len, 0600);
+	free(data);
+	err_clear(&e);
+	ck_assert_int_eq(verify_stored(&backup, NULL, NULL, NULL, &res, &e), -1);
+	ck_assert_int_eq(e.code, ERR_VERIFY);
+	ck_assert_msg(strstr(e.msg, "SHA-256 is") != NULL, "%s", e.msg);
+}
+END_TEST
+
+static void
+enc_teardown(void)
+{
+	age_identity_wipe(&ids[0]);
+	age_identity_wipe(&ids[1]);
+	teardown();
+}
+
 static Suite *
 verify_suite(void)
 {
@@ -547,6 +754,18 @@ verify_suite(void)
 	tcase_add_test(tc, test_walk_header_first);
 	tcase_add_test(tc, test_progress);
 	tcase_add_test(tc, test_cancel);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("encrypted");
+	tcase_add_checked_fixture(tc, enc_setup, enc_teardown);
+	tcase_add_test(tc, test_enc_verify);
+	tcase_add_test(tc, test_enc_no_identity);
+	tcase_add_test(tc, test_enc_wrong_identity);
+	tcase_add_test(tc, test_enc_listed_no_stanza);
+	tcase_add_test(tc, test_enc_keyed_hash);
+	tcase_add_test(tc, test_enc_claims_plain);
+	tcase_add_test(tc, test_enc_other_manifest);
+	tcase_add_test(tc, test_enc_stored);
 	suite_add_tcase(s, tc);
 	return s;
 }

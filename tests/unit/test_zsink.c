@@ -3,7 +3,9 @@
  * byte, at the level asked for, on one thread or several; the SHA-256 and
  * the size it gives are those of the file; a write that fails (a read-only
  * descriptor, a full disk, a closed pipe) fails the sink with the cause;
- * the descriptor stays the caller's.
+ * the descriptor stays the caller's. With recipients, the file is that
+ * stream encrypted with age: it decrypts with the identity, and the
+ * SHA-256 and size are those of the encrypted file.
  *
  * (That a failing sink leaves no partial archive in the store is the
  * archiver's part: test_archiver.) */
@@ -23,6 +25,7 @@
 #include <zstd_errors.h>
 
 #include "testutil.h"
+#include "age.h"
 #include "err.h"
 #include "hashes.h"
 #include "zsink.h"
@@ -379,6 +382,105 @@ START_TEST(test_fail_pipe)
 }
 END_TEST
 
+/* age_dec's output, gathered. */
+struct gathered {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+static int
+gather(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct gathered *g = arg;
+
+	(void)e;
+	if (g->len + len > g->cap) {
+		g->cap = (g->len + len) * 2;
+		g->buf = realloc(g->buf, g->cap);
+		ck_assert_ptr_nonnull(g->buf);
+	}
+	memcpy(g->buf + g->len, buf, len);
+	g->len += len;
+	return 0;
+}
+
+START_TEST(test_encrypted)
+{
+	const char *path = tmp_path("enc.tar.zst.age");
+	struct age_identity id[2];
+	struct age_recipient rs[2];
+	struct gathered g = { NULL, 0, 0 };
+	struct sha256 *h = sha256_new();
+	char hex[SHA256_HEX_LEN + 1];
+	struct age_dec *d;
+	struct zsink *z;
+	struct sunk out;
+	struct err e;
+	size_t flen, plen;
+	char *data = text(300000), *file;
+	unsigned char *plain;
+	int fd;
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(age_keygen(&id[i], NULL, &e) == 0, "%s", e.msg);
+		age_recipient_of(&id[i], &rs[i]);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	z = zsink_new(fd, 3, 2, rs, 2, &e);
+	ck_assert_msg(z != NULL, "%s", e.msg);
+	for (size_t off = 0; off < 300000; off += 7000)
+		ck_assert_msg(zsink_write(z, data + off, off + 7000 > 300000 ?
+		    300000 - off : 7000, &e) == 0, "%s", e.msg);
+	ck_assert_msg(zsink_finish(z, out.sha256, &out.size, &e) == 0, "%s",
+	    e.msg);
+	zsink_free(z);
+	close(fd);
+
+	file = slurp(path, &flen);
+	ck_assert_uint_eq(out.size, flen);
+	ck_assert_msg(memcmp(file, "age-encryption.org/v1\n", 22) == 0,
+	    "not an age file");
+	sha256_update(h, file, flen);
+	sha256_final_hex(h, hex);
+	ck_assert_str_eq(out.sha256, hex);
+	/* Each identity alone decrypts it into the zstd stream of data. */
+	for (int i = 0; i < 2; i++) {
+		g.len = 0;
+		d = age_dec_new(&id[i], 1, gather, &g, &e);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_msg(age_dec_write(d, file, flen, &e) == 0 &&
+		    age_dec_finish(d, &e) == 0, "%s", e.msg);
+		age_dec_free(d);
+		plain = unzstd(g.buf, g.len, &plen);
+		ck_assert_uint_eq(plen, 300000);
+		ck_assert(memcmp(plain, data, plen) == 0);
+		free(plain);
+	}
+	age_identity_wipe(&id[0]);
+	age_identity_wipe(&id[1]);
+	sha256_free(h);
+	free(g.buf);
+	free(file);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_encrypted_bad_recipient)
+{
+	struct age_recipient zero;
+	struct err e;
+	int fd = open(tmp_path("x"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	/* The all-zero point has no shared secret: refused, nothing made. */
+	memset(&zero, 0, sizeof zero);
+	err_clear(&e);
+	ck_assert_ptr_null(zsink_new(fd, 3, 1, &zero, 1, &e));
+	ck_assert_int_eq(e.code, ERR_CONFIG);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 zsink_suite(void)
 {
@@ -394,6 +496,8 @@ zsink_suite(void)
 	tcase_add_test(tc, test_checksum);
 	tcase_add_test(tc, test_level);
 	tcase_add_test(tc, test_fd_stays_open);
+	tcase_add_test(tc, test_encrypted);
+	tcase_add_test(tc, test_encrypted_bad_recipient);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failures");
