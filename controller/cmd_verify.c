@@ -1,8 +1,9 @@
 /* verify: a full read of a backup on each member given (POST
  * /v1/backups/ID/verify, followed to its end): zstd checksums, the tar
  * walk, every file hash and the archive's SHA-256. Nothing stops; verify
- * jobs need no lease. Exit 4 when the backup is not there, 1 when it does
- * not verify. */
+ * jobs need no lease. --stored: only each stored file's size and SHA-256
+ * against its metadata (?stored=1: no key needed, nothing decrypted).
+ * Exit 4 when the backup is not there, 1 when it does not verify. */
 #include "config.h"
 
 #include <stdio.h>
@@ -23,14 +24,15 @@ cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 	if (select_members(c, o, 0, &idx, &n) < 0)
 		return EXIT_USAGE;
 	client_escape(want, esc, sizeof esc);
-	snprintf(path, sizeof path, "/v1/backups/%s/verify", esc);
+	snprintf(path, sizeof path, "/v1/backups/%s/verify%s", esc,
+	    o->stored ? "?stored=1" : "");
 	for (size_t k = 0; k < n && !ctl_stopping(c); k++) {
 		struct result *r = &c->res[idx[k]];
 		json_t *job = NULL;
 		char code[64], msg[1024];
 
-		out_info(c, "member %d: verifying backup %s", c->members[idx[k]].n,
-		    want);
+		out_info(c, "member %d: verifying backup %s%s", c->members[idx[k]].n,
+		    want, o->stored ? " (the stored file only)" : "");
 		if (run_job(c, idx[k], path, "verify", &job, code, sizeof code, msg,
 		    sizeof msg) < 0) {
 			snprintf(r->state, sizeof r->state, "failed");
@@ -63,6 +65,10 @@ const struct cmd_entry cmd_verify_entry = {
 	.name = "verify",
 	.usage = "verify (N...|--all) [--backup ID]",
 	.help = "full read of a backup on the agents",
-	.opts = CMDOPT_ALL | CMDOPT_BACKUP,
+	.options = {
+		{ "--stored", "only the stored file's size and SHA-256\n"
+		    "against its metadata: no key needed" },
+	},
+	.opts = CMDOPT_ALL | CMDOPT_BACKUP | CMDOPT_STORED,
 	.exec = cmd_verify_exec,
 };

@@ -217,8 +217,17 @@ call GET /v1/backups
 call GET /v1/status
 [ "$(jq -r .last_backup.encrypted "$T/body")" = true ] &&
 	[ "$(jq -r '.last_backup.recipients | length' "$T/body")" = 2 ] || fail "/v1/status: $(jq .last_backup "$T/body")"
+# The controller: verify --stored passes with no key; the full verify is
+# that member's no_identity.
+CONTROLLER=${CONTROLLER:-$top_builddir/quorum-backup}
+printf '[controller]\nmembers = 1\ntoken_file = %s\njob_timeout = 120\n\n[member.1]\nurl = http://127.0.0.1:%s\n' \
+	"$T/token" "$SERVE_PORT" >"$T/ctl.ini"
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --stored --backup "$id"
+assert_contains "$T/out" verified
+expect_exit 1 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --backup "$id"
+grep -q no_identity "$T/out" "$T/err" || fail "controller verify: no no_identity in $(cat "$T/out" "$T/err")"
 kill "$SERVE_PID"
 wait "$SERVE_PID" || fail "the agent exited badly on SIGTERM"
-ok "HTTP: no_identity 400 for verify and unpack with no job, ?stored=1 passes, archive encrypted, /v1/backups and /v1/status say so"
+ok "HTTP: no_identity 400 for verify and unpack with no job, ?stored=1 and the controller's verify --stored pass, archive encrypted, /v1/backups and /v1/status say so"
 
 finish
