@@ -37,6 +37,10 @@ struct reader {
 	uint64_t published;      /* offset as of the last block handed over */
 	int eof;                 /* the file is read to its end */
 	int frame_open;          /* a compressed frame/member is unfinished */
+	/* The first bytes of the current zstd frame, gathered across reads:
+	 * its magic and frame header descriptor. */
+	unsigned char fhdr[5];
+	size_t fhdr_n;
 	int started;             /* at least one frame was seen */
 	struct err err;
 	/* A producer thread reads, hashes and decompresses into a ring of
@@ -125,6 +129,30 @@ fill(struct reader *r)
 	return 0;
 }
 
+/* The frame's first bytes, consumed now (len of them at p), gathered
+ * until there are five: a frame must carry a checksum. Byte 4 of a zstd
+ * frame (after the magic 0xFD2FB528) is the frame header descriptor, bit
+ * 2 the checksum flag. The header may be split across reads. 0, or -1
+ * with r->err. */
+static int
+frame_unchecked(struct reader *r, const unsigned char *p, size_t len)
+{
+	static const unsigned char magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	uint64_t at = r->in_start + r->in_pos - len - r->fhdr_n;
+
+	if (r->fhdr_n >= sizeof r->fhdr)
+		return 0;
+	while (len > 0 && r->fhdr_n < sizeof r->fhdr) {
+		r->fhdr[r->fhdr_n++] = *p++;
+		len--;
+	}
+	if (r->fhdr_n < sizeof r->fhdr ||
+	    memcmp(r->fhdr, magic, sizeof magic) != 0 || (r->fhdr[4] & 0x04))
+		return 0;
+	return err_set(&r->err, ERR_VERIFY, "%s: zstd frame at byte %llu has "
+	    "no checksum", r->path, (unsigned long long)at);
+}
+
 /* Decompress into r->out; returns bytes produced, 0 at the clean end of the
  * file, -1 on error. */
 static ssize_t
@@ -143,19 +171,10 @@ produce(struct reader *r)
 		if (r->kind == READER_ZSTD) {
 			ZSTD_inBuffer in = { r->in, r->in_len, r->in_pos };
 			ZSTD_outBuffer out = { r->out, OUT_SIZE, 0 };
-			if (!r->frame_open) {
-				/* A new frame must carry a checksum: byte 4 of a zstd
-				 * frame (after the magic 0xFD2FB528) is the frame
-				 * header descriptor, bit 2 the checksum flag. */
-				const unsigned char *h = r->in + r->in_pos;
-				if (r->in_len - r->in_pos >= 5 && h[0] == 0x28 &&
-				    h[1] == 0xb5 && h[2] == 0x2f && h[3] == 0xfd &&
-				    !(h[4] & 0x04))
-					return err_set(&r->err, ERR_VERIFY, "%s: zstd "
-					    "frame at byte %llu has no checksum",
-					    r->path, (unsigned long long)(r->in_start +
-					    r->in_pos)), -1;
-			}
+			size_t from = r->in_pos;
+
+			if (!r->frame_open)
+				r->fhdr_n = 0;   /* a new frame starts here */
 			size_t rc = ZSTD_decompressStream(r->dctx, &out, &in);
 			r->in_pos = in.pos;
 			if (ZSTD_isError(rc))
@@ -163,6 +182,8 @@ produce(struct reader *r)
 				    "near byte %llu: %s", r->path,
 				    (unsigned long long)(r->in_start +
 				    r->in_pos), ZSTD_getErrorName(rc)), -1;
+			if (frame_unchecked(r, r->in + from, in.pos - from) < 0)
+				return -1;
 			r->started = 1;
 			r->frame_open = rc != 0;
 			if (out.pos > 0)

@@ -595,6 +595,42 @@ START_TEST(test_no_checksum_later_frame)
 }
 END_TEST
 
+/* A frame without a checksum whose header straddles a read of the file
+ * (1 MiB): a skippable frame before it puts its first byte k bytes before
+ * the boundary, for k = 1..4 (the descriptor, byte 4, in the next read). */
+START_TEST(test_no_checksum_at_read_boundary)
+{
+	static const size_t boundary = 1u << 20;
+
+	for (size_t k = 1; k <= 4; k++) {
+		struct buf tar = { NULL, 0, 0 }, z = { NULL, 0, 0 }, half;
+		size_t skip;
+
+		tar_of(&tar, small_tree, SMALL_N);
+		half = tar;
+		half.len = tar.len / 2;
+		zstd_frames(&z, &half, 1, 1);
+		/* A skippable frame: magic 0x184D2A50, a 4-byte size, data. */
+		skip = boundary - k - z.len - 8;
+		buf_reserve(&z, 8 + skip + 1);
+		memcpy(z.p + z.len, "\x50\x2a\x4d\x18", 4);
+		for (int i = 0; i < 4; i++)
+			z.p[z.len + 4 + i] = (unsigned char)(skip >> (8 * i));
+		memset(z.p + z.len + 8, 0, skip);
+		z.len += 8 + skip;
+		ck_assert_uint_eq(z.len, boundary - k);
+		half.p = tar.p + tar.len / 2;
+		half.len = tar.len - tar.len / 2;
+		zstd_frames(&z, &half, 1, 0);
+		put_file(tmp_path("n%zu.tar.zst", k), z.p, z.len, 0600);
+		assert_refused(tmp_path("n%zu.tar.zst", k), READER_ZSTD,
+		    "has no checksum");
+		free(tar.p);
+		free(z.p);
+	}
+}
+END_TEST
+
 /* The frame's last four bytes are its checksum. */
 START_TEST(test_bad_checksum)
 {
@@ -787,6 +823,7 @@ reader_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_no_checksum);
 	tcase_add_test(tc, test_no_checksum_later_frame);
+	tcase_add_test(tc, test_no_checksum_at_read_boundary);
 	tcase_add_test(tc, test_bad_checksum);
 	tcase_add_test(tc, test_flipped_byte);
 	tcase_add_test(tc, test_gzip_bad_crc);
