@@ -319,6 +319,7 @@ json_set_path(json_t *obj, const char *key, const char *path)
 
 struct writer {
 	const struct archive_opts *o;
+	const struct walk *wk;
 	struct archive *a;
 	struct archive_entry *ae;
 	struct filehash *fh;
@@ -329,6 +330,9 @@ struct writer {
 	uint64_t next_report;
 	json_t *entries;
 	json_t *node_key;
+	/* The entry whose data is the node key's content: the key itself,
+	 * or the first name of its hard-link group; -1: none. */
+	long key_src;
 	int keyed;                      /* encrypted: keyed per-file hashes */
 	unsigned char hash_key[FILEHASH_KEY_SIZE];
 	struct err *e;
@@ -359,8 +363,7 @@ write_file_data(struct writer *w, const struct entry *ent, json_t *je)
 {
 	struct stat st;
 	uint64_t left = (uint64_t)ent->st.st_size;
-	int is_key = w->o->node_key && w->o->node_key[0] &&
-	    strcmp(ent->rel, w->o->node_key) == 0;
+	int is_key = w->key_src >= 0 && ent == &w->wk->v[w->key_src];
 	char hash[FILEHASH_STR_LEN + 1];
 	int fd;
 
@@ -441,7 +444,7 @@ write_file_data(struct writer *w, const struct entry *ent, json_t *je)
 	if (is_key) {
 		char hex[SHA256_HEX_LEN + 1];
 		sha256_final_hex(w->keysha, hex);
-		w->node_key = json_pack("{s:s, s:s}", "path", ent->rel,
+		w->node_key = json_pack("{s:s, s:s}", "path", w->o->node_key,
 		    "sha256", hex);
 	}
 	return 0;
@@ -595,8 +598,15 @@ writer_open(struct writer *w, struct out_ctx *oc,
 	if (!w->buf || !w->fh || !w->keysha || !w->entries || !w->ae || !w->a)
 		return err_set(e, ERR_FAILED, "out of memory");
 	w->o = o;
+	w->wk = wk;
 	w->e = e;
 	w->rootfd = rootfd;
+	w->key_src = -1;
+	for (size_t i = 0; o->node_key && o->node_key[0] && i < wk->n; i++)
+		if (S_ISREG(wk->v[i].st.st_mode) &&
+		    strcmp(wk->v[i].rel, o->node_key) == 0)
+			w->key_src = wk->v[i].link_to >= 0 ? wk->v[i].link_to :
+			    (long)i;
 	w->prog.bytes_total = wk->bytes;
 	w->prog.files_total = wk->n;
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||

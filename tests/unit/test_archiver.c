@@ -501,6 +501,34 @@ START_TEST(test_node_key_facts)
 }
 END_TEST
 
+/* A node key with another hard link whose name sorts first: the archive
+ * holds its content under that name, the key as a hard-link entry; the
+ * metadata still records the key's SHA-256 under the key's own name. */
+START_TEST(test_node_key_hard_link)
+{
+	struct archive_opts o = opts();
+	struct archive_result r;
+	char hex[SHA256_HEX_LEN + 1];
+	json_t *m, *nk;
+
+	ck_assert_int_eq(mkdir(tmp_path("data/geth"), 0700), 0);
+	put_file(tmp_path("data/geth/nodekey"), "0123456789abcdef\n", 17, 0600);
+	ck_assert_int_eq(link(tmp_path("data/geth/nodekey"),
+	    tmp_path("data/geth/a-copy")), 0);
+	o.node_key = "geth/nodekey";
+	archive_ok(&o, &r);
+	m = load_meta(r.id);
+	nk = json_object_get(m, "node_key");
+	ck_assert_msg(json_is_object(nk), "node_key is not recorded");
+	ck_assert_str_eq(json_string_value(json_object_get(nk, "path")),
+	    "geth/nodekey");
+	sha256_of(tmp_path("data/geth/nodekey"), hex);
+	ck_assert_str_eq(json_string_value(json_object_get(nk, "sha256")), hex);
+	json_decref(m);
+	json_decref(r.warnings);
+}
+END_TEST
+
 struct seen {
 	int calls;
 	struct progress first, last;
@@ -695,6 +723,7 @@ archiver_suite(void)
 	tcase_add_test(tc, test_outside_file_link);
 	tcase_add_test(tc, test_fifo_skipped);
 	tcase_add_test(tc, test_node_key_facts);
+	tcase_add_test(tc, test_node_key_hard_link);
 	tcase_add_test(tc, test_progress);
 	suite_add_tcase(s, tc);
 
