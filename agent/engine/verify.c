@@ -367,6 +367,23 @@ out:
 	return rc;
 }
 
+/* n more bytes read: progress every 8 MiB, and the cancel flag. 0, or -1
+ * with e when cancelled. */
+static int
+advance(struct progress *prog, size_t n, uint64_t *next_report,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct err *e)
+{
+	prog->bytes_done += n;
+	if (progress && prog->bytes_done >= *next_report) {
+		*next_report = prog->bytes_done + (8u << 20);
+		progress(prog, progress_arg);
+	}
+	if (cancel && *cancel)
+		return err_set(e, ERR_FAILED, "cancelled");
+	return 0;
+}
+
 int
 verify_stored(const struct backup_info *b, progress_fn progress,
     void *progress_arg, volatile sig_atomic_t *cancel,
@@ -417,15 +434,9 @@ verify_stored(const struct backup_info *b, progress_fn progress,
 		if (n == 0)
 			break;
 		sha256_update(h, buf, (size_t)n);
-		prog.bytes_done += (uint64_t)n;
-		if (progress && prog.bytes_done >= next_report) {
-			next_report = prog.bytes_done + (8u << 20);
-			progress(&prog, progress_arg);
-		}
-		if (cancel && *cancel) {
-			err_set(e, ERR_FAILED, "cancelled");
+		if (advance(&prog, (size_t)n, &next_report, progress,
+		    progress_arg, cancel, e) < 0)
 			goto out;
-		}
 	}
 	sha256_final_hex(h, res->sha256);
 	if (prog.bytes_done != (uint64_t)st.st_size) {
@@ -536,15 +547,9 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 			meta_check_data(mc, buf, len);
 			if (v && v->data && v->data(v->ctx, buf, len, off, e) < 0)
 				goto out;
-			prog.bytes_done += len;
-			if (progress && prog.bytes_done >= next_report) {
-				next_report = prog.bytes_done + (8u << 20);
-				progress(&prog, progress_arg);
-			}
-			if (cancel && *cancel) {
-				err_set(e, ERR_FAILED, "cancelled");
+			if (advance(&prog, len, &next_report, progress,
+			    progress_arg, cancel, e) < 0)
 				goto out;
-			}
 		}
 		if (ar != ARCHIVE_EOF)
 			goto archive_error;
