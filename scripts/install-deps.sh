@@ -9,8 +9,10 @@ PACKAGES="autoconf automake libtool pkg-config make gcc binutils libc6-dev
 	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
 	libsodium-dev"
 # To test: tools the tests drive (age: encrypted backups must open with the
-# age tool), lint, valgrind, and clang's libFuzzer.
+# age tool; Ceph's object gateway, the S3 server of the off-site tests, and
+# awscli, the independent S3 client), lint, valgrind, and clang's libFuzzer.
 TEST_PACKAGES="zstd jq curl util-linux bsdutils tar gzip xz-utils age
+	radosgw ceph-mon ceph-osd ceph-common uuid-runtime awscli
 	yamllint python3 python3-yaml mandoc valgrind
 	clang-14 libclang-rt-14-dev llvm-14"
 
