@@ -59,7 +59,7 @@ mutate agent/engine/archiver.c "		unlinkat(o->store->dirfd, an.partial_name, 0);
 mutate agent/engine/store.c "		return 0;   /* not ours: leave it alone */" "		;" tests/integration/crash.sh
 mutate agent/engine/store.c "			if (!store_id_valid(id))
 				continue;
-			found = backup_at" "			found = backup_at" tests/unit/test_store
+			found = backup_at" "			found = backup_at" tests/unit/test_store_dir
 mutate agent/engine/store.c "	if (ends_with(name, FS_PARTIAL_SUFFIX))
 		return 1;" "	if (ends_with(name, FS_PARTIAL_SUFFIX))
 		return 0;" tests/integration/crash.sh
