@@ -471,6 +471,29 @@ verify_backup(const struct backup_info *b, progress_fn progress,
 	return backup_walk(b, NULL, progress, progress_arg, cancel, res, e);
 }
 
+/* b's metadata into *meta (NULL for a legacy backup, or an archive given
+ * by its path with no metadata beside it: the structure only), checked
+ * against the file's size (st); the totals into prog. 0, or -1 with e. */
+static int
+walk_meta(const struct backup_info *b, const struct stat *st, json_t **meta,
+    struct progress *prog, struct err *e)
+{
+	long long want;
+
+	*meta = NULL;
+	if (b->legacy || !(b->meta_name[0] || b->meta_path[0]))
+		return 0;
+	if (!(*meta = store_load_meta(b, e)))
+		return -1;
+	want = json_get_u(json_object_get(*meta, "archive"), "size");
+	if (want != (long long)st->st_size)
+		return err_set(e, ERR_VERIFY, "%s is %lld bytes, metadata says "
+		    "%lld", b->archive_path, (long long)st->st_size, want);
+	prog->bytes_total = (uint64_t)json_get_u(*meta, "bytes");
+	prog->files_total = (uint64_t)json_get_u(*meta, "files");
+	return 0;
+}
+
 int
 backup_walk(const struct backup_info *b, const struct entry_visitor *v,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
@@ -493,25 +516,8 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	 * FIFO that someone put in the archive's place. */
 	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
 		return -1;
-	/* A legacy backup, or an archive given by its path with no metadata
-	 * beside it: the structure only. */
-	if (!b->legacy && (b->meta_name[0] || b->meta_path[0])) {
-		meta = store_load_meta(b, e);
-		if (!meta) {
-			close(fd);
-			return -1;
-		}
-		long long want = json_get_u(json_object_get(meta, "archive"),
-		    "size");
-		if (want != (long long)st.st_size) {
-			err_set(e, ERR_VERIFY, "%s is %lld bytes, metadata says "
-			    "%lld", b->archive_path, (long long)st.st_size, want);
-			goto out;
-		}
-		prog.bytes_total = (uint64_t)json_get_u(meta, "bytes");
-		prog.files_total = (uint64_t)json_get_u(meta, "files");
-	}
-	if (backup_identity_check(b, meta, &listed, e) < 0)
+	if (walk_meta(b, &st, &meta, &prog, e) < 0 ||
+	    backup_identity_check(b, meta, &listed, e) < 0)
 		goto out;
 	if (!(mc = meta_check_new(meta, e)))
 		goto out;
