@@ -14,7 +14,7 @@ RUN apt-get update \
       autoconf automake libtool pkg-config make gcc libc6-dev \
       libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev \
       libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev \
-      libsodium-dev \
+      libsodium-dev libxml2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -33,11 +33,11 @@ RUN ./autogen.sh \
 FROM debian:12-slim
 # One package per pkg-config module of configure.ac (check is for the
 # tests only): libarchive, libzstd, libxxhash, zlib, libmicrohttpd, inih,
-# libcurl, jansson, libcrypto (libssl3), libsodium (libsodium23).
+# libcurl, jansson, libcrypto (libssl3), libsodium (libsodium23), libxml2.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libarchive13 libzstd1 libxxhash0 zlib1g libmicrohttpd12 libinih1 \
-      libcurl4 libjansson4 libssl3 libsodium23 ca-certificates \
+      libcurl4 libjansson4 libssl3 libsodium23 libxml2 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # The image's own user, for the controller (CronJob, Job). The member pods
 # run the agent as UID 0 like the node containers, with no capabilities:

@@ -124,6 +124,40 @@ static const struct conf_key keys[] = {
 	  "recipients_file the agent does not start (exit 2).",
 	  OFF(require_encryption) },
 
+	{ "offsite", "url", CONF_STR, 0, 0, "", NULL, NULL,
+	  "Where off-site copies go: SCHEME://HOST[:PORT]/BUCKET[/PREFIX], e.g. "
+	  "https://s3.eu-central-1.amazonaws.com/BUCKET/PREFIX, or "
+	  "http://127.0.0.1:7480/BUCKET/PREFIX. Objects are "
+	  "PREFIX/member<N>/<ID>.tar.zst[.age] and <ID>.json (written last). "
+	  "Empty: no off-site copies.", OFF(offsite_url) },
+	{ "offsite", "region", CONF_STR, 0, 0, "us-east-1", NULL, NULL,
+	  "The bucket's region, signed into every request (SigV4); any name "
+	  "for a store that has none.", OFF(offsite_region) },
+	{ "offsite", "addressing", CONF_ENUM, 0, 0, "path", "path|virtual",
+	  NULL, "path: http://HOST/BUCKET/KEY; virtual: http://BUCKET.HOST/KEY "
+	  "(the bucket is still given in url's path).",
+	  OFF(offsite_addressing) },
+	{ "offsite", "ca_file", CONF_STR, 0, 0, "", NULL, NULL,
+	  "PEM file of the CAs that sign the store's certificate (https). "
+	  "Empty: the system's.", OFF(offsite_ca_file) },
+	{ "offsite", "access_key_file", CONF_STR, 0, 0, "", NULL, NULL,
+	  "File holding the access key id (a Secret's key); read for each "
+	  "operation, so a rotated Secret is used at once.",
+	  OFF(offsite_access_key_file) },
+	{ "offsite", "secret_key_file", CONF_STR, 0, 0, "", NULL, NULL,
+	  "File holding the secret access key; read for each operation. "
+	  "Refused when group or others may read it.",
+	  OFF(offsite_secret_key_file) },
+	{ "offsite", "part_size", CONF_INT, 5242880, 5368709120LL, "16777216",
+	  NULL, NULL, "Bytes per part of a multipart upload (S3: at least 5 MiB); "
+	  "raised to size / 10000 for an archive that needs more parts. An "
+	  "archive up to this size goes in one PUT.", OFF(offsite_part_size) },
+	{ "offsite", "parallel", CONF_INT, 1, 32, "4", NULL, NULL,
+	  "Parts in flight at once.", OFF(offsite_parallel) },
+	{ "offsite", "bandwidth_limit", CONF_INT, 0, 1099511627776LL, "0",
+	  NULL, NULL, "Bytes per second for a whole upload, shared by the parts "
+	  "in flight. 0: no limit.", OFF(offsite_bandwidth_limit) },
+
 	/* [node.NAME]: the node processes this agent guards, one section
 	 * each; their offsets are into struct node_def. */
 	{ "node.*", "gate_socket", CONF_STR, 1, 0, "", NULL, NULL,

@@ -38,6 +38,16 @@ struct agent_conf {
 	char *recipients_file;     /* "": backups in the clear */
 	char *identity_file;       /* "": none */
 	int require_encryption;
+	/* [offsite] */
+	char *offsite_url;         /* "": none */
+	char *offsite_region;
+	char *offsite_addressing;  /* path|virtual */
+	char *offsite_ca_file;
+	char *offsite_access_key_file;
+	char *offsite_secret_key_file;
+	long long offsite_part_size;
+	long long offsite_parallel;
+	long long offsite_bandwidth_limit;
 	/* [node.NAME] sections, in file order: stopped in this order, started
 	 * in reverse. */
 	struct node_def **nodes;

@@ -18,6 +18,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_list_entry,
 	&cmd_prune_entry,
 	&cmd_keygen_entry,
+	&cmd_offsite_entry,
 	NULL
 };
 

@@ -26,6 +26,7 @@ enum {
 struct cmd_args {
 	const struct agent_conf *cf;
 	const char *arg;             /* its argument, or its default */
+	const char *arg2;            /* a second one (takes_arg2), or NULL */
 	int json;                    /* --json */
 	const char *output;          /* -o FILE, or NULL */
 	unsigned opts;               /* the CMDOPT_* given */
@@ -47,6 +48,7 @@ struct cmd_entry {
 	/* It takes one optional argument, this one when none is given; NULL:
 	 * it takes none. */
 	const char *arg_default;
+	int takes_arg2;              /* and a second one after it */
 	/* The exit code (DESIGN section 3). */
 	int (*exec)(const struct cmd_args *a);
 };
@@ -60,6 +62,7 @@ extern const struct cmd_entry cmd_verify_entry;
 extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_prune_entry;
 extern const struct cmd_entry cmd_keygen_entry;
+extern const struct cmd_entry cmd_offsite_entry;
 
 /* The command called name, or NULL. */
 const struct cmd_entry *cmd_find(const char *name);

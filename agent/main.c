@@ -113,7 +113,7 @@ struct cmdline {
 	/* Flags are applied after the file and the environment. */
 	struct { const char *name, *value, *origin; } sets[64];
 	size_t nsets;
-	const char *cmd, *arg;
+	const char *cmd, *arg, *arg2;
 	const char *output;          /* -o */
 	int json;
 	unsigned opts;               /* CMDOPT_* */
@@ -192,6 +192,8 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		cl->cmd = argv[optind++];
 	if (optind < argc)
 		cl->arg = argv[optind++];
+	if (optind < argc && cmd_find(cl->cmd) && cmd_find(cl->cmd)->takes_arg2)
+		cl->arg2 = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "quorum-backup-agent: unexpected argument '%s' "
 		    "(see --help)\n", argv[optind]);
@@ -262,6 +264,7 @@ run_command(const struct cmdline *cl, const struct agent_conf *cf)
 	memset(&a, 0, sizeof a);
 	a.cf = cf;
 	a.arg = cl->arg ? cl->arg : ce->arg_default;
+	a.arg2 = cl->arg2;
 	a.json = cl->json;
 	a.output = cl->output;
 	a.opts = cl->opts;

@@ -33,6 +33,7 @@ static const struct {
 	[ERR_TOO_MANY_ARGS] = { "too_many_arguments",  2, 414 },
 	[ERR_NO_IDENTITY]  = { "no_identity",          2, 400 },
 	[ERR_WRONG_IDENTITY] = { "wrong_identity",     2, 400 },
+	[ERR_OFFSITE]      = { "offsite_failed",       1, 502 },
 };
 
 static int

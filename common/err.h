@@ -31,6 +31,7 @@ enum err_code {
 	ERR_TOO_MANY_ARGS,   /* a query with too many arguments */
 	ERR_NO_IDENTITY,     /* an encrypted backup, and no identity to read it */
 	ERR_WRONG_IDENTITY,  /* an encrypted backup no identity given opens */
+	ERR_OFFSITE,         /* the object store refused or could not be reached */
 	ERR_CODE_COUNT
 };
 

@@ -7,7 +7,7 @@ set -eu
 PACKAGES="autoconf automake libtool pkg-config make gcc binutils libc6-dev
 	libarchive-dev libzstd-dev libxxhash-dev zlib1g-dev libmicrohttpd-dev
 	libinih-dev check libcurl4-openssl-dev libjansson-dev libssl-dev
-	libsodium-dev"
+	libsodium-dev libxml2-dev"
 # To test: tools the tests drive (age: encrypted backups must open with the
 # age tool; Ceph's object gateway, the S3 server of the off-site tests, and
 # awscli, the independent S3 client), lint, valgrind, and clang's libFuzzer.

@@ -1,0 +1,196 @@
+/* offsite: the member's copies in the [offsite] bucket: list them, upload
+ * a local backup, verify a remote one's stored SHA-256 (no key needed). */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd_table.h"
+#include "human.h"
+#include "json.h"
+#include "log.h"
+#include "offsite.h"
+
+static int
+offsite_list_cmd(const struct cmd_args *a, struct offsite *o)
+{
+	struct err e;
+	json_t *list, *b;
+	size_t i;
+
+	err_clear(&e);
+	if (!(list = offsite_list(o, &e)))
+		return cmd_fail("offsite list", &e);
+	if (a->json) {
+		json_print(list);
+	} else {
+		printf("%-24s %-20s %10s %s\n", "ID", "CREATED", "SIZE", "ARCHIVE");
+		json_array_foreach(list, i, b) {
+			char size[32];
+			human_bytes(json_get_u(b, "size"), size, sizeof size);
+			printf("%-24s %-20s %10s %s%s\n", json_get_str(b, "id"),
+			    json_get_str(b, "created") ? json_get_str(b, "created") :
+			    "-", size, json_get_str(b, "archive"),
+			    json_is_true(json_object_get(b, "encrypted")) ?
+			    "  encrypted" : "");
+		}
+		if (json_array_size(list) == 0)
+			printf("(no backups of member %lld in s3://%s/%s)\n",
+			    a->cf->member, o->s3.bucket, o->member_prefix);
+	}
+	json_decref(list);
+	return 0;
+}
+
+/* Record the copy in the local metadata: "offsite": {state, key, etag,
+ * size, uploaded}. With the store lock held. */
+static int
+record_upload(const struct backup_info *b, const struct offsite *o,
+    const struct offsite_result *r, struct err *e)
+{
+	char when[32];
+	json_t *meta = store_load_meta(b, e);
+	int rc;
+
+	if (!meta)
+		return -1;
+	store_format_time(time(NULL), when, sizeof when);
+	json_object_set_new(meta, "offsite", json_pack("{s:s, s:s, s:s, s:s, "
+	    "s:I, s:s}", "state", "uploaded", "bucket", o->s3.bucket, "key",
+	    r->archive_key, "etag", r->etag, "size", (json_int_t)r->size,
+	    "uploaded", when));
+	rc = json_write_file(b->meta_path, meta, 0600, e);
+	json_decref(meta);
+	return rc;
+}
+
+static int
+offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
+{
+	struct offsite_result r;
+	struct backup_info b;
+	struct store s;
+	struct err e;
+	char size[32];
+	int rc;
+
+	err_clear(&e);
+	/* The store lock for the whole upload: retention cannot delete the
+	 * backup meanwhile. */
+	if (store_open(&s, a->cf->backup_dir, a->cf->member, 0, &e) < 0 ||
+	    store_lock(&s, &e) < 0)
+		return cmd_fail("offsite upload", &e);
+	rc = store_find(&s, a->arg2 ? a->arg2 : "latest", &b, &e);
+	if (rc == 0)
+		rc = offsite_upload(o, &b, a->hooks->progress,
+		    a->hooks->progress_arg, a->hooks->cancel, &r, &e);
+	if (rc == 0)
+		rc = record_upload(&b, o, &r, &e);
+	store_close(&s);
+	if (rc < 0)
+		return cmd_fail("offsite upload", &e);
+	if (a->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:f}", "id",
+		    b.id, "bucket", o->s3.bucket, "key", r.archive_key, "etag",
+		    r.etag, "size", (json_int_t)r.size, "parts", r.parts,
+		    "seconds", r.seconds);
+		json_print(j);
+		json_decref(j);
+	} else {
+		human_bytes((long long)r.size, size, sizeof size);
+		printf("uploaded %s: s3://%s/%s, %s in %d part%s, %.1f s\n", b.id,
+		    o->s3.bucket, r.archive_key, size, r.parts ? r.parts : 1,
+		    r.parts == 1 || r.parts == 0 ? "" : "s", r.seconds);
+	}
+	return 0;
+}
+
+static int
+offsite_verify_cmd(const struct cmd_args *a, struct offsite *o)
+{
+	const char *id = a->arg2 ? a->arg2 : "latest";
+	struct verify_result res;
+	char want[STORE_ID_MAX];
+	struct err e;
+
+	err_clear(&e);
+	if (strcmp(id, "latest") == 0) {
+		json_t *list = offsite_list(o, &e);
+		if (!list)
+			return cmd_fail("offsite verify", &e);
+		if (json_array_size(list) == 0) {
+			json_decref(list);
+			err_set(&e, ERR_NOT_FOUND, "no backup of member %lld in "
+			    "s3://%s/%s", a->cf->member, o->s3.bucket,
+			    o->member_prefix);
+			return cmd_fail("offsite verify", &e);
+		}
+		snprintf(want, sizeof want, "%s",
+		    json_get_str(json_array_get(list, 0), "id"));
+		json_decref(list);
+		id = want;
+	}
+	if (offsite_verify_stored(o, id, a->hooks->progress,
+	    a->hooks->progress_arg, a->hooks->cancel, &res, &e) < 0)
+		return cmd_fail("offsite verify", &e);
+	if (a->json) {
+		json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:s, s:f}", "id", id,
+		    "ok", 1, "stored", 1, "size", (json_int_t)res.size, "sha256",
+		    res.sha256, "seconds", res.seconds);
+		json_print(j);
+		json_decref(j);
+	} else {
+		char size[32];
+		human_bytes((long long)res.size, size, sizeof size);
+		printf("ok %s: s3://%s/%s..., %s, the stored object's size and "
+		    "SHA-256 match its metadata in %.1f s\n", id, o->s3.bucket,
+		    o->member_prefix, size, res.seconds);
+	}
+	return 0;
+}
+
+static int
+cmd_offsite_exec(const struct cmd_args *a)
+{
+	struct offsite o;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	if (strcmp(a->arg, "list") != 0 && strcmp(a->arg, "upload") != 0 &&
+	    strcmp(a->arg, "verify") != 0) {
+		fprintf(stderr, "quorum-backup-agent: offsite %s: not list, upload "
+		    "or verify (see --help)\n", a->arg);
+		return 2;
+	}
+	if (strcmp(a->arg, "list") == 0 && a->arg2) {
+		fprintf(stderr, "quorum-backup-agent: offsite list takes no "
+		    "argument\n");
+		return 2;
+	}
+	if (offsite_open(a->cf, &o, &e) < 0)
+		return cmd_fail("offsite", &e);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (strcmp(a->arg, "list") == 0)
+		rc = offsite_list_cmd(a, &o);
+	else if (strcmp(a->arg, "upload") == 0)
+		rc = offsite_upload_cmd(a, &o);
+	else
+		rc = offsite_verify_cmd(a, &o);
+	offsite_close(&o);
+	curl_global_cleanup();
+	return rc;
+}
+
+const struct cmd_entry cmd_offsite_entry = {
+	.name = "offsite",
+	.usage = "offsite list|upload|verify [ID|latest]",
+	.help = "the [offsite] bucket: list this member's copies;\n"
+	    "upload a local backup (default: latest); verify a\n"
+	    "copy's stored size and SHA-256 (no key needed)",
+	.arg_default = "list",
+	.takes_arg2 = 1,
+	.exec = cmd_offsite_exec,
+};

@@ -1,0 +1,688 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "json.h"
+#include "log.h"
+#include "offsite.h"
+#include "verify.h"
+
+#define READ_BUF (1u << 20)
+#define TRIES 5
+#define META_MAX (256u << 20)
+
+/* The first line of a key file, without blanks around it. */
+static int
+read_key(const char *path, const char *what, int secret, char *out,
+    size_t size, struct err *e)
+{
+	struct stat st;
+	char *buf;
+	size_t len, a = 0;
+
+	if (!path || !path[0])
+		return err_set(e, ERR_CONFIG, "[offsite] %s is not set", what);
+	if (fs_read_config_file(path, 4096, &buf, &len, &st, e) < 0) {
+		e->code = ERR_CONFIG;
+		err_prefix(e, "[offsite] %s", what);
+		return -1;
+	}
+	if (secret && (st.st_mode & 077)) {
+		memset(buf, 0, len);
+		free(buf);
+		return err_set(e, ERR_CONFIG, "[offsite] %s %s is readable by "
+		    "others (mode %04o): chmod 600 it", what, path,
+		    (unsigned)(st.st_mode & 07777));
+	}
+	while (a < len && (buf[a] == ' ' || buf[a] == '\t'))
+		a++;
+	len = a + strcspn(buf + a, "\r\n");
+	while (len > a && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	if (len == a || len - a >= size) {
+		memset(buf, 0, len);
+		free(buf);
+		return err_set(e, ERR_CONFIG, "[offsite] %s %s: %s", what, path,
+		    len == a ? "empty" : "too long");
+	}
+	memcpy(out, buf + a, len - a);
+	out[len - a] = '\0';
+	memset(buf, 0, len);
+	free(buf);
+	return 0;
+}
+
+int
+offsite_open(const struct agent_conf *cf, struct offsite *o, struct err *e)
+{
+	char member[32];
+
+	memset(o, 0, sizeof *o);
+	if (!cf->offsite_url || !cf->offsite_url[0])
+		return err_set(e, ERR_CONFIG, "[offsite] url is not set: there is "
+		    "no off-site store");
+	if (s3_conf_parse(&o->s3, cf->offsite_url, cf->offsite_region,
+	    strcmp(cf->offsite_addressing, "virtual") == 0, e) < 0)
+		return -1;
+	if (cf->offsite_ca_file && cf->offsite_ca_file[0])
+		snprintf(o->s3.ca_file, sizeof o->s3.ca_file, "%s",
+		    cf->offsite_ca_file);
+	if (read_key(cf->offsite_access_key_file, "access_key_file", 0,
+	    o->s3.access_key, sizeof o->s3.access_key, e) < 0 ||
+	    read_key(cf->offsite_secret_key_file, "secret_key_file", 1,
+	    o->s3.secret_key, sizeof o->s3.secret_key, e) < 0) {
+		offsite_close(o);
+		return -1;
+	}
+	o->part_size = (uint64_t)cf->offsite_part_size;
+	o->parallel = (int)cf->offsite_parallel;
+	if (cf->offsite_bandwidth_limit > 0)
+		o->s3.max_send_speed = cf->offsite_bandwidth_limit /
+		    cf->offsite_parallel > 0 ? cf->offsite_bandwidth_limit /
+		    cf->offsite_parallel : 1;
+	o->member = cf->member;
+	store_member_name(cf->member, member, sizeof member);
+	if (s3_key(&o->s3, member, o->member_prefix,
+	    sizeof o->member_prefix - 1) < 0)
+		return err_set(e, ERR_CONFIG, "[offsite] url: the prefix is too "
+		    "long");
+	strcat(o->member_prefix, "/");
+	return 0;
+}
+
+void
+offsite_close(struct offsite *o)
+{
+	memset(o->s3.secret_key, 0, sizeof o->s3.secret_key);
+	memset(o->s3.access_key, 0, sizeof o->s3.access_key);
+}
+
+/* The object key of name in the member's directory. */
+static int
+member_key(const struct offsite *o, const char *name, char *out, size_t size,
+    struct err *e)
+{
+	if ((size_t)snprintf(out, size, "%s%s", o->member_prefix, name) >= size)
+		return err_set(e, ERR_FAILED, "object key too long: %s", name);
+	return 0;
+}
+
+/* ---- hashing a range of the file -------------------------------------- */
+
+/* The SHA-256 (hex) and MD5 (base64) of size bytes of fd from off. */
+static int
+hash_range(int fd, uint64_t off, uint64_t size, char sha[SHA256_HEX_LEN + 1],
+    char md5[32], unsigned char *buf, struct err *e)
+{
+	EVP_MD_CTX *s = EVP_MD_CTX_new(), *m = EVP_MD_CTX_new();
+	unsigned char sd[32], md[16];
+	unsigned int sl = 0, ml = 0;
+	uint64_t done = 0;
+	int rc = -1;
+
+	if (!s || !m || EVP_DigestInit_ex(s, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(m, EVP_md5(), NULL) != 1) {
+		err_set(e, ERR_FAILED, "libcrypto: digest");
+		goto out;
+	}
+	while (done < size) {
+		size_t want = size - done < READ_BUF ? (size_t)(size - done) :
+		    READ_BUF;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_sys(e, ERR_FAILED, "read the archive at byte %llu",
+			    (unsigned long long)(off + done));
+			goto out;
+		}
+		EVP_DigestUpdate(s, buf, (size_t)n);
+		EVP_DigestUpdate(m, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	EVP_DigestFinal_ex(s, sd, &sl);
+	EVP_DigestFinal_ex(m, md, &ml);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", sd[i]);
+	EVP_EncodeBlock((unsigned char *)md5, md, 16);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(s);
+	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+/* Sleep before try number `try` (1, 2, 4, 8 s), unless cancelled. */
+static int
+backoff(int try, volatile sig_atomic_t *cancel)
+{
+	for (int i = 0; i < (1 << (try - 1)) * 10; i++) {
+		if (cancel && *cancel)
+			return -1;
+		struct timespec ts = { 0, 100000000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* ---- the upload --------------------------------------------------------- */
+
+struct upload {
+	struct offsite *o;
+	const char *key;
+	char upload_id[S3_UPLOAD_ID_MAX];
+	int fd;
+	uint64_t size, part_size;
+	int nparts;
+	struct s3_part *parts;
+	/* shared by the workers */
+	pthread_mutex_t mu;
+	int next;                  /* the next part to send */
+	int failed;
+	struct err err;            /* the first failure */
+	uint64_t sent;             /* bytes of parts done */
+	progress_fn progress;
+	void *progress_arg;
+	struct progress prog;
+	volatile sig_atomic_t *cancel;
+};
+
+/* One part: hashed, then sent, tried again on what is worth it. */
+static int
+send_part(struct upload *u, int i, unsigned char *buf, struct err *e)
+{
+	uint64_t off = (uint64_t)i * u->part_size;
+	uint64_t len = off + u->part_size <= u->size ? u->part_size :
+	    u->size - off;
+	char sha[SHA256_HEX_LEN + 1], md5[32];
+	struct s3_body body;
+
+	if (hash_range(u->fd, off, len, sha, md5, buf, e) < 0)
+		return -1;
+	memset(&body, 0, sizeof body);
+	body.fd = u->fd;
+	body.off = off;
+	body.size = len;
+	body.sha256 = sha;
+	body.md5_b64 = md5;
+	for (int try = 1;; try++) {
+		if (u->cancel && *u->cancel)
+			return err_set(e, ERR_FAILED, "cancelled");
+		if (s3_mpu_part(&u->o->s3, u->key, u->upload_id, i + 1, &body,
+		    u->parts[i].etag, e) == 0)
+			break;
+		if (try == TRIES || !s3_retryable(e))
+			return -1;
+		log_warn("offsite_retry", "key=%s part=%d try=%d error=%s",
+		    logq(u->key), i + 1, try, logq(e->msg));
+		if (backoff(try, u->cancel) < 0)
+			return err_set(e, ERR_FAILED, "cancelled");
+	}
+	u->parts[i].number = i + 1;
+	u->parts[i].size = len;
+	return 0;
+}
+
+static void *
+part_worker(void *arg)
+{
+	struct upload *u = arg;
+	unsigned char *buf = malloc(READ_BUF);
+	struct err e;
+
+	err_clear(&e);
+	for (;;) {
+		int i;
+
+		pthread_mutex_lock(&u->mu);
+		if (!buf && !u->failed) {
+			u->failed = 1;
+			err_set(&u->err, ERR_FAILED, "out of memory");
+		}
+		i = u->failed || u->next >= u->nparts ? -1 : u->next++;
+		pthread_mutex_unlock(&u->mu);
+		if (i < 0)
+			break;
+		int rc = send_part(u, i, buf, &e);
+		pthread_mutex_lock(&u->mu);
+		if (rc < 0 && !u->failed) {
+			u->failed = 1;
+			u->err = e;
+		} else if (rc == 0) {
+			u->sent += u->parts[i].size;
+			u->prog.bytes_done = u->sent;
+			if (u->progress)
+				u->progress(&u->prog, u->progress_arg);
+		}
+		pthread_mutex_unlock(&u->mu);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int
+upload_multipart(struct upload *u, struct err *e)
+{
+	pthread_t th[32];
+	int nth = u->o->parallel < u->nparts ? u->o->parallel : u->nparts, made;
+
+	if (s3_mpu_create(&u->o->s3, u->key, u->upload_id, e) < 0)
+		return -1;
+	log_info("offsite_multipart", "key=%s upload_id=%s parts=%d "
+	    "part_size=%llu parallel=%d", logq(u->key), logq(u->upload_id),
+	    u->nparts, (unsigned long long)u->part_size, nth);
+	pthread_mutex_init(&u->mu, NULL);
+	for (made = 0; made < nth && made < 32; made++)
+		if (pthread_create(&th[made], NULL, part_worker, u) != 0)
+			break;
+	if (made == 0)
+		part_worker(u);   /* no thread could be made: this one works */
+	for (int i = 0; i < made; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&u->mu);
+	if (u->failed) {
+		struct err ae;
+		*e = u->err;
+		/* Nothing half-made is left for the bill. */
+		if (s3_mpu_abort(&u->o->s3, u->key, u->upload_id, &ae) < 0)
+			log_warn("offsite_abort_failed", "key=%s upload_id=%s "
+			    "error=%s", logq(u->key), logq(u->upload_id),
+			    logq(ae.msg));
+		return -1;
+	}
+	for (int try = 1;; try++) {
+		if (s3_mpu_complete(&u->o->s3, u->key, u->upload_id, u->parts,
+		    (size_t)u->nparts, e) == 0)
+			return 0;
+		if (try == TRIES || !s3_retryable(e))
+			break;
+		if (backoff(try, u->cancel) < 0)
+			break;
+	}
+	struct err ae;
+	s3_mpu_abort(&u->o->s3, u->key, u->upload_id, &ae);
+	return -1;
+}
+
+/* A whole file (or buffer) in one PUT, tried again on what is worth it. */
+static int
+put_retrying(struct offsite *o, const char *key, const struct s3_body *body,
+    volatile sig_atomic_t *cancel, char etag[S3_ETAG_MAX], struct err *e)
+{
+	for (int try = 1;; try++) {
+		if (cancel && *cancel)
+			return err_set(e, ERR_FAILED, "cancelled");
+		if (s3_put(&o->s3, key, body, etag, e) == 0)
+			return 0;
+		if (try == TRIES || !s3_retryable(e))
+			return -1;
+		log_warn("offsite_retry", "key=%s try=%d error=%s", logq(key), try,
+		    logq(e->msg));
+		if (backoff(try, cancel) < 0)
+			return err_set(e, ERR_FAILED, "cancelled");
+	}
+}
+
+static int
+upload_archive(struct upload *u, struct offsite_result *r, struct err *e)
+{
+	if (u->size <= u->o->part_size) {
+		char sha[SHA256_HEX_LEN + 1], md5[32];
+		unsigned char *buf = malloc(READ_BUF);
+		struct s3_body body;
+		int rc;
+
+		if (!buf)
+			return err_set(e, ERR_FAILED, "out of memory");
+		rc = hash_range(u->fd, 0, u->size, sha, md5, buf, e);
+		free(buf);
+		if (rc < 0)
+			return -1;
+		memset(&body, 0, sizeof body);
+		body.fd = u->fd;
+		body.size = u->size;
+		body.sha256 = sha;
+		body.md5_b64 = md5;
+		r->parts = 0;
+		return put_retrying(u->o, u->key, &body, u->cancel, r->etag, e);
+	}
+	/* S3 allows 10,000 parts: larger parts for a larger archive. */
+	u->part_size = u->o->part_size;
+	if ((u->size + u->part_size - 1) / u->part_size > S3_PARTS_MAX)
+		u->part_size = (u->size + S3_PARTS_MAX - 1) / S3_PARTS_MAX;
+	u->nparts = (int)((u->size + u->part_size - 1) / u->part_size);
+	if (!(u->parts = calloc((size_t)u->nparts, sizeof *u->parts)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	r->parts = u->nparts;
+	return upload_multipart(u, e);
+}
+
+int
+offsite_upload(struct offsite *o, const struct backup_info *b,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct offsite_result *r, struct err *e)
+{
+	char meta_key[S3_KEY_MAX], *meta = NULL;
+	struct upload u;
+	struct stat st;
+	struct s3_body body;
+	size_t meta_len = 0;
+	double t0 = qb_mono_now();
+	uint64_t remote_size = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof *r);
+	memset(&u, 0, sizeof u);
+	u.fd = -1;
+	if (b->legacy || !b->meta_path[0])
+		return err_set(e, ERR_BAD_REQUEST, "%s is a legacy backup without "
+		    "metadata: it is not copied off-site", b->id);
+	if (member_key(o, b->archive_name, r->archive_key, sizeof r->archive_key,
+	    e) < 0 || member_key(o, b->meta_name, meta_key, sizeof meta_key,
+	    e) < 0)
+		return -1;
+	/* The metadata as it is now: what the bucket will hold. */
+	if (fs_read_file(b->meta_path, META_MAX, &meta, &meta_len, e) < 0)
+		return -1;
+	if ((u.fd = store_open_file(NULL, b, 0, &st, e)) < 0)
+		goto out;
+	u.o = o;
+	u.key = r->archive_key;
+	u.size = (uint64_t)st.st_size;
+	u.progress = progress;
+	u.progress_arg = progress_arg;
+	u.cancel = cancel;
+	u.prog.bytes_total = u.size;
+	log_info("offsite_upload_start", "id=%s key=%s size=%llu", b->id,
+	    logq(u.key), (unsigned long long)u.size);
+	if (upload_archive(&u, r, e) < 0)
+		goto out;
+	/* The metadata last: its presence in the bucket means complete. */
+	memset(&body, 0, sizeof body);
+	body.buf = meta;
+	body.len = meta_len;
+	body.fd = -1;
+	if (put_retrying(o, meta_key, &body, cancel, NULL, e) < 0)
+		goto out;
+	/* What the bucket holds now: its size, and the ETag that Ceph's
+	 * CompleteMultipartUpload reply leaves empty. */
+	if (s3_head(&o->s3, r->archive_key, &remote_size, r->etag, e) < 0)
+		goto out;
+	if (remote_size != u.size) {
+		err_set(e, ERR_OFFSITE, "s3://%s/%s is %llu bytes after the upload, "
+		    "the archive %llu", o->s3.bucket, r->archive_key,
+		    (unsigned long long)remote_size, (unsigned long long)u.size);
+		goto out;
+	}
+	r->size = u.size;
+	r->seconds = qb_mono_now() - t0;
+	log_info("offsite_upload_done", "id=%s key=%s size=%llu parts=%d "
+	    "etag=%s seconds=%.3f", b->id, logq(r->archive_key),
+	    (unsigned long long)r->size, r->parts, logq(r->etag), r->seconds);
+	rc = 0;
+out:
+	if (u.fd >= 0)
+		close(u.fd);
+	free(u.parts);
+	free(meta);
+	return rc;
+}
+
+/* ---- the read side ------------------------------------------------------ */
+
+struct lister {
+	struct offsite *o;
+	json_t *archives;          /* name -> {size, etag} */
+	json_t *metas;             /* ids with metadata */
+};
+
+static int
+list_one(void *arg, const struct s3_object *ob, struct err *e)
+{
+	struct lister *l = arg;
+	const char *name = ob->key + strlen(l->o->member_prefix);
+	size_t n = strlen(name);
+	char id[STORE_ID_MAX];
+
+	(void)e;
+	if (strchr(name, '/'))
+		return 0;
+	if (n > 5 && strcmp(name + n - 5, ".json") == 0 && n - 5 < sizeof id) {
+		snprintf(id, sizeof id, "%.*s", (int)(n - 5), name);
+		if (store_id_valid(id))
+			json_object_set_new(l->metas, id, json_true());
+	} else {
+		json_object_set_new(l->archives, name, json_pack("{s:I, s:s}",
+		    "size", (json_int_t)ob->size, "etag", ob->etag));
+	}
+	return 0;
+}
+
+/* The remote metadata of id, parsed. */
+static json_t *
+remote_meta(struct offsite *o, const char *id, struct err *e);
+
+json_t *
+offsite_list(struct offsite *o, struct err *e)
+{
+	struct lister l = { o, json_object(), json_object() };
+	json_t *out = NULL, *v;
+	const char *id;
+	void *tmp;
+
+	if (!l.archives || !l.metas) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto done;
+	}
+	if (s3_list(&o->s3, o->member_prefix, list_one, &l, e) < 0)
+		goto done;
+	out = json_array();
+	json_object_foreach_safe(l.metas, tmp, id, v) {
+		json_t *m = remote_meta(o, id, e);
+		const char *file;
+		json_t *ar, *item;
+
+		if (!m) {
+			log_warn("offsite_metadata_unreadable", "id=%s error=%s", id,
+			    logq(e->msg));
+			err_clear(e);
+			continue;
+		}
+		file = json_get_str(json_object_get(m, "archive"), "file");
+		ar = file ? json_object_get(l.archives, file) : NULL;
+		if (ar) {
+			item = json_pack("{s:s, s:s, s:O, s:O, s:b, s:O, s:O, s:O, "
+			    "s:O}", "id", id, "archive", file,
+			    "size", json_object_get(ar, "size"),
+			    "etag", json_object_get(ar, "etag"),
+			    "encrypted", json_is_true(json_object_get(m, "encrypted")),
+			    "sha256", json_object_get(json_object_get(m, "archive"),
+			    "sha256") ? json_object_get(json_object_get(m, "archive"),
+			    "sha256") : json_null(),
+			    "created", json_object_get(m, "created") ?
+			    json_object_get(m, "created") : json_null(),
+			    "files", json_object_get(m, "files") ?
+			    json_object_get(m, "files") : json_null(),
+			    "bytes", json_object_get(m, "bytes") ?
+			    json_object_get(m, "bytes") : json_null());
+			if (item)
+				json_array_append_new(out, item);
+		}
+		json_decref(m);
+	}
+	/* Ids sort by time: newest first. */
+	size_t n = json_array_size(out);
+	for (size_t i = 0; i + 1 < n; i++)
+		for (size_t j = 0; j + 1 < n - i; j++) {
+			json_t *a = json_array_get(out, j), *b = json_array_get(out, j + 1);
+			if (strcmp(json_get_str(a, "id"), json_get_str(b, "id")) < 0) {
+				json_incref(a);
+				json_array_set(out, j, b);
+				json_array_set_new(out, j + 1, a);
+			}
+		}
+done:
+	json_decref(l.archives);
+	json_decref(l.metas);
+	return out;
+}
+
+struct membuf {
+	char *p;
+	size_t len;
+};
+
+static int
+mem_sink(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct membuf *m = arg;
+	char *p;
+
+	if (m->len + len > META_MAX)
+		return err_set(e, ERR_OFFSITE, "remote metadata over %u bytes",
+		    META_MAX);
+	if (!(p = realloc(m->p, m->len + len + 1)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	memcpy(p + m->len, buf, len);
+	m->p = p;
+	m->len += len;
+	p[m->len] = '\0';
+	return 0;
+}
+
+static json_t *
+remote_meta(struct offsite *o, const char *id, struct err *e)
+{
+	char name[STORE_ID_MAX + 8], key[S3_KEY_MAX];
+	struct membuf m = { NULL, 0 };
+	json_error_t je;
+	json_t *j;
+
+	snprintf(name, sizeof name, "%s.json", id);
+	if (member_key(o, name, key, sizeof key, e) < 0 ||
+	    s3_get(&o->s3, key, 0, NULL, mem_sink, &m, NULL, e) < 0) {
+		free(m.p);
+		return NULL;
+	}
+	j = json_loadb(m.p ? m.p : "", m.len, 0, &je);
+	free(m.p);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		err_set(e, ERR_VERIFY, "s3://%s/%s: not a metadata file: %s",
+		    o->s3.bucket, key, je.text);
+		return NULL;
+	}
+	return j;
+}
+
+struct hash_sink {
+	EVP_MD_CTX *sha;
+	struct progress prog;
+	uint64_t next_report;
+	progress_fn progress;
+	void *progress_arg;
+	volatile sig_atomic_t *cancel;
+};
+
+static int
+hash_sink(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct hash_sink *h = arg;
+
+	EVP_DigestUpdate(h->sha, buf, len);
+	h->prog.bytes_done += len;
+	if (h->progress && h->prog.bytes_done >= h->next_report) {
+		h->next_report = h->prog.bytes_done + (8u << 20);
+		h->progress(&h->prog, h->progress_arg);
+	}
+	if (h->cancel && *h->cancel)
+		return err_set(e, ERR_FAILED, "cancelled");
+	return 0;
+}
+
+int
+offsite_verify_stored(struct offsite *o, const char *id,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e)
+{
+	struct hash_sink h;
+	char key[S3_KEY_MAX], etag[S3_ETAG_MAX];
+	unsigned char md[32];
+	unsigned int ml = 0;
+	const char *file, *want;
+	double t0 = qb_mono_now();
+	uint64_t size = 0, got = 0;
+	json_t *m;
+	int rc = -1;
+
+	memset(res, 0, sizeof *res);
+	memset(&h, 0, sizeof h);
+	if (!store_id_valid(id))
+		return err_set(e, ERR_BAD_REQUEST, "%s is not a backup id", id);
+	if (!(m = remote_meta(o, id, e)))
+		return -1;
+	file = json_get_str(json_object_get(m, "archive"), "file");
+	want = json_get_str(json_object_get(m, "archive"), "sha256");
+	if (!file || !want || strchr(file, '/')) {
+		err_set(e, ERR_VERIFY, "the remote metadata of %s names no archive "
+		    "or no SHA-256", id);
+		goto out;
+	}
+	if (member_key(o, file, key, sizeof key, e) < 0 ||
+	    s3_head(&o->s3, key, &size, etag, e) < 0)
+		goto out;
+	if ((long long)size != json_get_u(json_object_get(m, "archive"),
+	    "size")) {
+		err_set(e, ERR_VERIFY, "s3://%s/%s is %llu bytes, its metadata "
+		    "says %lld", o->s3.bucket, key, (unsigned long long)size,
+		    json_get_u(json_object_get(m, "archive"), "size"));
+		goto out;
+	}
+	if (!(h.sha = EVP_MD_CTX_new()) ||
+	    EVP_DigestInit_ex(h.sha, EVP_sha256(), NULL) != 1) {
+		err_set(e, ERR_FAILED, "libcrypto: digest");
+		goto out;
+	}
+	h.prog.bytes_total = size;
+	h.progress = progress;
+	h.progress_arg = progress_arg;
+	h.cancel = cancel;
+	/* Pinned to the object the HEAD saw. */
+	if (s3_get(&o->s3, key, 0, etag[0] ? etag : NULL, hash_sink, &h, &got,
+	    e) < 0)
+		goto out;
+	EVP_DigestFinal_ex(h.sha, md, &ml);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(res->sha256 + 2 * i, 3, "%02x", md[i]);
+	if (got != size) {
+		err_set(e, ERR_VERIFY, "s3://%s/%s: %llu bytes read, %llu stored",
+		    o->s3.bucket, key, (unsigned long long)got,
+		    (unsigned long long)size);
+		goto out;
+	}
+	if (strcmp(res->sha256, want) != 0) {
+		err_set(e, ERR_VERIFY, "s3://%s/%s: SHA-256 is %s, its metadata "
+		    "says %s", o->s3.bucket, key, res->sha256, want);
+		goto out;
+	}
+	res->size = size;
+	res->files = (uint64_t)json_get_u(m, "files");
+	res->bytes = (uint64_t)json_get_u(m, "bytes");
+	res->seconds = qb_mono_now() - t0;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(h.sha);
+	json_decref(m);
+	return rc;
+}

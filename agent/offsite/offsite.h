@@ -1,0 +1,70 @@
+/* offsite: a member's backups copied to an S3 bucket, and read back.
+ *
+ *   PREFIX/member<N>/<ID>.tar.zst[.age]   the archive, as stored locally
+ *   PREFIX/member<N>/<ID>.json            its metadata, written last: its
+ *                                         presence means complete
+ *
+ * An upload sends the archive (one PUT up to part_size, else a multipart
+ * upload of `parallel` parts in flight, each part read twice from the file:
+ * once for its SHA-256 and MD5, once to send it, so memory stays near
+ * `parallel` read buffers), then the metadata, then checks the object with
+ * a HEAD (its size; its ETag, which Ceph's CompleteMultipartUpload reply
+ * leaves empty). Each request is tried again with back-off on a timeout, a
+ * reset or a 5xx; a multipart upload that fails is aborted. The node is
+ * never involved. */
+#ifndef QB_OFFSITE_H
+#define QB_OFFSITE_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "agent_conf.h"
+#include "archiver.h"
+#include "err.h"
+#include "s3.h"
+#include "store.h"
+#include "verify.h"
+
+struct offsite {
+	struct s3_conf s3;
+	uint64_t part_size;
+	int parallel;
+	long long member;
+	char member_prefix[S3_KEY_MAX];   /* PREFIX/member<N>/ */
+};
+
+/* From [offsite]: ERR_CONFIG when url is not set or a key file cannot be
+ * read (the keys are read now: a rotated Secret is picked up by the next
+ * call). */
+int offsite_open(const struct agent_conf *cf, struct offsite *o,
+    struct err *e);
+/* Wipe the keys. */
+void offsite_close(struct offsite *o);
+
+struct offsite_result {
+	char archive_key[S3_KEY_MAX];
+	char etag[S3_ETAG_MAX];
+	uint64_t size;
+	int parts;                 /* 0: one PUT */
+	double seconds;
+};
+
+/* Upload backup b of store s (complete, not legacy). progress counts the
+ * archive's bytes sent; cancel stops between requests and parts. */
+int offsite_upload(struct offsite *o, const struct backup_info *b,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct offsite_result *r, struct err *e);
+
+/* The member's complete remote backups, newest first: a JSON array of
+ * {id, archive, size, etag, uploaded, encrypted, sha256, files, bytes}
+ * (from each remote metadata). Archives without metadata are left out. */
+json_t *offsite_list(struct offsite *o, struct err *e);
+
+/* Stream the remote archive of backup id and check its size and SHA-256
+ * against the remote metadata (no key needed). */
+int offsite_verify_stored(struct offsite *o, const char *id,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct verify_result *res, struct err *e);
+
+#endif

@@ -1,0 +1,121 @@
+#!/bin/sh
+# offsite list|upload|verify against a real S3 server (Ceph's object
+# gateway, tests/helpers/s3-server.sh), read and written back by awscli:
+# a multipart upload in parallel parts whose object is byte for byte the
+# local archive, with its metadata beside it and no multipart upload left
+# over; the local metadata records the copy; list and verify; an encrypted
+# backup that age opens from the bucket; a byte changed in the bucket is
+# exit 5; a wrong secret, a missing bucket and an endpoint that is down are
+# exit 1 with the S3 error named, the local backup intact; bad settings
+# are exit 2.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3_lib.sh"
+
+[ -x /usr/bin/aws ] || fail "awscli is not installed (scripts/install-deps.sh installs it)"
+start_s3
+aws_s3 s3 mb s3://qb-test >/dev/null
+mkdata
+head -c 31457280 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
+printf '%s\n' "$S3_ACCESS_KEY" >"$T/ak"
+printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+chmod 600 "$T/sk"
+M=$T/backups/member1
+
+off() { # ARGS...: the agent with [offsite] set to the test's bucket
+	agent --set offsite.url="$S3_ENDPOINT/qb-test/net-a" \
+		--set offsite.access_key_file="$T/ak" --set offsite.secret_key_file="$T/sk" \
+		--set offsite.part_size=5242880 --set offsite.parallel=3 "$@"
+}
+
+expect_exit 0 agent --json archive
+id=$(jq -r .id "$T/out")
+expect_exit 0 off --json offsite upload
+[ "$(jq -r .id "$T/out")" = "$id" ] || fail "upload: not the latest backup"
+parts=$(jq -r .parts "$T/out")
+[ "$parts" -ge 6 ] || fail "upload: $parts parts, expected a multipart upload of 6 or more"
+aws_s3 s3 ls s3://qb-test/net-a/member1/ >"$T/ls"
+assert_contains "$T/ls" "$id.tar.zst"
+assert_contains "$T/ls" "$id.json"
+aws_s3 s3 cp --only-show-errors "s3://qb-test/net-a/member1/$id.tar.zst" "$T/remote.tar.zst"
+cmp "$T/remote.tar.zst" "$M/$id.tar.zst" || fail "the object is not the local archive"
+[ "$(sha256sum <"$T/remote.tar.zst" | cut -d' ' -f1)" = "$(jq -r .archive.sha256 "$M/$id.json")" ] ||
+	fail "the object's SHA-256 is not the metadata's"
+aws_s3 s3 cp --only-show-errors "s3://qb-test/net-a/member1/$id.json" "$T/remote.json"
+[ "$(jq -S 'del(.offsite)' "$T/remote.json")" = "$(jq -S 'del(.offsite)' "$M/$id.json")" ] ||
+	fail "the remote metadata is not the local one"
+[ "$(jq -r .offsite.state "$M/$id.json")" = uploaded ] || fail "the local metadata does not record the copy"
+[ "$(jq -r .offsite.key "$M/$id.json")" = "net-a/member1/$id.tar.zst" ] || fail "offsite.key"
+case $(jq -r .offsite.etag "$M/$id.json") in *-$parts*) ;; *) fail "offsite.etag: $(jq .offsite "$M/$id.json")" ;; esac
+aws_s3 s3api list-multipart-uploads --bucket qb-test >"$T/mpu.json"
+# (awscli prints nothing when there is none)
+[ ! -s "$T/mpu.json" ] || [ "$(jq '.Uploads // [] | length' "$T/mpu.json")" = 0 ] ||
+	fail "multipart uploads left: $(cat "$T/mpu.json")"
+ok "upload: $parts parts in parallel, the object byte for byte the archive, metadata beside it, recorded locally, no upload left open"
+
+expect_exit 0 off --json offsite list
+[ "$(jq -r '.[0].id' "$T/out")" = "$id" ] && [ "$(jq -r '.[0].encrypted' "$T/out")" = false ] ||
+	fail "offsite list: $(cat "$T/out")"
+expect_exit 0 off offsite verify
+assert_contains "$T/out" "ok $id"
+expect_exit 0 off offsite verify "$id"
+ok "offsite list and verify (the newest, and by id) with no key"
+
+# An encrypted backup, opened from the bucket by age alone.
+age-keygen -o "$T/id.key" 2>/dev/null
+age-keygen -y "$T/id.key" >"$T/recipients"
+expect_exit 0 agent --set encryption.recipients_file="$T/recipients" --json archive
+eid=$(jq -r .id "$T/out")
+expect_exit 0 off offsite upload "$eid"
+aws_s3 s3 cp --only-show-errors "s3://qb-test/net-a/member1/$eid.tar.zst.age" - |
+	age -d -i "$T/id.key" | zstd -dq | tar -tf - >"$T/list"
+assert_contains "$T/list" "geth/chaindata/000003.ldb"
+grep -q "^\.quorum-backup/manifest.json" "$T/list" || fail "no manifest in the encrypted object"
+expect_exit 0 off --json offsite list
+[ "$(jq -r --arg id "$eid" '.[] | select(.id == $id) | .encrypted' "$T/out")" = true ] ||
+	fail "offsite list: the encrypted copy is not marked"
+[ "$(jq -r '.[0].id' "$T/out")" = "$eid" ] || fail "offsite list is not newest first"
+expect_exit 0 off offsite verify "$eid"
+ok "an encrypted backup uploaded: age -d | zstd -d | tar -t reads the object; list marks it; verify needs no key"
+
+# A byte changed in the bucket.
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 3] ^= 1
+open(sys.argv[2], "wb").write(b)' "$T/remote.tar.zst" "$T/changed"
+aws_s3 s3 cp --only-show-errors "$T/changed" "s3://qb-test/net-a/member1/$id.tar.zst"
+expect_exit 5 off offsite verify "$id"
+assert_contains "$T/err" "SHA-256 is"
+assert_contains "$T/err" "code=verification_failed"
+ok "a byte changed in the bucket (written back with aws): verify exit 5"
+
+# Faults: each a clear error, the local backup intact.
+printf 'wrong\n' >"$T/sk-wrong"
+chmod 600 "$T/sk-wrong"
+expect_exit 1 off --set offsite.secret_key_file="$T/sk-wrong" offsite upload "$id"
+assert_contains "$T/err" "SignatureDoesNotMatch"
+assert_contains "$T/err" "code=offsite_failed"
+expect_exit 1 off --set offsite.url="$S3_ENDPOINT/qb-missing/net-a" offsite upload "$id"
+assert_contains "$T/err" "NoSuchBucket"
+expect_exit 1 off --set offsite.url="http://127.0.0.1:1/qb-test/net-a" offsite list
+assert_contains "$T/err" "code=offsite_failed"
+expect_exit 0 agent verify --stored "$id"
+[ "$(jq -r .offsite.state "$M/$id.json")" = uploaded ] || fail "a failed upload changed the local record"
+expect_exit 4 off offsite verify 20200101T000000Z
+ok "a wrong secret (SignatureDoesNotMatch), a missing bucket (NoSuchBucket), an endpoint that is down: exit 1, the local backup intact; a copy not there: exit 4"
+
+# Bad settings.
+expect_exit 2 agent offsite list
+assert_contains "$T/err" "[offsite] url is not set"
+expect_exit 2 off --set offsite.url="$S3_ENDPOINT" offsite list
+assert_contains "$T/err" "no bucket"
+chmod 644 "$T/sk"
+expect_exit 2 off offsite list
+assert_contains "$T/err" "readable by others"
+chmod 600 "$T/sk"
+expect_exit 2 off --set offsite.access_key_file="$T/nope" offsite list
+expect_exit 2 off offsite frobnicate
+expect_exit 2 off --set offsite.part_size=1000 offsite list
+ok "no url, no bucket, a secret readable by others, a missing key file, an unknown subcommand, a part size under 5 MiB: exit 2"
+
+stop_s3
+finish
