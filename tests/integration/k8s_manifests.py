@@ -706,11 +706,11 @@ def check_no_token():
 RUNTIME_PKG = {"libarchive": "libarchive13", "libzstd": "libzstd1", "libxxhash": "libxxhash0",
                "zlib": "zlib1g", "libmicrohttpd": "libmicrohttpd12", "inih": "libinih1",
                "libcurl": "libcurl4", "jansson": "libjansson4", "libcrypto": "libssl3",
-               "libsodium": "libsodium23"}
+               "libsodium": "libsodium23", "libxml-2.0": "libxml2"}
 DEV_PKG = {"libarchive": "libarchive-dev", "libzstd": "libzstd-dev", "libxxhash": "libxxhash-dev",
            "zlib": "zlib1g-dev", "libmicrohttpd": "libmicrohttpd-dev", "inih": "libinih-dev",
            "libcurl": "libcurl4-openssl-dev", "jansson": "libjansson-dev", "libcrypto": "libssl-dev",
-           "libsodium": "libsodium-dev", "check": "check"}
+           "libsodium": "libsodium-dev", "libxml-2.0": "libxml2-dev", "check": "check"}
 TEST_ONLY = {"check"}
 IMAGE_UID = None
 
