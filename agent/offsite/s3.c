@@ -176,10 +176,6 @@ on_body(char *buf, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	/* Only a 2xx body goes to the sink; an error's goes to memory. */
-	if (q->sink && q->status == 0) {
-		long st = 0;
-		(void)st;
-	}
 	if (q->sink && q->status >= 200 && q->status < 300) {
 		if (q->sink(q->sink_arg, buf, len, q->sink_err) < 0) {
 			q->sink_failed = 1;
@@ -311,6 +307,30 @@ reply_error(struct req *q, const char *curl_msg, CURLcode rc, struct err *e)
 	    msg, msg[0] ? ")" : "");
 }
 
+/* The method and, for PUT and POST, the body. */
+static void
+set_method(struct req *q, CURL *ch, uint64_t body_len)
+{
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(ch, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "PUT") == 0) {
+		curl_easy_setopt(ch, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(ch, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(ch, CURLOPT_READDATA, q);
+		curl_easy_setopt(ch, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(ch, CURLOPT_SEEKDATA, q);
+		curl_easy_setopt(ch, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
+	} else if (strcmp(q->method, "POST") == 0) {
+		curl_easy_setopt(ch, CURLOPT_POST, 1L);
+		curl_easy_setopt(ch, CURLOPT_POSTFIELDS, q->body ?
+		    (const char *)q->body->buf : "");
+		curl_easy_setopt(ch, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)(q->body ? q->body->len : 0));
+	} else if (strcmp(q->method, "DELETE") == 0) {
+		curl_easy_setopt(ch, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+}
+
 static int
 perform(struct req *q, struct err *e)
 {
@@ -396,24 +416,7 @@ perform(struct req *q, struct err *e)
 	bc.h = ch;
 	curl_easy_setopt(ch, CURLOPT_WRITEFUNCTION, on_body_first);
 	curl_easy_setopt(ch, CURLOPT_WRITEDATA, &bc);
-	if (strcmp(q->method, "HEAD") == 0) {
-		curl_easy_setopt(ch, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(q->method, "PUT") == 0) {
-		curl_easy_setopt(ch, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(ch, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(ch, CURLOPT_READDATA, q);
-		curl_easy_setopt(ch, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(ch, CURLOPT_SEEKDATA, q);
-		curl_easy_setopt(ch, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
-	} else if (strcmp(q->method, "POST") == 0) {
-		curl_easy_setopt(ch, CURLOPT_POST, 1L);
-		curl_easy_setopt(ch, CURLOPT_POSTFIELDS, q->body ?
-		    (const char *)q->body->buf : "");
-		curl_easy_setopt(ch, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)(q->body ? q->body->len : 0));
-	} else if (strcmp(q->method, "DELETE") == 0) {
-		curl_easy_setopt(ch, CURLOPT_CUSTOMREQUEST, "DELETE");
-	}
+	set_method(q, ch, body_len);
 	rc = curl_easy_perform(ch);
 	curl_easy_getinfo(ch, CURLINFO_RESPONSE_CODE, &q->status);
 	if (rc != CURLE_OK || q->status < 200 || q->status >= 300) {
