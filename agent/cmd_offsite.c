@@ -92,10 +92,10 @@ offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
 	if (rc < 0)
 		return cmd_fail("offsite upload", &e);
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:f}", "id",
-		    b.id, "bucket", o->s3.bucket, "key", r.archive_key, "etag",
-		    r.etag, "size", (json_int_t)r.size, "parts", r.parts,
-		    "seconds", r.seconds);
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f}",
+		    "id", b.id, "bucket", o->s3.bucket, "key", r.archive_key,
+		    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
+		    "reused", r.reused, "seconds", r.seconds);
 		json_print(j);
 		json_decref(j);
 	} else {

@@ -120,10 +120,11 @@ member_key(const struct offsite *o, const char *name, char *out, size_t size,
 
 /* ---- hashing a range of the file -------------------------------------- */
 
-/* The SHA-256 (hex) and MD5 (base64) of size bytes of fd from off. */
+/* The SHA-256 (hex) and MD5 (base64, and hex when md5hex is not NULL) of
+ * size bytes of fd from off. */
 static int
 hash_range(int fd, uint64_t off, uint64_t size, char sha[SHA256_HEX_LEN + 1],
-    char md5[32], unsigned char *buf, struct err *e)
+    char md5[32], char *md5hex, unsigned char *buf, struct err *e)
 {
 	EVP_MD_CTX *s = EVP_MD_CTX_new(), *m = EVP_MD_CTX_new();
 	unsigned char sd[32], md[16];
@@ -156,6 +157,8 @@ hash_range(int fd, uint64_t off, uint64_t size, char sha[SHA256_HEX_LEN + 1],
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(sha + 2 * i, 3, "%02x", sd[i]);
 	EVP_EncodeBlock((unsigned char *)md5, md, 16);
+	for (unsigned i = 0; md5hex && i < 16; i++)
+		snprintf(md5hex + 2 * i, 3, "%02x", md[i]);
 	rc = 0;
 out:
 	EVP_MD_CTX_free(s);
@@ -186,6 +189,10 @@ struct upload {
 	uint64_t size, part_size;
 	int nparts;
 	struct s3_part *parts;
+	/* An earlier upload of the same key, interrupted: the parts it left
+	 * (ETag "" where none), reused when their MD5 is the local part's. */
+	struct s3_part *found;
+	int reused;
 	/* shared by the workers */
 	pthread_mutex_t mu;
 	int next;                  /* the next part to send */
@@ -205,11 +212,24 @@ send_part(struct upload *u, int i, unsigned char *buf, struct err *e)
 	uint64_t off = (uint64_t)i * u->part_size;
 	uint64_t len = off + u->part_size <= u->size ? u->part_size :
 	    u->size - off;
-	char sha[SHA256_HEX_LEN + 1], md5[32];
+	char sha[SHA256_HEX_LEN + 1], md5[32], md5hex[33], etag[40];
 	struct s3_body body;
 
-	if (hash_range(u->fd, off, len, sha, md5, buf, e) < 0)
+	if (hash_range(u->fd, off, len, sha, md5, md5hex, buf, e) < 0)
 		return -1;
+	/* A part's ETag is the MD5 of its bytes: one already in the bucket
+	 * with this part's content is not sent again. */
+	snprintf(etag, sizeof etag, "\"%s\"", md5hex);
+	if (u->found && u->found[i].size == len &&
+	    strcmp(u->found[i].etag, etag) == 0) {
+		snprintf(u->parts[i].etag, sizeof u->parts[i].etag, "%s", etag);
+		u->parts[i].number = i + 1;
+		u->parts[i].size = len;
+		pthread_mutex_lock(&u->mu);
+		u->reused++;
+		pthread_mutex_unlock(&u->mu);
+		return 0;
+	}
 	memset(&body, 0, sizeof body);
 	body.fd = u->fd;
 	body.off = off;
@@ -271,17 +291,97 @@ part_worker(void *arg)
 	return NULL;
 }
 
+/* The uploads in progress of exactly this key. */
+struct pending {
+	const char *key;
+	struct s3_upload *v;
+	size_t n;
+};
+
+static int
+pending_one(void *arg, const struct s3_upload *up, struct err *e)
+{
+	struct pending *p = arg;
+	struct s3_upload *nv;
+
+	if (strcmp(up->key, p->key) != 0)
+		return 0;
+	if (p->n >= 64)
+		return 0;
+	if (!(nv = realloc(p->v, (p->n + 1) * sizeof *nv)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	p->v = nv;
+	p->v[p->n++] = *up;
+	return 0;
+}
+
+static int
+found_part(void *arg, const struct s3_part *p, struct err *e)
+{
+	struct upload *u = arg;
+
+	(void)e;
+	if (p->number >= 1 && p->number <= u->nparts)
+		u->found[p->number - 1] = *p;
+	return 0;
+}
+
+/* An upload of this key that an earlier run left: the newest is taken up
+ * again (its parts reused where their content matches), the others are
+ * aborted. 0 with u->upload_id set when one is resumed, 1 when there is
+ * none, -1 with e. */
+static int
+resume_pending(struct upload *u, struct err *e)
+{
+	struct pending p = { u->key, NULL, 0 };
+	size_t newest = 0;
+	struct err ae;
+
+	if (s3_mpu_list(&u->o->s3, u->key, pending_one, &p, e) < 0) {
+		free(p.v);
+		return -1;
+	}
+	if (p.n == 0)
+		return 1;
+	for (size_t i = 1; i < p.n; i++)
+		if (p.v[i].initiated > p.v[newest].initiated)
+			newest = i;
+	for (size_t i = 0; i < p.n; i++)
+		if (i != newest && s3_mpu_abort(&u->o->s3, u->key, p.v[i].upload_id,
+		    &ae) < 0)
+			log_warn("offsite_abort_failed", "key=%s upload_id=%s "
+			    "error=%s", logq(u->key), logq(p.v[i].upload_id),
+			    logq(ae.msg));
+	snprintf(u->upload_id, sizeof u->upload_id, "%s", p.v[newest].upload_id);
+	free(p.v);
+	if (!(u->found = calloc((size_t)u->nparts, sizeof *u->found)))
+		return err_set(e, ERR_FAILED, "out of memory");
+	if (s3_mpu_parts(&u->o->s3, u->key, u->upload_id, found_part, u, e) < 0) {
+		/* Gone meanwhile, or unreadable: start afresh. */
+		s3_mpu_abort(&u->o->s3, u->key, u->upload_id, &ae);
+		free(u->found);
+		u->found = NULL;
+		u->upload_id[0] = '\0';
+		err_clear(e);
+		return 1;
+	}
+	return 0;
+}
+
 static int
 upload_multipart(struct upload *u, struct err *e)
 {
 	pthread_t th[32];
 	int nth = u->o->parallel < u->nparts ? u->o->parallel : u->nparts, made;
+	int rc = resume_pending(u, e);
 
-	if (s3_mpu_create(&u->o->s3, u->key, u->upload_id, e) < 0)
+	if (rc < 0 || (rc == 1 && s3_mpu_create(&u->o->s3, u->key, u->upload_id,
+	    e) < 0))
 		return -1;
 	log_info("offsite_multipart", "key=%s upload_id=%s parts=%d "
-	    "part_size=%llu parallel=%d", logq(u->key), logq(u->upload_id),
-	    u->nparts, (unsigned long long)u->part_size, nth);
+	    "part_size=%llu parallel=%d resumed=%s", logq(u->key),
+	    logq(u->upload_id), u->nparts, (unsigned long long)u->part_size, nth,
+	    rc == 0 ? "true" : "false");
 	pthread_mutex_init(&u->mu, NULL);
 	for (made = 0; made < nth && made < 32; made++)
 		if (pthread_create(&th[made], NULL, part_worker, u) != 0)
@@ -291,6 +391,9 @@ upload_multipart(struct upload *u, struct err *e)
 	for (int i = 0; i < made; i++)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&u->mu);
+	if (u->reused)
+		log_info("offsite_parts_reused", "key=%s parts=%d", logq(u->key),
+		    u->reused);
 	if (u->failed) {
 		struct err ae;
 		*e = u->err;
@@ -345,7 +448,7 @@ upload_archive(struct upload *u, struct offsite_result *r, struct err *e)
 
 		if (!buf)
 			return err_set(e, ERR_FAILED, "out of memory");
-		rc = hash_range(u->fd, 0, u->size, sha, md5, buf, e);
+		rc = hash_range(u->fd, 0, u->size, sha, md5, NULL, buf, e);
 		free(buf);
 		if (rc < 0)
 			return -1;
@@ -365,7 +468,10 @@ upload_archive(struct upload *u, struct offsite_result *r, struct err *e)
 	if (!(u->parts = calloc((size_t)u->nparts, sizeof *u->parts)))
 		return err_set(e, ERR_FAILED, "out of memory");
 	r->parts = u->nparts;
-	return upload_multipart(u, e);
+	if (upload_multipart(u, e) < 0)
+		return -1;
+	r->reused = u->reused;
+	return 0;
 }
 
 int
@@ -435,6 +541,7 @@ out:
 	if (u.fd >= 0)
 		close(u.fd);
 	free(u.parts);
+	free(u.found);
 	free(meta);
 	return rc;
 }

@@ -10,8 +10,11 @@
  * `parallel` read buffers), then the metadata, then checks the object with
  * a HEAD (its size; its ETag, which Ceph's CompleteMultipartUpload reply
  * leaves empty). Each request is tried again with back-off on a timeout, a
- * reset or a 5xx; a multipart upload that fails is aborted. The node is
- * never involved. */
+ * reset or a 5xx; a multipart upload that fails is aborted. A multipart
+ * upload of the same key that an earlier run left (the agent killed, the
+ * store gone mid-way) is taken up again: ListParts tells which parts are
+ * there, and those whose ETag is the MD5 of the local part are not sent
+ * again; older ones are aborted. The node is never involved. */
 #ifndef QB_OFFSITE_H
 #define QB_OFFSITE_H
 
@@ -47,6 +50,8 @@ struct offsite_result {
 	char etag[S3_ETAG_MAX];
 	uint64_t size;
 	int parts;                 /* 0: one PUT */
+	int reused;                /* parts an interrupted upload of the same
+	                            * key had sent, with the same content */
 	double seconds;
 };
 

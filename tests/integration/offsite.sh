@@ -77,6 +77,36 @@ expect_exit 0 off --json offsite list
 expect_exit 0 off offsite verify "$eid"
 ok "an encrypted backup uploaded: age -d | zstd -d | tar -t reads the object; list marks it; verify needs no key"
 
+# An upload an earlier run left: taken up again, its part reused when its
+# content is the local part's, an older one aborted.
+expect_exit 0 agent --json archive
+rid=$(jq -r .id "$T/out")
+rkey=net-a/member1/$rid.tar.zst
+aws_s3 s3api create-multipart-upload --bucket qb-test --key "$rkey" >"$T/old.json"
+sleep 1   # Initiated has a resolution of a second
+aws_s3 s3api create-multipart-upload --bucket qb-test --key "$rkey" >"$T/new.json"
+head -c 5242880 "$M/$rid.tar.zst" >"$T/part1"
+aws_s3 s3api upload-part --bucket qb-test --key "$rkey" --part-number 1 \
+	--upload-id "$(jq -r .UploadId "$T/new.json")" --body "$T/part1" >/dev/null
+expect_exit 0 off --json offsite upload "$rid"
+[ "$(jq -r .reused "$T/out")" = 1 ] || fail "the part already sent was not reused: $(cat "$T/out")"
+assert_contains "$T/err" "resumed=true"
+aws_s3 s3 cp --only-show-errors "s3://qb-test/$rkey" "$T/resumed"
+cmp "$T/resumed" "$M/$rid.tar.zst" || fail "the resumed upload is not the archive"
+aws_s3 s3api list-multipart-uploads --bucket qb-test >"$T/mpu.json"
+[ ! -s "$T/mpu.json" ] || [ "$(jq '.Uploads // [] | length' "$T/mpu.json")" = 0 ] ||
+	fail "multipart uploads left after a resume: $(cat "$T/mpu.json")"
+# A part that differs from the local one is sent again.
+aws_s3 s3api create-multipart-upload --bucket qb-test --key "$rkey" >"$T/new.json"
+head -c 5242880 /dev/urandom >"$T/part1"
+aws_s3 s3api upload-part --bucket qb-test --key "$rkey" --part-number 1 \
+	--upload-id "$(jq -r .UploadId "$T/new.json")" --body "$T/part1" >/dev/null
+expect_exit 0 off --json offsite upload "$rid"
+[ "$(jq -r .reused "$T/out")" = 0 ] || fail "a part of other content was reused"
+aws_s3 s3 cp --only-show-errors "s3://qb-test/$rkey" "$T/resumed"
+cmp "$T/resumed" "$M/$rid.tar.zst" || fail "the upload kept a part of other content"
+ok "an upload left by an earlier run: resumed from ListParts, a matching part reused and one of other content sent again, the older upload aborted"
+
 # A byte changed in the bucket.
 python3 -c '
 import sys
