@@ -18,15 +18,24 @@
 # The data is made once by gen-chaindata.sh (deterministic). Each round runs,
 # on the same data, with a warm page cache (nothing is dropped; one warm-up
 # read of the whole tree precedes every measured run):
-#   agent       quorum-backup-agent ... archive  (ends with its own fsync)
-#   tar|zstd    tar -cf - -C DIR . | zstd -q -T0 -3 > F && sync F
-#   tar -czf    tar -czf F -C DIR . && sync F
+#   agent          quorum-backup-agent ... archive  (ends with its own fsync)
+#   agent+age      the same with --set encryption.recipients_file=R: the
+#                  archive encrypted with age (tar -> zstd -> age),
+#                  <ID>.tar.zst.age
+#   tar|zstd       tar -cf - -C DIR . | zstd -q -T0 -3 > F && sync F
+#   tar|zstd|age   tar -cf - -C DIR . | zstd -q -T0 -3 | age -r RECIPIENT > F
+#                  && sync F  (left out, with a warning, when age is missing)
+#   tar -czf       tar -czf F -C DIR . && sync F
 # and records wall time, output size and peak RSS (GNU time's %M; for the
-# pipeline, zstd's and tar's processes separately). The tar runs leave out
+# pipelines, each process separately). The tar runs leave out
 # DIR/.quorum-backup, the agent's own directory, which it never archives.
+# The key pair is made in the work dir before round 1 with the agent's
+# keygen (identity 0600; R holds its one age1... recipient) and removed
+# at the end, with --keep too.
 # The report is a plain text table; the targets (time <= 0.9 x tar|zstd,
-# size within 3% of tar|zstd, peak RSS < 100 MiB) print PASS or MISS, and
-# the exit status is 0 either way (1 only when a run fails).
+# size within 3% of tar|zstd, peak RSS < 100 MiB, and for encryption:
+# agent+age time <= 1.15 x agent time) print PASS or MISS, and the exit
+# status is 0 either way (1 only when a run fails).
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -72,6 +81,13 @@ die() {
 for tool in tar zstd gzip sync awk; do
 	command -v "$tool" >/dev/null || die "$tool is required"
 done
+if command -v age >/dev/null; then
+	have_age=1
+else
+	have_age=0
+	echo "bench-archive: age is missing: the tar | zstd | age reference is left out" \
+		"(install with: apt-get install -y age)" >&2
+fi
 gnu_time=${GNU_TIME:-/usr/bin/time}
 if ! "$gnu_time" -f %M -o /dev/null true 2>/dev/null; then
 	echo "bench-archive: GNU time ($gnu_time) is missing: peak RSS will be n/a" \
@@ -84,6 +100,7 @@ data=$work/data-$size_mib
 stamp=$work/data-$size_mib.stamp
 out=$work/out
 logs=$work/logs
+keys=$out/keys
 cleanup() {
 	if [ "$keep" -eq 0 ]; then
 		rm -rf -- "$work"
@@ -162,21 +179,44 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 results=$work/results
 : >"$results"
 
-run_agent() { # round
-	local b=$out/agent log=$logs/agent-$1.log t0 t1 f
+# make_keys: an age identity ($keys/identity, 0600) and a recipients file
+# with its recipient ($keys/recipients), for the encrypted runs.
+make_keys() {
+	rm -rf -- "$keys"
+	mkdir -m 700 "$keys"
+	if ! "$agent" --json keygen -o "$keys/identity" >"$keys/keygen.json" 2>"$logs/keygen.log"; then
+		cat "$logs/keygen.log" >&2
+		die "the agent's keygen failed (log above)"
+	fi
+	chmod 600 "$keys/identity"
+	recipient=$(sed -n 's/.*"recipient": *"\(age1[^"]*\)".*/\1/p' "$keys/keygen.json")
+	[ -n "$recipient" ] || die "no recipient in the keygen's output: $(cat "$keys/keygen.json")"
+	printf '# bench-archive.sh: a key pair for this run only\n%s\n' "$recipient" >"$keys/recipients"
+}
+
+run_agent() { # round [age]: the agent's archive, encrypted with "age"
+	local b=$out/agent log=$logs/agent-$1.log t0 t1 f method=agent ext=tar.zst
+	local -a enc=()
+	if [ "${2:-}" = age ]; then
+		method=agentage ext=tar.zst.age log=$logs/agent-age-$1.log
+		enc=(--set "encryption.recipients_file=$keys/recipients")
+	fi
 	rm -rf -- "$b"
 	mkdir -p "$b"
 	warm
 	t0=$EPOCHREALTIME
 	if ! timed "$logs/agent.rss" "$agent" --data-dir "$data" --backup-dir "$b" \
-		--member 1 --set retention.keep_last=1 archive >"$log" 2>&1; then
+		--member 1 --set retention.keep_last=1 "${enc[@]}" archive >"$log" 2>&1; then
 		cat "$log" >&2
-		die "the agent failed in round $1 (log above)"
+		die "the agent ($method) failed in round $1 (log above)"
 	fi
 	t1=$EPOCHREALTIME
-	f=$(find "$b/member1" -maxdepth 1 -name '*.tar.zst' | head -n 1)
-	[ -n "$f" ] || die "round $1: no $b/member1/*.tar.zst"
-	echo "$1 agent $(elapsed "$t0" "$t1") $(stat -c %s "$f") $(rss_mib "$logs/agent.rss")" >>"$results"
+	f=$(find "$b/member1" -maxdepth 1 -name "*.$ext" | head -n 1)
+	[ -n "$f" ] || die "round $1: no $b/member1/*.$ext"
+	if [ "$method" = agentage ] && [ "$(head -c 21 -- "$f")" != age-encryption.org/v1 ]; then
+		die "round $1: $f does not start with an age header"
+	fi
+	echo "$1 $method $(elapsed "$t0" "$t1") $(stat -c %s "$f") $(rss_mib "$logs/agent.rss")" >>"$results"
 	rm -rf -- "${b:?}"/member1/*
 }
 
@@ -195,6 +235,23 @@ run_zstd() { # round
 	rm -f -- "$f"
 }
 
+run_zstd_age() { # round
+	local f=$out/baseline.tar.zst.age t0 t1
+	rm -f -- "$f"
+	warm
+	t0=$EPOCHREALTIME
+	if ! timed "$logs/tar.rss" tar -cf - -C "$data" --exclude=./.quorum-backup . |
+		timed "$logs/zstd.rss" zstd -q -T0 -3 |
+		timed "$logs/age.rss" age -r "$recipient" >"$f"; then
+		die "tar | zstd | age failed in round $1"
+	fi
+	sync "$f"
+	t1=$EPOCHREALTIME
+	echo "$1 zstdage $(elapsed "$t0" "$t1") $(stat -c %s "$f") $(rss_mib "$logs/zstd.rss")" \
+		"$(rss_mib "$logs/tar.rss") $(rss_mib "$logs/age.rss")" >>"$results"
+	rm -f -- "$f"
+}
+
 run_gzip() { # round
 	local f=$out/baseline.tar.gz t0 t1
 	rm -f -- "$f"
@@ -210,10 +267,13 @@ run_gzip() { # round
 
 load_start=$(cut -d ' ' -f 1 /proc/loadavg)
 mkdir -p "$out"
+make_keys
 for r in $(seq 1 "$rounds"); do
 	echo "bench-archive: round $r/$rounds" >&2
 	run_agent "$r"
+	run_agent "$r" age
 	run_zstd "$r"
+	[ "$have_age" -eq 0 ] || run_zstd_age "$r"
 	run_gzip "$r"
 done
 
@@ -223,11 +283,13 @@ agent_version=$("$agent" --version 2>&1 | head -n 1 || true)
 zstd_version=$(zstd --version | sed -n 's/.* v\([0-9.]*\).*/\1/p')
 tar_version=$(tar --version | sed -n '1s/.* //p')
 gzip_version=$(gzip --version | sed -n '1s/.* //p')
+age_version=n/a
+[ "$have_age" -eq 0 ] || age_version=$(age --version 2>&1 | head -n 1)
 
 awk -v cpu="${cpu:-unknown}" -v nproc="$(nproc)" -v in_bytes="$in_bytes" \
 	-v in_files="$in_files" -v size_mib="$size_mib" -v rounds="$rounds" \
 	-v agent_src="$agent_src" -v agent_version="$agent_version" \
-	-v tools="zstd $zstd_version, GNU tar $tar_version, gzip $gzip_version" \
+	-v tools="zstd $zstd_version, GNU tar $tar_version, gzip $gzip_version, age $age_version" \
 	-v load="$load_start / $(cut -d ' ' -f 1 /proc/loadavg)" \
 	-v kernel="$(uname -r)" -v fs="$(df -PT "$work" | awk 'NR == 2 { print $2 }')" '
 function median(list, n,   a, i, j, t) {
@@ -250,11 +312,16 @@ function row_m(r, name, t, s, rss) {
 	printf "%-7s %-24s %9.2f %10s %7.3f  %s\n", r, name, t, mib(s), s / in_bytes, rss
 }
 function pf(ok) { return ok ? "PASS" : "MISS" }
-BEGIN { label["agent"] = "quorum-backup-agent"; label["zstd"] = "tar | zstd -T0 -3"; label["gzip"] = "tar -czf" }
+BEGIN {
+	label["agent"] = "quorum-backup-agent"; label["agentage"] = "quorum-backup-agent +age"
+	label["zstd"] = "tar | zstd -T0 -3"; label["zstdage"] = "tar | zstd -T0 -3 | age"
+	label["gzip"] = "tar -czf"
+}
 {
 	m = $2
 	T[m] = T[m] " " $3; S[m] = S[m] " " $4; R[m] = R[m] " " $5
 	if (m == "zstd") RT = RT " " $6
+	if (m == "zstdage") { RAT = RAT " " $6; RAA = RAA " " $7 }
 	line[NR] = $0
 }
 END {
@@ -271,22 +338,35 @@ END {
 	printf "%-7s %-24s %9s %10s %7s  %s\n", "-----", "------", "------", "--------", "-----", "------------"
 	for (i = 1; i <= NR; i++) {
 		split(line[i], f, " ")
-		rss = f[2] == "zstd" ? "zstd " f[5] ", tar " f[6] : f[2] == "gzip" ? f[5] " (tar+gzip)" : f[5]
+		rss = f[2] == "zstd" ? "zstd " f[5] ", tar " f[6] : \
+			f[2] == "zstdage" ? "zstd " f[5] ", tar " f[6] ", age " f[7] : \
+			f[2] == "gzip" ? f[5] " (tar+gzip)" : f[5]
 		row_m(f[1], label[f[2]], f[3], f[4], rss)
 	}
 	for (m in T) { mt[m] = median(T[m]); ms[m] = median(S[m]); mr[m] = maxrss(R[m]) }
 	mrt = maxrss(RT)
 	printf "%-7s %-24s %9s %10s %7s  %s\n", "-----", "------", "------", "--------", "-----", "------------"
 	row_m("median", label["agent"], mt["agent"], ms["agent"], mr["agent"] " (max)")
+	row_m("median", label["agentage"], mt["agentage"], ms["agentage"], mr["agentage"] " (max)")
 	row_m("median", label["zstd"], mt["zstd"], ms["zstd"], "zstd " mr["zstd"] ", tar " mrt " (max)")
+	if ("zstdage" in T)
+		row_m("median", label["zstdage"], mt["zstdage"], ms["zstdage"], "zstd " mr["zstdage"] ", tar " maxrss(RAT) ", age " maxrss(RAA) " (max)")
 	row_m("median", label["gzip"], mt["gzip"], ms["gzip"], mr["gzip"] " (tar+gzip, max)")
 
 	rt = mt["agent"] / mt["zstd"]; rs = ms["agent"] / ms["zstd"]; rg = mt["agent"] / mt["gzip"]
+	re = mt["agentage"] / mt["agent"]; rse = ms["agentage"] / ms["agent"]
 	printf "\nratios (medians)\n"
 	printf "  agent time / tar|zstd time     %6.3f\n", rt
 	printf "  agent size / tar|zstd size     %6.4f\n", rs
 	printf "  agent time / tar -czf time     %6.3f\n", rg
 	printf "  agent peak RSS                 %s (max over rounds)\n", num(mr["agent"]) ? mr["agent"] " MiB" : "n/a"
+	printf "  agent+age time / agent time    %6.3f\n", re
+	printf "  agent+age size / agent size    %8.6f (%+.3f%%, %+d bytes)\n", rse, (rse - 1) * 100, ms["agentage"] - ms["agent"]
+	if ("zstdage" in T) {
+		printf "  tar|zstd|age / tar|zstd time   %6.3f\n", mt["zstdage"] / mt["zstd"]
+		printf "  agent+age / tar|zstd|age time  %6.3f\n", mt["agentage"] / mt["zstdage"]
+	}
+	printf "  agent+age peak RSS             %s (max over rounds)\n", num(mr["agentage"]) ? mr["agentage"] " MiB" : "n/a"
 
 	printf "\ntargets\n"
 	printf "  wall time <= 0.9 x tar|zstd    %6.3f x       %s\n", rt, pf(rt <= 0.9)
@@ -295,4 +375,5 @@ END {
 		printf "  peak RSS < 100 MiB             %6.1f MiB     %s\n", mr["agent"], pf(mr["agent"] + 0 < 100)
 	else
 		printf "  peak RSS < 100 MiB             n/a            n/a (GNU time missing)\n"
+	printf "  agent+age time <= 1.15 x agent %6.3f x       %s\n", re, pf(re <= 1.15)
 }' "$results"
