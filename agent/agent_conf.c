@@ -148,6 +148,12 @@ static const struct conf_key keys[] = {
 	  "File holding the secret access key; read for each operation. "
 	  "Refused when group or others may read it.",
 	  OFF(offsite_secret_key_file) },
+	{ "offsite", "upload", CONF_ENUM, 0, 0, "auto", "auto|manual", NULL,
+	  "auto: serve uploads each backup it makes, as a job of its own "
+	  "after the archive job (the node is never stopped for it, and a "
+	  "quiesce, archive, unpack, rollback or resume interrupts it; it "
+	  "goes on after). manual: only POST /v1/backups/ID/upload and "
+	  "offsite upload.", OFF(offsite_upload) },
 	{ "offsite", "part_size", CONF_INT, 5242880, 5368709120LL, "16777216",
 	  NULL, NULL, "Bytes per part of a multipart upload (S3: at least 5 MiB); "
 	  "raised to size / 10000 for an archive that needs more parts. An "

@@ -42,6 +42,7 @@ struct agent_conf {
 	char *offsite_url;         /* "": none */
 	char *offsite_region;
 	char *offsite_addressing;  /* path|virtual */
+	char *offsite_upload;      /* auto|manual */
 	char *offsite_ca_file;
 	char *offsite_access_key_file;
 	char *offsite_secret_key_file;

@@ -44,28 +44,6 @@ offsite_list_cmd(const struct cmd_args *a, struct offsite *o)
 	return 0;
 }
 
-/* Record the copy in the local metadata: "offsite": {state, key, etag,
- * size, uploaded}. With the store lock held. */
-static int
-record_upload(const struct backup_info *b, const struct offsite *o,
-    const struct offsite_result *r, struct err *e)
-{
-	char when[32];
-	json_t *meta = store_load_meta(b, e);
-	int rc;
-
-	if (!meta)
-		return -1;
-	store_format_time(time(NULL), when, sizeof when);
-	json_object_set_new(meta, "offsite", json_pack("{s:s, s:s, s:s, s:s, "
-	    "s:I, s:s}", "state", "uploaded", "bucket", o->s3.bucket, "key",
-	    r->archive_key, "etag", r->etag, "size", (json_int_t)r->size,
-	    "uploaded", when));
-	rc = json_write_file(b->meta_path, meta, 0600, e);
-	json_decref(meta);
-	return rc;
-}
-
 static int
 offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
 {
@@ -87,7 +65,7 @@ offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
 		rc = offsite_upload(o, &b, a->hooks->progress,
 		    a->hooks->progress_arg, a->hooks->cancel, &r, &e);
 	if (rc == 0)
-		rc = record_upload(&b, o, &r, &e);
+		rc = offsite_record(&b, o, &r, NULL, &e);
 	store_close(&s);
 	if (rc < 0)
 		return cmd_fail("offsite upload", &e);

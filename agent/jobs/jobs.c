@@ -32,6 +32,7 @@ static const char *const kind_names[JOB_KIND_COUNT] = {
 	[JOB_ARCHIVE] = "archive", [JOB_UNPACK] = "unpack",
 	[JOB_ROLLBACK] = "rollback", [JOB_VERIFY] = "verify",
 	[JOB_PRUNE] = "prune", [JOB_QUIESCE] = "quiesce",
+	[JOB_UPLOAD] = "upload",
 	[JOB_RESUME] = "resume",
 };
 
@@ -72,7 +73,24 @@ struct jobs {
 	json_t *recent;             /* finished jobs, newest first */
 	volatile sig_atomic_t cancel;
 	unsigned seq;
+	/* Uploads give way (see jobs.h). */
+	int interrupt;              /* the running upload is being cancelled */
+	int waiting;                /* starts waiting for it to end */
+	struct follow {
+		enum job_kind kind;
+		json_t *params;
+		enum job_phase phase;
+	} follow[8];
+	size_t nfollow;
 };
+
+/* Kinds that an upload gives way to. */
+static int
+interrupts_upload(enum job_kind k)
+{
+	return k == JOB_ARCHIVE || k == JOB_UNPACK || k == JOB_ROLLBACK ||
+	    k == JOB_QUIESCE || k == JOB_RESUME;
+}
 
 /* The job's public JSON; js->mu held. */
 static json_t *
@@ -250,7 +268,21 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 	json_t *o;
 
 	j->elapsed = (qb_mono_now() - j->t0);
-	if (rc == 0) {
+	if (rc < 0 && j->kind == JOB_UPLOAD && js->interrupt &&
+	    js->current == j) {
+		/* Given way to another job: again once it has run. */
+		j->state = "interrupted";
+		j->err = *e;
+		js->interrupt = 0;
+		if (js->nfollow < 8) {
+			memmove(&js->follow[1], &js->follow[0],
+			    js->nfollow * sizeof js->follow[0]);
+			js->follow[0].kind = JOB_UPLOAD;
+			js->follow[0].params = json_incref(j->params);
+			js->follow[0].phase = PHASE_UPLOADING;
+			js->nfollow++;
+		}
+	} else if (rc == 0) {
 		j->state = "succeeded";
 		/* Progress comes in steps: a job that succeeded did all. */
 		j->prog.bytes_done = j->prog.bytes_total;
@@ -286,6 +318,60 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 	pthread_mutex_lock(&js->mu);
 }
 
+static int new_job_locked(struct jobs *js, enum job_kind kind,
+    json_t *params, enum job_phase phase, json_t **out, struct err *e);
+
+/* The first queued follow-up as the pending job; js->mu held (dropped
+ * while its record is written). -1 when it could not be made. */
+static int
+start_follow_up_locked(struct jobs *js)
+{
+	struct follow f = js->follow[0];
+	json_t *out = NULL;
+	struct err e;
+	int rc;
+
+	memmove(&js->follow[0], &js->follow[1],
+	    (js->nfollow - 1) * sizeof js->follow[0]);
+	js->nfollow--;
+	rc = new_job_locked(js, f.kind, f.params, f.phase, &out, &e);
+	json_decref(f.params);
+	json_decref(out);
+	if (rc < 0)
+		log_warn("follow_up_dropped", "kind=%s error=%s",
+		    job_kind_name(f.kind), logq(e.msg));
+	return rc;
+}
+
+void
+jobs_follow_up(struct jobs *js, enum job_kind kind, json_t *params,
+    enum job_phase phase)
+{
+	pthread_mutex_lock(&js->mu);
+	if (js->nfollow < 8) {
+		js->follow[js->nfollow].kind = kind;
+		js->follow[js->nfollow].params = params ? params : json_object();
+		js->follow[js->nfollow].phase = phase;
+		js->nfollow++;
+	} else {
+		log_warn("follow_up_dropped", "kind=%s reason=%s",
+		    job_kind_name(kind), logq("too many queued"));
+		json_decref(params);
+	}
+	pthread_mutex_unlock(&js->mu);
+}
+
+int
+jobs_interrupting(struct jobs *js)
+{
+	int v;
+
+	pthread_mutex_lock(&js->mu);
+	v = js->interrupt;
+	pthread_mutex_unlock(&js->mu);
+	return v;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -299,8 +385,11 @@ worker_main(void *arg)
 		struct err e;
 		int rc;
 
-		while (!js->pending && !js->quit)
+		while (!js->pending && !js->quit &&
+		    (js->nfollow == 0 || js->waiting || js->starting))
 			pthread_cond_wait(&js->cv, &js->mu);
+		if (!js->pending && !js->quit && start_follow_up_locked(js) < 0)
+			continue;
 		if (!js->pending)
 			break;
 		if (js->quit) {
@@ -518,6 +607,8 @@ jobs_free(struct jobs *js)
 		return;
 	jobs_stop(js);
 	job_free(js->pending);
+	for (size_t i = 0; i < js->nfollow; i++)
+		json_decref(js->follow[i].params);
 	json_decref(js->recent);
 	pthread_mutex_destroy(&js->mu);
 	pthread_cond_destroy(&js->cv);
@@ -548,28 +639,27 @@ jobs_check_free(struct jobs *js, struct err *e)
 	int rc;
 
 	pthread_mutex_lock(&js->mu);
-	rc = check_free_locked(js, e);
+	/* A running upload gives way to the jobs this check is made for. */
+	rc = js->current && js->current->kind == JOB_UPLOAD && !js->pending &&
+	    !js->starting && !js->quit ? 0 : check_free_locked(js, e);
 	pthread_mutex_unlock(&js->mu);
 	return rc;
 }
 
-int
-jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
+/* A new job, pending for the worker; js->mu held, dropped while its
+ * record is written (other starts are refused meanwhile). */
+static int
+new_job_locked(struct jobs *js, enum job_kind kind, json_t *params,
     enum job_phase phase, json_t **out, struct err *e)
 {
 	struct job *j;
 	struct tm tm;
 	char stamp[32];
 
-	pthread_mutex_lock(&js->mu);
-	if (check_free_locked(js, e) < 0) {
-		pthread_mutex_unlock(&js->mu);
+	if (check_free_locked(js, e) < 0)
 		return -1;
-	}
-	if (!(j = calloc(1, sizeof *j))) {
-		pthread_mutex_unlock(&js->mu);
+	if (!(j = calloc(1, sizeof *j)))
 		return err_set(e, ERR_FAILED, "out of memory");
-	}
 	j->kind = kind;
 	j->state = "running";
 	j->started = time(NULL);
@@ -600,15 +690,50 @@ jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
 		err_set(&q, ERR_FAILED, "the agent is shutting down: the job "
 		    "did not start");
 		job_finish_locked(js, j, -1, &q);
-		pthread_mutex_unlock(&js->mu);
 		json_decref(*out);
 		*out = NULL;
 		return err_set(e, ERR_BUSY, "the agent is shutting down");
 	}
 	js->pending = j;
 	pthread_cond_broadcast(&js->cv);
-	pthread_mutex_unlock(&js->mu);
 	return 0;
+}
+
+/* A running upload gives way to kind: cancelled, and waited for (up to a
+ * minute); js->mu held. */
+static void
+interrupt_upload_locked(struct jobs *js, enum job_kind kind)
+{
+	struct timespec until;
+
+	if (!interrupts_upload(kind) || !js->current ||
+	    js->current->kind != JOB_UPLOAD)
+		return;
+	log_info("upload_interrupted", "id=%s for=%s", js->current->id,
+	    job_kind_name(kind));
+	js->interrupt = 1;
+	js->cancel = 1;
+	js->waiting++;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	while (js->current && js->current->kind == JOB_UPLOAD && !js->quit)
+		if (pthread_cond_timedwait(&js->cv, &js->mu, &until) != 0)
+			break;
+	js->waiting--;
+	pthread_cond_broadcast(&js->cv);
+}
+
+int
+jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
+    enum job_phase phase, json_t **out, struct err *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&js->mu);
+	interrupt_upload_locked(js, kind);
+	rc = new_job_locked(js, kind, params, phase, out, e);
+	pthread_mutex_unlock(&js->mu);
+	return rc;
 }
 
 static json_t *

@@ -6,7 +6,13 @@
  * record is persisted on the backup volume (<backup_dir>/member<N>/jobs/)
  * when it starts and when it ends, so that after a restart a job that was
  * running shows "interrupted". Finished jobs are appended to
- * member<N>/history.jsonl. */
+ * member<N>/history.jsonl.
+ *
+ * An upload (an off-site copy) gives way: a quiesce, archive, unpack,
+ * rollback or resume that is asked for while one runs cancels it (it ends
+ * "interrupted"), runs, and the upload is started again after it. A job
+ * may also queue follow-up jobs (the upload after an archive), which the
+ * worker starts once nothing else is asked for. */
 #ifndef QB_JOBS_H
 #define QB_JOBS_H
 
@@ -20,7 +26,7 @@
 
 enum job_kind {
 	JOB_ARCHIVE, JOB_UNPACK, JOB_ROLLBACK, JOB_VERIFY, JOB_PRUNE,
-	JOB_QUIESCE, JOB_RESUME,
+	JOB_QUIESCE, JOB_RESUME, JOB_UPLOAD,
 	JOB_KIND_COUNT
 };
 
@@ -54,11 +60,13 @@ void jobs_set_phase(struct jobs *js, enum job_phase phase);
 
 /* Start a job in phase `phase` (what it does first: whether the member
  * counts as down from the moment it is accepted); ERR_BUSY when a job
- * runs. *job gets its JSON. */
+ * runs (an upload is interrupted first for the kinds above, waiting up to
+ * a minute for it to end). *job gets its JSON. */
 int jobs_start(struct jobs *js, enum job_kind kind, json_t *params,
     enum job_phase phase, json_t **job, struct err *e);
 /* ERR_BUSY, with the message jobs_start would give, when a job runs or
- * is about to; 0 otherwise. For checks made before a start. */
+ * is about to (not for a running upload, which gives way); 0 otherwise.
+ * For checks made before a start of a kind an upload gives way to. */
 int jobs_check_free(struct jobs *js, struct err *e);
 /* A job's JSON (NULL when unknown); waits up to wait_s seconds for it to
  * finish first. */
@@ -69,6 +77,15 @@ json_t *jobs_list(struct jobs *js);
 json_t *jobs_current(struct jobs *js);
 /* Finished jobs from history.jsonl, newest first (at most limit). */
 json_t *jobs_history(struct jobs *js, size_t limit, struct err *e);
+/* From the job function (worker thread): start a job of kind with params
+ * (taken) once this one has ended and nothing else waits; phase as for
+ * jobs_start. At most 8 are queued; more are dropped with a warning. */
+void jobs_follow_up(struct jobs *js, enum job_kind kind, json_t *params,
+    enum job_phase phase);
+/* Whether the running job is being interrupted (it ends "interrupted",
+ * not "failed", and is queued again). From the job function. */
+int jobs_interrupting(struct jobs *js);
+
 /* Whether a job runs (or is about to). */
 int jobs_busy(struct jobs *js);
 /* The member's directory on the backup volume (<backup_dir>/member<N>,

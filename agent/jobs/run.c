@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "member.h"
+#include "offsite.h"
 #include "ops.h"
 #include "store.h"
 
@@ -170,6 +171,11 @@ run_archive(struct jobs *js, json_t *params, const char *job_id,
 	jobs_set_phase(js, PHASE_ARCHIVING);
 	rc = op_archive(cf, &h, &r, &pruned, e);
 	json_decref(h.node_facts);
+	/* The off-site copy, once this job (and its resume) has ended. */
+	if (rc == 0 && cf->offsite_url && cf->offsite_url[0] &&
+	    strcmp(cf->offsite_upload, "auto") == 0)
+		jobs_follow_up(js, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup",
+		    r.id, "auto", 1), PHASE_UPLOADING);
 	if (rc == 0)
 		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, s:o}",
 		    "backup", r.id, "size", (json_int_t)r.size,
@@ -308,11 +314,58 @@ run_prune(struct jobs *js, json_t *params, const char *job_id,
 	return 0;
 }
 
+/* An off-site copy of a local backup. The node is not involved and the
+ * member is not down. A failure is recorded in the backup's metadata
+ * (which stays complete); an upload interrupted by another job is not,
+ * and is taken up again after it. */
+static int
+run_upload(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	const char *id = json_get_str(params, "backup");
+	struct offsite_result r;
+	struct backup_info b;
+	struct offsite o;
+	struct store s;
+	struct err re;
+	int rc, found;
+
+	(void)job_id;
+	jobs_set_phase(js, PHASE_UPLOADING);
+	if (offsite_open(cf, &o, e) < 0)
+		return -1;
+	if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0 ||
+	    store_lock(&s, e) < 0) {
+		offsite_close(&o);
+		return -1;
+	}
+	found = store_find(&s, id ? id : "latest", &b, e) == 0;
+	rc = found ? offsite_upload(&o, &b, hooks->progress, hooks->progress_arg,
+	    hooks->cancel, &r, e) : -1;
+	if (rc == 0) {
+		rc = offsite_record(&b, &o, &r, NULL, e);
+	} else if (found && !jobs_interrupting(js)) {
+		err_clear(&re);
+		if (offsite_record(&b, &o, NULL, e, &re) < 0)
+			log_warn("offsite_record_failed", "id=%s error=%s", b.id,
+			    logq(re.msg));
+	}
+	store_close(&s);
+	if (rc == 0)
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f}",
+		    "backup", b.id, "bucket", o.s3.bucket, "key", r.archive_key,
+		    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
+		    "reused", r.reused, "seconds", r.seconds);
+	offsite_close(&o);
+	return rc;
+}
+
 static const run_fn runs[JOB_KIND_COUNT] = {
 	[JOB_ARCHIVE] = run_archive, [JOB_UNPACK] = run_unpack,
 	[JOB_ROLLBACK] = run_rollback, [JOB_VERIFY] = run_verify,
 	[JOB_PRUNE] = run_prune, [JOB_QUIESCE] = run_quiesce,
-	[JOB_RESUME] = run_resume,
+	[JOB_RESUME] = run_resume, [JOB_UPLOAD] = run_upload,
 };
 
 int

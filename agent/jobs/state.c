@@ -25,6 +25,7 @@ static const struct {
 	[PHASE_WAITING_READY] = { "waiting for readiness", 1 },
 	[PHASE_VERIFYING] = { "verifying", 0 },
 	[PHASE_PRUNING] = { "pruning", 0 },
+	[PHASE_UPLOADING] = { "uploading", 0 },
 };
 
 const char *

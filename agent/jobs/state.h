@@ -43,6 +43,7 @@ enum job_phase {
 	PHASE_WAITING_READY,     /* down */
 	PHASE_VERIFYING,         /* up: reads a backup only */
 	PHASE_PRUNING,           /* up */
+	PHASE_UPLOADING,         /* up: copies a backup off-site */
 	PHASE_COUNT
 };
 

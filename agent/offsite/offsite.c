@@ -397,6 +397,10 @@ upload_multipart(struct upload *u, struct err *e)
 	if (u->failed) {
 		struct err ae;
 		*e = u->err;
+		/* Cancelled (an upload that gives way to another job): kept,
+		 * to be taken up again from ListParts. */
+		if (u->cancel && *u->cancel)
+			return -1;
 		/* Nothing half-made is left for the bill. */
 		if (s3_mpu_abort(&u->o->s3, u->key, u->upload_id, &ae) < 0)
 			log_warn("offsite_abort_failed", "key=%s upload_id=%s "
@@ -503,6 +507,7 @@ offsite_upload(struct offsite *o, const struct backup_info *b,
 		return -1;
 	if ((u.fd = store_open_file(NULL, b, 0, &st, e)) < 0)
 		goto out;
+	o->s3.cancel = cancel;
 	u.o = o;
 	u.key = r->archive_key;
 	u.size = (uint64_t)st.st_size;
@@ -543,6 +548,30 @@ out:
 	free(u.parts);
 	free(u.found);
 	free(meta);
+	return rc;
+}
+
+int
+offsite_record(const struct backup_info *b, const struct offsite *o,
+    const struct offsite_result *r, const struct err *fail, struct err *e)
+{
+	char when[32];
+	json_t *meta = store_load_meta(b, e), *rec;
+	int rc;
+
+	if (!meta)
+		return -1;
+	store_format_time(time(NULL), when, sizeof when);
+	if (r)
+		rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "state",
+		    "uploaded", "bucket", o->s3.bucket, "key", r->archive_key,
+		    "etag", r->etag, "size", (json_int_t)r->size, "uploaded", when);
+	else
+		rec = json_pack("{s:s, s:s, s:s, s:s}", "state", "failed", "bucket",
+		    o->s3.bucket, "error", fail ? fail->msg : "", "at", when);
+	json_object_set_new(meta, "offsite", rec);
+	rc = json_write_file(b->meta_path, meta, 0600, e);
+	json_decref(meta);
 	return rc;
 }
 

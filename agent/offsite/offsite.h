@@ -61,6 +61,13 @@ int offsite_upload(struct offsite *o, const struct backup_info *b,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
     struct offsite_result *r, struct err *e);
 
+/* Record in b's local metadata what became of its copy (with the store
+ * lock held): "offsite": {state "uploaded", bucket, key, etag, size,
+ * uploaded} from r, or, r NULL, {state "failed", error (fail's message),
+ * at}. The backup stays complete either way. */
+int offsite_record(const struct backup_info *b, const struct offsite *o,
+    const struct offsite_result *r, const struct err *fail, struct err *e);
+
 /* The member's complete remote backups, newest first: a JSON array of
  * {id, archive, size, etag, uploaded, encrypted, sha256, files, bytes}
  * (from each remote metadata). Archives without metadata are left out. */

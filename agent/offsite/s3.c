@@ -307,6 +307,19 @@ reply_error(struct req *q, const char *curl_msg, CURLcode rc, struct err *e)
 	    msg, msg[0] ? ")" : "");
 }
 
+/* A request in flight stops when the caller cancels. */
+static int
+on_xfer(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct req *q = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return q->c->cancel && *q->c->cancel ? 1 : 0;
+}
+
 /* The method and, for PUT and POST, the body. */
 static void
 set_method(struct req *q, CURL *ch, uint64_t body_len)
@@ -416,11 +429,18 @@ perform(struct req *q, struct err *e)
 	bc.h = ch;
 	curl_easy_setopt(ch, CURLOPT_WRITEFUNCTION, on_body_first);
 	curl_easy_setopt(ch, CURLOPT_WRITEDATA, &bc);
+	if (c->cancel) {
+		curl_easy_setopt(ch, CURLOPT_XFERINFOFUNCTION, on_xfer);
+		curl_easy_setopt(ch, CURLOPT_XFERINFODATA, q);
+		curl_easy_setopt(ch, CURLOPT_NOPROGRESS, 0L);
+	}
 	set_method(q, ch, body_len);
 	rc = curl_easy_perform(ch);
 	curl_easy_getinfo(ch, CURLINFO_RESPONSE_CODE, &q->status);
 	if (rc != CURLE_OK || q->status < 200 || q->status >= 300) {
-		if (rc == CURLE_WRITE_ERROR && q->reply_over)
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			err_set(e, ERR_FAILED, "cancelled");
+		else if (rc == CURLE_WRITE_ERROR && q->reply_over)
 			err_set(e, ERR_OFFSITE, "%s s3://%s/%s: a reply over %u bytes",
 			    q->method, c->bucket, q->key, REPLY_MAX);
 		else

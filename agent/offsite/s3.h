@@ -24,6 +24,7 @@
 #ifndef QB_S3_H
 #define QB_S3_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,6 +51,8 @@ struct s3_conf {
 	long connect_timeout;      /* seconds */
 	long stall_timeout;        /* seconds without a byte moving */
 	long long max_send_speed;  /* bytes per second per request; 0: no cap */
+	/* Set: a request in flight stops (ERR_FAILED "cancelled"). */
+	volatile sig_atomic_t *cancel;
 };
 
 /* url: SCHEME://HOST[:PORT]/BUCKET[/PREFIX] (path style, as in

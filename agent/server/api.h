@@ -34,6 +34,7 @@ enum MHD_Result api_backup_archive(struct request *r);
 enum MHD_Result api_backup_metadata(struct request *r);
 enum MHD_Result api_backup_delete(struct request *r);
 enum MHD_Result api_backup_verify(struct request *r);
+enum MHD_Result api_backup_upload(struct request *r);
 enum MHD_Result api_prune(struct request *r);
 enum MHD_Result api_archive(struct request *r);
 enum MHD_Result api_unpack(struct request *r);

@@ -234,6 +234,20 @@ api_backup_verify(struct request *r)
 }
 
 enum MHD_Result
+api_backup_upload(struct request *r)
+{
+	const struct agent_conf *cf = r->m->cf;
+
+	if (!api_valid_id(r->id, 1))
+		return reply_fail(r, ERR_BAD_REQUEST, "not a backup id");
+	if (!cf->offsite_url || !cf->offsite_url[0])
+		return reply_fail(r, ERR_BAD_REQUEST, "[offsite] url is not set: "
+		    "there is no off-site store");
+	return start_job(r, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup", r->id,
+	    "auto", 0), PHASE_UPLOADING, NEED_NOTHING);
+}
+
+enum MHD_Result
 api_prune(struct request *r)
 {
 	return start_job(r, JOB_PRUNE, json_object(), PHASE_PRUNING,

@@ -20,6 +20,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/v1/backups/{id}/archive", api_backup_archive, 1 },
 	{ "GET", "/v1/backups/{id}/metadata", api_backup_metadata, 1 },
 	{ "POST", "/v1/backups/{id}/verify", api_backup_verify, 1 },
+	{ "POST", "/v1/backups/{id}/upload", api_backup_upload, 1 },
 	{ "POST", "/v1/prune", api_prune, 1 },
 	{ "POST", "/v1/archive", api_archive, 1 },
 	{ "POST", "/v1/unpack", api_unpack, 1 },

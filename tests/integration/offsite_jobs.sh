@@ -1,0 +1,108 @@
+#!/bin/sh
+# Uploads as jobs of serve, against a real S3 server (Ceph's object
+# gateway): with upload = auto an archive job is followed by an upload job,
+# during which the member is not down; an archive asked for while an
+# upload runs interrupts it (it ends "interrupted"), runs, and the upload
+# goes on after it, reusing the parts already sent; POST
+# /v1/backups/ID/upload with upload = manual; a failed upload is recorded
+# in the backup's metadata and the backup stays complete.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3_lib.sh"
+
+[ -x /usr/bin/aws ] || fail "awscli is not installed (scripts/install-deps.sh installs it)"
+start_s3
+aws_s3 s3 mb s3://qb-test >/dev/null
+mkdata
+head -c 31457280 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
+printf '%s\n' "$S3_ACCESS_KEY" >"$T/ak"
+printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+chmod 600 "$T/sk"
+printf 'token-o\n' >"$T/token"
+chmod 600 "$T/token"
+M=$T/backups/member1
+
+# start UPLOAD BANDWIDTH: serve with [offsite] on the test's bucket.
+start() {
+	serve_agent 17 --data-dir "$T/data" --backup-dir "$T/backups" --member 1 \
+		--set agent.token_file="$T/token" \
+		--set offsite.url="$S3_ENDPOINT/qb-test/net-j" \
+		--set offsite.access_key_file="$T/ak" --set offsite.secret_key_file="$T/sk" \
+		--set offsite.part_size=5242880 --set offsite.parallel=2 \
+		--set offsite.upload="$1" --set offsite.bandwidth_limit="$2"
+}
+stop() {
+	kill "$SERVE_PID"
+	wait "$SERVE_PID" || { tail -40 "$T/agent.err" >&2; fail "the agent exited badly on SIGTERM"; }
+}
+call() {
+	STATUS=$(curl -s -m 120 -o "$T/body" -w '%{http_code}' -X "$1" \
+		-H "Authorization: Bearer token-o" "http://127.0.0.1:$SERVE_PORT$2")
+}
+# upload_job ID STATE: the newest upload job of backup ID is in STATE
+upload_job() {
+	call GET /v1/jobs
+	[ "$(jq -r --arg id "$1" '[.[] | select(.kind == "upload" and .params.backup == $id)][0].state' "$T/body")" = "$2" ]
+}
+
+start auto 4194304
+call POST "/v1/archive?wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive: $STATUS $(cat "$T/body")"
+id1=$(jq -r .result.backup "$T/body")
+wait_for "upload_job $id1 running" 100
+call GET /v1/status
+[ "$(jq -r .down "$T/body")" = false ] || fail "the member is down during an upload: $(cat "$T/body")"
+[ "$(jq -r .job.kind "$T/body")" = upload ] || fail "/v1/status does not show the upload: $(jq .job "$T/body")"
+ok "upload = auto: the archive job is followed by an upload job; the member is not down meanwhile"
+
+# An archive asked for once a part is in interrupts the upload, which goes
+# on after it.
+part_done() {
+	call GET /v1/jobs
+	[ "$(jq -r '[.[] | select(.kind == "upload" and .state == "running")][0].progress.bytes_done' "$T/body")" -ge 5242880 ]
+}
+wait_for part_done 600
+call POST "/v1/archive?wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive during an upload: $STATUS $(cat "$T/body")"
+id2=$(jq -r .result.backup "$T/body")
+call GET /v1/jobs
+[ "$(jq -r --arg id "$id1" '[.[] | select(.kind == "upload" and .params.backup == $id)] | map(.state) | index("interrupted")' "$T/body")" != null ] ||
+	fail "the upload was not interrupted: $(jq -c '[.[] | {kind, state, params}]' "$T/body")"
+wait_for "upload_job $id1 succeeded" 1200
+wait_for "upload_job $id2 succeeded" 1200
+call GET /v1/jobs
+reused=$(jq -r --arg id "$id1" '[.[] | select(.kind == "upload" and .params.backup == $id and .state == "succeeded")][0].result.reused' "$T/body")
+[ "$reused" -ge 1 ] || fail "the resumed upload sent every part again (reused $reused)"
+for id in "$id1" "$id2"; do
+	aws_s3 s3 cp --only-show-errors "s3://qb-test/net-j/member1/$id.tar.zst" "$T/got"
+	cmp "$T/got" "$M/$id.tar.zst" || fail "$id: the object is not the archive"
+	[ "$(jq -r .offsite.state "$M/$id.json")" = uploaded ] || fail "$id: not recorded as uploaded"
+done
+aws_s3 s3api list-multipart-uploads --bucket qb-test >"$T/mpu.json"
+[ ! -s "$T/mpu.json" ] || [ "$(jq '.Uploads // [] | length' "$T/mpu.json")" = 0 ] ||
+	fail "multipart uploads left: $(cat "$T/mpu.json")"
+stop
+ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete"
+
+# upload = manual: nothing follows an archive; POST .../upload does it.
+start manual 0
+call POST "/v1/archive?wait=60"
+id3=$(jq -r .result.backup "$T/body")
+sleep 1
+call GET /v1/jobs
+[ "$(jq -r '.[0].kind' "$T/body")" = archive ] || fail "upload = manual: a job followed the archive"
+call POST "/v1/backups/$id3/upload?wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] || fail "POST upload: $STATUS $(cat "$T/body")"
+[ "$(jq -r .offsite.state "$M/$id3.json")" = uploaded ] || fail "$id3: not recorded as uploaded"
+# A failed upload: recorded, the backup complete.
+printf 'wrong\n' >"$T/sk"
+call POST "/v1/backups/$id3/upload?wait=60"
+[ "$(jq -r .state "$T/body")" = failed ] && [ "$(jq -r .error.code "$T/body")" = offsite_failed ] ||
+	fail "an upload with a wrong secret: $(cat "$T/body")"
+[ "$(jq -r .offsite.state "$M/$id3.json")" = failed ] || fail "the failure is not recorded"
+jq -r .offsite.error "$M/$id3.json" | grep -q SignatureDoesNotMatch || fail "the recorded error: $(jq .offsite "$M/$id3.json")"
+expect_exit 0 agent verify --stored "$id3"
+stop
+ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete"
+
+stop_s3
+finish
