@@ -219,7 +219,7 @@ END_TEST
 
 /* Which phases take the member down: those that stop, unpack or start the
  * nodes (and the facts read just before a stop); not a verify, a prune,
- * or an archive of nodes that are already held. */
+ * an upload, or an archive of nodes that are already held. */
 START_TEST(test_phases)
 {
 	static const struct {
@@ -237,6 +237,7 @@ START_TEST(test_phases)
 		{ PHASE_WAITING_READY, "waiting for readiness", 1 },
 		{ PHASE_VERIFYING, "verifying", 0 },
 		{ PHASE_PRUNING, "pruning", 0 },
+		{ PHASE_UPLOADING, "uploading", 0 },
 	};
 
 	ck_assert_uint_eq(sizeof want / sizeof want[0], PHASE_COUNT);
