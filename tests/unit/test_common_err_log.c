@@ -125,6 +125,7 @@ START_TEST(test_err_table)
 		{ ERR_TOO_MANY_ARGS, 2, 414, "too_many_arguments" },
 		{ ERR_NO_IDENTITY, 2, 400, "no_identity" },
 		{ ERR_WRONG_IDENTITY, 2, 400, "wrong_identity" },
+		{ ERR_OFFSITE, 1, 502, "offsite_failed" },
 	};
 
 	/* Every code of the enum is in this table. */
