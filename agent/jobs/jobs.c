@@ -292,8 +292,11 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 		j->err = *e;
 	}
 	o = job_json(js, j);
-	if (js->current == j)
+	if (js->current == j) {
 		js->current = NULL;
+		/* An upload that ended before the cancel took hold. */
+		js->interrupt = 0;
+	}
 	if (js->pending == j)
 		js->pending = NULL;
 	/* The state model has no current job before any waiter wakes: a
