@@ -391,11 +391,17 @@ op_identity_precheck(const struct agent_conf *cf, const char *what,
 	size_t n_ids = 0;
 	int listed, rc;
 
-	if (find_backup(cf, what, &b, &ignored) < 0 || !b.encrypted)
+	struct store s;
+
+	/* The store's backups (what the HTTP API names) by their cached
+	 * summaries: no entry list is parsed on a request's thread. */
+	if (strchr(what, '/') || store_open(&s, cf->backup_dir, cf->member, 0,
+	    &ignored) < 0 || store_find(&s, what, &b, &ignored) < 0 ||
+	    !b.encrypted)
 		return 0;   /* the job says what is wrong */
 	if (load_identities(cf, &b, &ids, &n_ids, e) < 0)
 		return -1;
-	if (b.meta_path[0] && !(meta = store_load_meta(&b, &ignored))) {
+	if (!(meta = store_summary(&s, &b, &ignored))) {
 		age_identities_free(ids, n_ids);
 		return 0;
 	}

@@ -48,8 +48,8 @@ int op_verify(const struct agent_conf *cf, const char *what, int stored,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e);
 /* Before a verify or an unpack job starts: when what is an encrypted
- * backup, whether [encryption] identity_file opens it, as far as its
- * metadata tells (backup_identity_check). 0 also when the backup is not
+ * backup of the store, whether [encryption] identity_file opens it, as
+ * far as its metadata's summary tells (backup_identity_check). 0 also when the backup is not
  * found or not encrypted: the job then says so. */
 int op_identity_precheck(const struct agent_conf *cf, const char *what,
     struct err *e);
