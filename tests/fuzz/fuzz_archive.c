@@ -584,27 +584,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The live tree (a node key, chain data), the store and a directory
+ * outside both, made anew for each input. */
+static void
+make_tree(void)
 {
-	char path[4500], key_sha[SHA256_HEX_LEN + 1], other_sha[SHA256_HEX_LEN + 1];
-	char list[8192], want[512];
-	char *live_before, *outside_before, *live_after, *outside_after;
-	struct buf ar = { NULL, 0 }, tmp = { NULL, 0 };
-	json_t *meta = NULL;
-	int mode, in_place, force, legacy = 0;
-	const uint8_t *p;
-	size_t n;
+	char path[4500];
 
-	if (size < 1)
-		return 0;
-	mode = data[0] & 7;
-	in_place = (data[0] >> 3) & 1;
-	force = (data[0] >> 4) & 1;
-	p = data + 1;
-	n = size - 1;
-
-	/* The tree. */
 	rm_rf(root);
 	make_dir(root);
 	make_dir(data_dir);
@@ -621,10 +607,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	make_dir(outside);
 	snprintf(path, sizeof path, "%s/victim", outside);
 	put_file(path, "outside\n", 8);
-	sha256_hex(NODE_KEY, strlen(NODE_KEY), key_sha);
-	sha256_hex("another node", 12, other_sha);
+}
 
-	/* The backup. */
+/* The backup the input makes, by mode (data[0] & 7), written into the
+ * store: 1 when it is a legacy one. */
+static int
+put_backup(int mode, const uint8_t *p, size_t n, const char *key_sha,
+    const char *other_sha)
+{
+	char path[4500];
+	struct buf ar = { NULL, 0 }, tmp = { NULL, 0 };
+	json_t *meta = NULL;
+	int legacy = 0;
+
 	switch (mode) {
 	case 0:
 		ar.p = malloc(n ? n : 1);
@@ -685,83 +680,109 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(ar.p);
 	free(tmp.p);
 	json_decref(meta);
+	return legacy;
+}
 
+/* op_verify and op_unpack on the store's backup, and what must hold
+ * after them whatever the input: nothing outside the data directory and
+ * the store, the live tree whole or aside whole, no staging left. */
+static void
+run_and_check(int legacy, int in_place, int force, const char *live_before,
+    const char *outside_before)
+{
+	char path[4500], list[8192], want[512];
+	char *live_after, *outside_after;
+	struct backup_info b;
+	struct verify_result vr;
+	struct unpack_opts u;
+	struct unpack_result ur;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	op_verify(&cf, legacy ? ID ".tar.gz" : ID, 0, NULL, &b, &vr, &e);
+	memset(&u, 0, sizeof u);
+	u.id = "latest";
+	u.in_place = in_place;
+	u.force = force;
+	err_clear(&e);
+	rc = op_unpack(&cf, &u, NULL, &ur, &e);
+
+	/* Nothing outside the data directory and the store. */
+	names(base, list, sizeof list);
+	CHECK(strcmp(list, "r") == 0, "temporary directory holds %s", list);
+	names(root, list, sizeof list);
+	CHECK(strcmp(list, "backups,data,outside") == 0,
+	    "ROOT holds %s (unpack rc %d: %s)", list, rc, e.msg);
+	names(backup_dir, list, sizeof list);
+	CHECK(strcmp(list, "member1") == 0, "backups/ holds %s", list);
+	names(member_dir, list, sizeof list);
+	snprintf(want, sizeof want, legacy ? ".lock," ID ".tar.gz" :
+	    ".lock," ID ".json," ID ".tar.zst");
+	/* .lock: the store lock, once unpack got that far. */
+	CHECK(strcmp(list, want) == 0 || strcmp(list, want + 6) == 0,
+	    "backups/member1 holds %s", list);
+	outside_after = tree_sig(outside);
+	CHECK(strcmp(outside_before, outside_after) == 0,
+	    "outside/ changed:\n%s\nbecame\n%s", outside_before,
+	    outside_after);
+	if (!in_place) {
+		/* The agent's directory holds its lock and, after an
+		 * unpack, the previous tree; nothing an archive wrote. */
+		snprintf(path, sizeof path, "%s/" DATADIR_AGENT, data_dir);
+		names(path, list, sizeof list);
+		CHECK(strcmp(list, "lock") == 0 ||
+		    strcmp(list, "lock,previous") == 0 || list[0] == '\0',
+		    "%s holds %s (unpack rc %d: %s)", DATADIR_AGENT, list,
+		    rc, e.msg);
+	}
+	if (rc == 0 && !in_place) {
+		/* The live tree went aside whole: an entry that escaped
+		 * the staging directory into the data directory would
+		 * have gone with it. */
+		snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/previous",
+		    data_dir);
+		live_after = tree_sig(path);
+		CHECK(strcmp(live_before, live_after) == 0,
+		    "the previous tree is not the live one:\n%s\nbecame\n%s",
+		    live_before, live_after);
+		free(live_after);
+	}
+	if (rc < 0 && !in_place) {
+		/* A staged unpack that fails leaves the live tree as it
+		 * was, and no staging directory behind. */
+		live_after = tree_sig(data_dir);
+		CHECK(strcmp(live_before, live_after) == 0,
+		    "the live tree changed though unpack failed (%s):\n%s\n"
+		    "became\n%s", e.msg, live_before, live_after);
+		free(live_after);
+		snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/staging",
+		    data_dir);
+		CHECK(access(path, F_OK) < 0, "staging left behind (%s)",
+		    e.msg);
+	}
+	free(outside_after);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char key_sha[SHA256_HEX_LEN + 1], other_sha[SHA256_HEX_LEN + 1];
+	char *live_before, *outside_before;
+	int mode, in_place, force, legacy;
+
+	if (size < 1)
+		return 0;
+	mode = data[0] & 7;
+	in_place = (data[0] >> 3) & 1;
+	force = (data[0] >> 4) & 1;
+	make_tree();
+	sha256_hex(NODE_KEY, strlen(NODE_KEY), key_sha);
+	sha256_hex("another node", 12, other_sha);
+	legacy = put_backup(mode, data + 1, size - 1, key_sha, other_sha);
 	live_before = tree_sig(data_dir);
 	outside_before = tree_sig(outside);
-
-	/* What the agent does with it. */
-	{
-		struct backup_info b;
-		struct verify_result vr;
-		struct unpack_opts u;
-		struct unpack_result ur;
-		struct err e;
-		int rc;
-
-		err_clear(&e);
-		op_verify(&cf, legacy ? ID ".tar.gz" : ID, NULL, &b, &vr, &e);
-		memset(&u, 0, sizeof u);
-		u.id = "latest";
-		u.in_place = in_place;
-		u.force = force;
-		err_clear(&e);
-		rc = op_unpack(&cf, &u, NULL, &ur, &e);
-
-		/* Nothing outside the data directory and the store. */
-		names(base, list, sizeof list);
-		CHECK(strcmp(list, "r") == 0, "temporary directory holds %s", list);
-		names(root, list, sizeof list);
-		CHECK(strcmp(list, "backups,data,outside") == 0,
-		    "ROOT holds %s (unpack rc %d: %s)", list, rc, e.msg);
-		names(backup_dir, list, sizeof list);
-		CHECK(strcmp(list, "member1") == 0, "backups/ holds %s", list);
-		names(member_dir, list, sizeof list);
-		snprintf(want, sizeof want, legacy ? ".lock," ID ".tar.gz" :
-		    ".lock," ID ".json," ID ".tar.zst");
-		/* .lock: the store lock, once unpack got that far. */
-		CHECK(strcmp(list, want) == 0 || strcmp(list, want + 6) == 0,
-		    "backups/member1 holds %s", list);
-		outside_after = tree_sig(outside);
-		CHECK(strcmp(outside_before, outside_after) == 0,
-		    "outside/ changed:\n%s\nbecame\n%s", outside_before,
-		    outside_after);
-		if (!in_place) {
-			/* The agent's directory holds its lock and, after an
-			 * unpack, the previous tree; nothing an archive wrote. */
-			snprintf(path, sizeof path, "%s/" DATADIR_AGENT, data_dir);
-			names(path, list, sizeof list);
-			CHECK(strcmp(list, "lock") == 0 ||
-			    strcmp(list, "lock,previous") == 0 || list[0] == '\0',
-			    "%s holds %s (unpack rc %d: %s)", DATADIR_AGENT, list,
-			    rc, e.msg);
-		}
-		if (rc == 0 && !in_place) {
-			/* The live tree went aside whole: an entry that escaped
-			 * the staging directory into the data directory would
-			 * have gone with it. */
-			snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/previous",
-			    data_dir);
-			live_after = tree_sig(path);
-			CHECK(strcmp(live_before, live_after) == 0,
-			    "the previous tree is not the live one:\n%s\nbecame\n%s",
-			    live_before, live_after);
-			free(live_after);
-		}
-		if (rc < 0 && !in_place) {
-			/* A staged unpack that fails leaves the live tree as it
-			 * was, and no staging directory behind. */
-			live_after = tree_sig(data_dir);
-			CHECK(strcmp(live_before, live_after) == 0,
-			    "the live tree changed though unpack failed (%s):\n%s\n"
-			    "became\n%s", e.msg, live_before, live_after);
-			free(live_after);
-			snprintf(path, sizeof path, "%s/" DATADIR_AGENT "/staging",
-			    data_dir);
-			CHECK(access(path, F_OK) < 0, "staging left behind (%s)",
-			    e.msg);
-		}
-		free(outside_after);
-	}
+	run_and_check(legacy, in_place, force, live_before, outside_before);
 	free(live_before);
 	free(outside_before);
 	rm_rf(root);

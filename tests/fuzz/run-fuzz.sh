@@ -57,7 +57,7 @@ fi
 
 # The libraries configure.ac checks for (Check aside: the harnesses use
 # libFuzzer), so that the two never differ.
-libs=$(sed -n 's/^PKG_CHECK_MODULES(\[[A-Z_]*\], *\[\([a-z0-9_-]*\).*/\1/p' \
+libs=$(sed -n 's/^PKG_CHECK_MODULES(\[[A-Z_0-9]*\], *\[\([a-z0-9_.-]*\).*/\1/p' \
 	configure.ac | grep -vx check | tr '\n' ' ')
 pkg_cflags=$(pkg-config --cflags $libs)
 pkg_libs=$(pkg-config --libs $libs)
@@ -65,7 +65,8 @@ pkg_libs=$(pkg-config --libs $libs)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 # Every room of the agent (the harnesses drive the engine and the server).
 incs="-I$top/common -I$top/agent -I$top/agent/gate -I$top/agent/node
-	-I$top/agent/engine -I$top/agent/jobs -I$top/agent/server -I$top/controller"
+	-I$top/agent/engine -I$top/agent/offsite -I$top/agent/jobs
+	-I$top/agent/server -I$top/controller"
 cflags="-g -O1 $san -pthread -Wall -Wextra -I$out $(echo $incs) $pkg_cflags"
 
 mkdir -p "$out/obj" "$out/artifacts"
@@ -106,8 +107,8 @@ am_sources() {
 		     if ($NF != "\\") on = 0 }' Makefile.am
 }
 srcs=""
-for lib in libqbcore_a libqbcommon_a libqbnode_a libqbengine_a libqbjobs_a \
-	libqbserver_a; do
+for lib in libqbcore_a libqbcommon_a libqbnode_a libqbengine_a \
+	libqboffsite_a libqbjobs_a libqbserver_a; do
 	lib_srcs=$(am_sources $lib)
 	[ -n "$lib_srcs" ] ||
 		{ echo "run-fuzz: no ${lib}_SOURCES in Makefile.am" >&2; exit 2; }
