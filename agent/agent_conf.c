@@ -154,6 +154,14 @@ static const struct conf_key keys[] = {
 	  "quiesce, archive, unpack, rollback or resume interrupts it; it "
 	  "goes on after). manual: only POST /v1/backups/ID/upload and "
 	  "offsite upload.", OFF(offsite_upload) },
+	{ "offsite", "keep_last", CONF_INT, 0, 100000, "7", NULL, NULL,
+	  "Remote retention, apart from the local one: keep the newest N "
+	  "complete copies in the bucket. Applied after each upload and by "
+	  "offsite prune; the newest copy always stays. With keep_days also "
+	  "0, nothing is deleted from the bucket.", OFF(offsite_keep_last) },
+	{ "offsite", "keep_days", CONF_INT, 0, 36500, "0", NULL, NULL,
+	  "Also keep every copy younger than N days in the bucket. 0 = off.",
+	  OFF(offsite_keep_days) },
 	{ "offsite", "part_size", CONF_INT, 5242880, 5368709120LL, "16777216",
 	  NULL, NULL, "Bytes per part of a multipart upload (S3: at least 5 MiB); "
 	  "raised to size / 10000 for an archive that needs more parts. An "

@@ -46,6 +46,8 @@ struct agent_conf {
 	char *offsite_ca_file;
 	char *offsite_access_key_file;
 	char *offsite_secret_key_file;
+	long long offsite_keep_last;
+	long long offsite_keep_days;
 	long long offsite_part_size;
 	long long offsite_parallel;
 	long long offsite_bandwidth_limit;

@@ -130,6 +130,42 @@ offsite_verify_cmd(const struct cmd_args *a, struct offsite *o)
 }
 
 static int
+offsite_prune_cmd(const struct cmd_args *a, struct offsite *o)
+{
+	int dry = (a->opts & CMDOPT_DRY_RUN) != 0;
+	json_t *deleted, *aborted, *v;
+	struct err e;
+	size_t kept, i;
+
+	err_clear(&e);
+	if (offsite_prune(o, a->cf->offsite_keep_last, a->cf->offsite_keep_days,
+	    dry, &deleted, &aborted, &kept, &e) < 0) {
+		json_decref(deleted);
+		json_decref(aborted);
+		return cmd_fail("offsite prune", &e);
+	}
+	if (a->json) {
+		json_t *j = json_pack("{s:b, s:O, s:O, s:I}", "dry_run", dry,
+		    "deleted", deleted, "aborted", aborted, "kept",
+		    (json_int_t)kept);
+		json_print(j);
+		json_decref(j);
+	} else {
+		json_array_foreach(deleted, i, v)
+			printf("%s %s\n", dry ? "would delete" : "deleted",
+			    json_string_value(v));
+		json_array_foreach(aborted, i, v)
+			printf("%s the unfinished upload of %s\n", dry ?
+			    "would abort" : "aborted", json_string_value(v));
+		printf("%zu cop%s kept in s3://%s/%s\n", kept, kept == 1 ? "y" :
+		    "ies", o->s3.bucket, o->member_prefix);
+	}
+	json_decref(deleted);
+	json_decref(aborted);
+	return 0;
+}
+
+static int
 cmd_offsite_exec(const struct cmd_args *a)
 {
 	struct offsite o;
@@ -137,15 +173,22 @@ cmd_offsite_exec(const struct cmd_args *a)
 	int rc;
 
 	err_clear(&e);
+	int prune = strcmp(a->arg, "prune") == 0;
+
 	if (strcmp(a->arg, "list") != 0 && strcmp(a->arg, "upload") != 0 &&
-	    strcmp(a->arg, "verify") != 0) {
-		fprintf(stderr, "quorum-backup-agent: offsite %s: not list, upload "
-		    "or verify (see --help)\n", a->arg);
+	    strcmp(a->arg, "verify") != 0 && !prune) {
+		fprintf(stderr, "quorum-backup-agent: offsite %s: not list, upload, "
+		    "verify or prune (see --help)\n", a->arg);
 		return 2;
 	}
-	if (strcmp(a->arg, "list") == 0 && a->arg2) {
-		fprintf(stderr, "quorum-backup-agent: offsite list takes no "
-		    "argument\n");
+	if ((strcmp(a->arg, "list") == 0 || prune) && a->arg2) {
+		fprintf(stderr, "quorum-backup-agent: offsite %s takes no "
+		    "argument\n", a->arg);
+		return 2;
+	}
+	if ((a->opts & CMDOPT_DRY_RUN) && !prune) {
+		fprintf(stderr, "quorum-backup-agent: --dry-run goes with prune "
+		    "and offsite prune\n");
 		return 2;
 	}
 	if (offsite_open(a->cf, &o, &e) < 0)
@@ -155,6 +198,8 @@ cmd_offsite_exec(const struct cmd_args *a)
 		rc = offsite_list_cmd(a, &o);
 	else if (strcmp(a->arg, "upload") == 0)
 		rc = offsite_upload_cmd(a, &o);
+	else if (prune)
+		rc = offsite_prune_cmd(a, &o);
 	else
 		rc = offsite_verify_cmd(a, &o);
 	offsite_close(&o);
@@ -164,10 +209,16 @@ cmd_offsite_exec(const struct cmd_args *a)
 
 const struct cmd_entry cmd_offsite_entry = {
 	.name = "offsite",
-	.usage = "offsite list|upload|verify [ID|latest]",
+	.usage = "offsite list|upload|verify|prune [ID|latest]",
 	.help = "the [offsite] bucket: list this member's copies;\n"
 	    "upload a local backup (default: latest); verify a\n"
-	    "copy's stored size and SHA-256 (no key needed)",
+	    "copy's stored size and SHA-256 (no key needed);\n"
+	    "prune by [offsite] keep_last and keep_days, and abort\n"
+	    "uploads left unfinished for over a day",
+	.options = {
+		{ "--dry-run", "with prune: say what would go" },
+	},
+	.opts = CMDOPT_DRY_RUN,
 	.arg_default = "list",
 	.takes_arg2 = 1,
 	.exec = cmd_offsite_exec,

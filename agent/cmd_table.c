@@ -28,7 +28,7 @@ static const struct {
 	unsigned opts;
 	const char *refusal;
 } cmd_only_options[] = {
-	{ CMDOPT_DRY_RUN, "--dry-run goes with prune" },
+	{ CMDOPT_DRY_RUN, "--dry-run goes with prune and offsite prune" },
 	{ CMDOPT_FORCE | CMDOPT_IN_PLACE | CMDOPT_DISCARD,
 	    "--force, --in-place and --discard-previous go with unpack" },
 	{ CMDOPT_OUTPUT, "-o/--output goes with keygen" },

@@ -62,8 +62,8 @@ store_legacy_name_valid(const char *name)
 	return 1;
 }
 
-static time_t
-id_time(const char *id)
+time_t
+store_id_time(const char *id)
 {
 	struct tm tm;
 
@@ -333,7 +333,7 @@ backup_at(const struct store *s, int dfd, const struct dir_id *dir,
 		b->created = ast.st_mtime;
 		return 0;
 	}
-	b->created = id_time(id);
+	b->created = store_id_time(id);
 	/* Unreadable metadata: listed all the same, counts unknown. */
 	store_summary_get(s, dfd, dir, gen, b->meta_name, &mst, &b->bytes, &b->files,
 	    NULL, &ignored);

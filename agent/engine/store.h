@@ -137,6 +137,9 @@ void store_retention_plan(const struct backup_info *list, size_t n,
  * the archive. Needs the lock. */
 int store_delete(struct store *s, const struct backup_info *b, struct err *e);
 
+/* The start time an id spells (0 when it spells none). */
+time_t store_id_time(const char *id);
+
 /* "2026-11-24T01:02:03Z" */
 void store_format_time(time_t t, char *buf, size_t size);
 

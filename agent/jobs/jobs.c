@@ -32,7 +32,7 @@ static const char *const kind_names[JOB_KIND_COUNT] = {
 	[JOB_ARCHIVE] = "archive", [JOB_UNPACK] = "unpack",
 	[JOB_ROLLBACK] = "rollback", [JOB_VERIFY] = "verify",
 	[JOB_PRUNE] = "prune", [JOB_QUIESCE] = "quiesce",
-	[JOB_UPLOAD] = "upload",
+	[JOB_UPLOAD] = "upload", [JOB_OFFSITE_PRUNE] = "offsite_prune",
 	[JOB_RESUME] = "resume",
 };
 

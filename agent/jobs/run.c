@@ -283,6 +283,24 @@ run_verify(struct jobs *js, json_t *params, const char *job_id,
 	jobs_set_phase(js, PHASE_VERIFYING);
 	int stored = json_is_true(json_object_get(params, "stored"));
 
+	if (json_is_true(json_object_get(params, "offsite"))) {
+		/* A copy in the bucket: its stored size and SHA-256. */
+		struct offsite o;
+		const char *id = json_get_str(params, "backup");
+		int rc;
+
+		if (offsite_open(jobs_conf(js), &o, e) < 0)
+			return -1;
+		rc = offsite_verify_stored(&o, id, hooks->progress,
+		    hooks->progress_arg, hooks->cancel, &r, e);
+		offsite_close(&o);
+		if (rc < 0)
+			return -1;
+		*result = json_pack("{s:s, s:b, s:b, s:b, s:I, s:s, s:f}", "backup",
+		    id, "ok", 1, "stored", 1, "offsite", 1, "size",
+		    (json_int_t)r.size, "sha256", r.sha256, "seconds", r.seconds);
+		return 0;
+	}
 	if (op_verify(jobs_conf(js), json_get_str(params, "backup"), stored,
 	    hooks, &b, &r, e) < 0)
 		return -1;
@@ -352,12 +370,51 @@ run_upload(struct jobs *js, json_t *params, const char *job_id,
 			    logq(re.msg));
 	}
 	store_close(&s);
-	if (rc == 0)
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f}",
+	if (rc == 0) {
+		/* Remote retention after each copy; its failure is reported,
+		 * not fatal: the copy is made. */
+		json_t *deleted = NULL, *aborted = NULL;
+		size_t kept;
+		if (offsite_prune(&o, cf->offsite_keep_last, cf->offsite_keep_days,
+		    0, &deleted, &aborted, &kept, &re) < 0)
+			log_warn("offsite_prune_failed", "error=%s", logq(re.msg));
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:O}",
 		    "backup", b.id, "bucket", o.s3.bucket, "key", r.archive_key,
 		    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
-		    "reused", r.reused, "seconds", r.seconds);
+		    "reused", r.reused, "seconds", r.seconds, "pruned",
+		    deleted ? deleted : json_null());
+		json_decref(deleted);
+		json_decref(aborted);
+	}
 	offsite_close(&o);
+	return rc;
+}
+
+/* Remote retention now (POST /v1/offsite/prune). */
+static int
+run_offsite_prune(struct jobs *js, json_t *params, const char *job_id,
+    const struct op_hooks *hooks, json_t **result, struct err *e)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	json_t *deleted = NULL, *aborted = NULL;
+	struct offsite o;
+	size_t kept;
+	int rc;
+
+	(void)params;
+	(void)job_id;
+	(void)hooks;
+	jobs_set_phase(js, PHASE_PRUNING);
+	if (offsite_open(cf, &o, e) < 0)
+		return -1;
+	rc = offsite_prune(&o, cf->offsite_keep_last, cf->offsite_keep_days, 0,
+	    &deleted, &aborted, &kept, e);
+	offsite_close(&o);
+	if (rc == 0)
+		*result = json_pack("{s:O, s:O, s:I}", "deleted", deleted,
+		    "aborted", aborted, "kept", (json_int_t)kept);
+	json_decref(deleted);
+	json_decref(aborted);
 	return rc;
 }
 
@@ -366,6 +423,7 @@ static const run_fn runs[JOB_KIND_COUNT] = {
 	[JOB_ROLLBACK] = run_rollback, [JOB_VERIFY] = run_verify,
 	[JOB_PRUNE] = run_prune, [JOB_QUIESCE] = run_quiesce,
 	[JOB_RESUME] = run_resume, [JOB_UPLOAD] = run_upload,
+	[JOB_OFFSITE_PRUNE] = run_offsite_prune,
 };
 
 int

@@ -722,6 +722,97 @@ remote_meta(struct offsite *o, const char *id, struct err *e)
 	return j;
 }
 
+struct stale {
+	json_t *keys;
+	json_t *ids;               /* key -> upload id */
+	time_t before;
+};
+
+static int
+stale_one(void *arg, const struct s3_upload *u, struct err *e)
+{
+	struct stale *st = arg;
+
+	(void)e;
+	if (u->initiated == (time_t)-1 || u->initiated >= st->before)
+		return 0;
+	json_array_append_new(st->keys, json_pack("{s:s, s:s}", "key", u->key,
+	    "upload_id", u->upload_id));
+	return 0;
+}
+
+int
+offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
+    int dry_run, json_t **deleted, json_t **aborted, size_t *kept,
+    struct err *e)
+{
+	struct stale st = { NULL, NULL, time(NULL) - 86400 };
+	struct backup_info *bl = NULL;
+	json_t *list, *item;
+	int *del = NULL, rc = -1;
+	size_t n, i;
+
+	*deleted = json_array();
+	*aborted = json_array();
+	*kept = 0;
+	if (!(list = offsite_list(o, e)))
+		return -1;
+	n = json_array_size(list);
+	if (n > 0 && (!(bl = calloc(n, sizeof *bl)) || !(del = calloc(n,
+	    sizeof *del)))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto out;
+	}
+	json_array_foreach(list, i, item) {
+		snprintf(bl[i].id, sizeof bl[i].id, "%s", json_get_str(item, "id"));
+		bl[i].created = store_id_time(bl[i].id);
+	}
+	store_retention_plan(bl, n, keep_last, keep_days, time(NULL), del);
+	json_array_foreach(list, i, item) {
+		char name[STORE_ID_MAX + 8], key[S3_KEY_MAX];
+
+		if (!del[i]) {
+			(*kept)++;
+			continue;
+		}
+		if (!dry_run) {
+			/* The metadata first: from then on the copy is not
+			 * complete; then the archive. */
+			snprintf(name, sizeof name, "%s.json", bl[i].id);
+			if (member_key(o, name, key, sizeof key, e) < 0 ||
+			    s3_delete(&o->s3, key, e) < 0 ||
+			    member_key(o, json_get_str(item, "archive"), key,
+			    sizeof key, e) < 0 || s3_delete(&o->s3, key, e) < 0)
+				goto out;
+			log_info("offsite_deleted", "id=%s reason=retention",
+			    bl[i].id);
+		}
+		json_array_append_new(*deleted, json_string(bl[i].id));
+	}
+	/* Multipart uploads of ours that nothing will take up again. */
+	st.keys = json_array();
+	if (s3_mpu_list(&o->s3, o->member_prefix, stale_one, &st, e) < 0)
+		goto out;
+	json_array_foreach(st.keys, i, item) {
+		if (!dry_run) {
+			if (s3_mpu_abort(&o->s3, json_get_str(item, "key"),
+			    json_get_str(item, "upload_id"), e) < 0 &&
+			    e->code != ERR_NOT_FOUND)
+				goto out;
+			log_info("offsite_upload_aborted", "key=%s reason=stale",
+			    logq(json_get_str(item, "key")));
+		}
+		json_array_append(*aborted, json_object_get(item, "key"));
+	}
+	rc = 0;
+out:
+	json_decref(st.keys);
+	json_decref(list);
+	free(bl);
+	free(del);
+	return rc;
+}
+
 struct hash_sink {
 	EVP_MD_CTX *sha;
 	struct progress prog;

@@ -73,6 +73,17 @@ int offsite_record(const struct backup_info *b, const struct offsite *o,
  * (from each remote metadata). Archives without metadata are left out. */
 json_t *offsite_list(struct offsite *o, struct err *e);
 
+/* Remote retention: of the member's complete remote backups (newest
+ * first), those that neither keep_last nor keep_days keeps go, metadata
+ * first (from then on not complete), then the archive; the newest always
+ * stays (store_retention_plan's rules). Multipart uploads below the
+ * member's prefix started over a day ago are aborted. *deleted and
+ * *aborted (JSON arrays: ids, keys) say what went, or with dry_run what
+ * would; *kept how many remote backups stay. */
+int offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
+    int dry_run, json_t **deleted, json_t **aborted, size_t *kept,
+    struct err *e);
+
 /* Stream the remote archive of backup id and check its size and SHA-256
  * against the remote metadata (no key needed). */
 int offsite_verify_stored(struct offsite *o, const char *id,

@@ -118,6 +118,25 @@ assert_contains "$T/err" "SHA-256 is"
 assert_contains "$T/err" "code=verification_failed"
 ok "a byte changed in the bucket (written back with aws): verify exit 5"
 
+# Remote retention: keep the newest copy only.
+expect_exit 0 off --json offsite list
+nremote=$(jq length "$T/out")
+newest=$(jq -r '.[0].id' "$T/out")
+[ "$nremote" -ge 3 ] || fail "expected 3 remote copies, have $nremote"
+expect_exit 0 off --set offsite.keep_last=1 --json --dry-run offsite prune
+[ "$(jq '.deleted | length' "$T/out")" = $((nremote - 1)) ] && [ "$(jq -r .dry_run "$T/out")" = true ] ||
+	fail "prune --dry-run: $(cat "$T/out")"
+expect_exit 0 off --json offsite list
+[ "$(jq length "$T/out")" = "$nremote" ] || fail "prune --dry-run deleted copies"
+expect_exit 0 off --set offsite.keep_last=1 offsite prune
+assert_contains "$T/out" "1 copy kept"
+aws_s3 s3 ls s3://qb-test/net-a/member1/ >"$T/ls"
+[ "$(wc -l <"$T/ls")" = 2 ] && grep -q "$newest.json" "$T/ls" ||
+	fail "after prune the bucket holds: $(cat "$T/ls")"
+expect_exit 0 agent verify --stored "$id"
+expect_exit 2 off --dry-run offsite list
+ok "offsite prune (keep_last = 1): --dry-run names $((nremote - 1)) copies and deletes none; prune leaves the newest copy (archive and metadata); local backups untouched"
+
 # Faults: each a clear error, the local backup intact.
 printf 'wrong\n' >"$T/sk-wrong"
 chmod 600 "$T/sk-wrong"

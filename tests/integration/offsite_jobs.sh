@@ -58,7 +58,7 @@ ok "upload = auto: the archive job is followed by an upload job; the member is n
 # on after it.
 part_done() {
 	call GET /v1/jobs
-	[ "$(jq -r '[.[] | select(.kind == "upload" and .state == "running")][0].progress.bytes_done' "$T/body")" -ge 5242880 ]
+	[ "$(jq -r '[.[] | select(.kind == "upload" and .state == "running")][0].progress.bytes_done // 0' "$T/body")" -ge 5242880 ]
 }
 wait_for part_done 600
 call POST "/v1/archive?wait=60"
@@ -80,8 +80,13 @@ done
 aws_s3 s3api list-multipart-uploads --bucket qb-test >"$T/mpu.json"
 [ ! -s "$T/mpu.json" ] || [ "$(jq '.Uploads // [] | length' "$T/mpu.json")" = 0 ] ||
 	fail "multipart uploads left: $(cat "$T/mpu.json")"
+call GET /v1/offsite/backups
+[ "$STATUS" = 200 ] && [ "$(jq -r '.[0].id' "$T/body")" = "$id2" ] || fail "GET /v1/offsite/backups: $STATUS $(cat "$T/body")"
+call POST "/v1/offsite/backups/$id1/verify?wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.offsite "$T/body")" = true ] ||
+	fail "POST /v1/offsite/backups/ID/verify: $STATUS $(cat "$T/body")"
 stop
-ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete"
+ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete; GET /v1/offsite/backups, POST /v1/offsite/backups/ID/verify"
 
 # upload = manual: nothing follows an archive; POST .../upload does it.
 start manual 0
@@ -101,8 +106,12 @@ call POST "/v1/backups/$id3/upload?wait=60"
 [ "$(jq -r .offsite.state "$M/$id3.json")" = failed ] || fail "the failure is not recorded"
 jq -r .offsite.error "$M/$id3.json" | grep -q SignatureDoesNotMatch || fail "the recorded error: $(jq .offsite "$M/$id3.json")"
 expect_exit 0 agent verify --stored "$id3"
+printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+call POST "/v1/offsite/prune?wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.kept "$T/body")" = 3 ] ||
+	fail "POST /v1/offsite/prune: $STATUS $(cat "$T/body")"
 stop
-ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete"
+ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete; POST /v1/offsite/prune"
 
 stop_s3
 finish
