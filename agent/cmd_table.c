@@ -33,6 +33,7 @@ static const struct {
 	    "--force, --in-place and --discard-previous go with unpack" },
 	{ CMDOPT_OUTPUT, "-o/--output goes with keygen" },
 	{ CMDOPT_STORED, "--stored goes with verify" },
+	{ CMDOPT_FROM, "--from goes with unpack" },
 };
 
 /* --help: usages in a column of this width, after two spaces and followed

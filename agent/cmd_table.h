@@ -20,6 +20,7 @@ enum {
 	CMDOPT_DISCARD = 1 << 3,     /* --discard-previous */
 	CMDOPT_OUTPUT = 1 << 4,      /* -o, --output FILE */
 	CMDOPT_STORED = 1 << 5,      /* --stored */
+	CMDOPT_FROM = 1 << 6,        /* --from offsite */
 };
 
 /* What a command is called with. */
@@ -29,6 +30,7 @@ struct cmd_args {
 	const char *arg2;            /* a second one (takes_arg2), or NULL */
 	int json;                    /* --json */
 	const char *output;          /* -o FILE, or NULL */
+	const char *from;            /* --from WHERE, or NULL */
 	unsigned opts;               /* the CMDOPT_* given */
 	struct op_hooks *hooks;      /* progress lines, the stop signal */
 };

@@ -85,7 +85,7 @@ on_progress(const struct progress *p, void *arg)
 
 enum { OPT_DATA_DIR = 256, OPT_BACKUP_DIR, OPT_MEMBER, OPT_SET, OPT_JSON,
 	OPT_LOG_LEVEL, OPT_SAMPLE, OPT_DRY_RUN, OPT_FORCE, OPT_IN_PLACE,
-	OPT_DISCARD, OPT_STORED };
+	OPT_DISCARD, OPT_STORED, OPT_FROM };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -101,6 +101,7 @@ static const struct option long_options[] = {
 	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
 	{ "discard-previous", no_argument, NULL, OPT_DISCARD },
 	{ "stored", no_argument, NULL, OPT_STORED },
+	{ "from", required_argument, NULL, OPT_FROM },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -115,6 +116,7 @@ struct cmdline {
 	size_t nsets;
 	const char *cmd, *arg, *arg2;
 	const char *output;          /* -o */
+	const char *from;            /* --from */
 	int json;
 	unsigned opts;               /* CMDOPT_* */
 };
@@ -170,6 +172,16 @@ parse_cmdline(int argc, char **argv, struct cmdline *cl)
 		case OPT_IN_PLACE: cl->opts |= CMDOPT_IN_PLACE; break;
 		case OPT_DISCARD: cl->opts |= CMDOPT_DISCARD; break;
 		case OPT_STORED: cl->opts |= CMDOPT_STORED; break;
+		case OPT_FROM:
+			if (strcmp(optarg, "offsite") != 0 &&
+			    strcmp(optarg, "local") != 0) {
+				fprintf(stderr, "quorum-backup-agent: --from: '%s' is "
+				    "not local or offsite\n", optarg);
+				return 2;
+			}
+			cl->from = optarg;
+			cl->opts |= CMDOPT_FROM;
+			break;
 		case OPT_SAMPLE:
 			conf_print_sample(&agent_conf_table, stdout);
 			return 0;
@@ -267,6 +279,7 @@ run_command(const struct cmdline *cl, const struct agent_conf *cf)
 	a.arg2 = cl->arg2;
 	a.json = cl->json;
 	a.output = cl->output;
+	a.from = cl->from;
 	a.opts = cl->opts;
 	a.hooks = &hooks;
 	return ce->exec(&a);

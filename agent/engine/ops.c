@@ -640,10 +640,21 @@ unpack_prepare(struct unpack *up, struct err *e)
 	agent_shown(cf, SWAP_STAGING, up->staging, sizeof up->staging);
 	agent_shown(cf, SWAP_PREVIOUS, up->previous, sizeof up->previous);
 	if (store_open(&up->held.store, cf->backup_dir, cf->member, 1, e) < 0 ||
-	    store_lock(&up->held.store, e) < 0 ||
-	    store_find(&up->held.store, up->u->id, &up->r->backup, e) < 0)
+	    store_lock(&up->held.store, e) < 0)
 		return -1;
-	if (!up->r->backup.legacy) {
+	if (up->u->given) {
+		/* From elsewhere (a bucket): its metadata, without the entry
+		 * list, as the summary. */
+		up->r->backup = *up->u->given;
+		if (!(up->meta = store_load_meta(&up->r->backup, e)))
+			return -1;
+		json_object_del(up->meta, "entries");
+		up->backup_key = json_get_str(json_object_get(up->meta,
+		    "node_key"), "sha256");
+	} else if (store_find(&up->held.store, up->u->id, &up->r->backup,
+	    e) < 0) {
+		return -1;
+	} else if (!up->r->backup.legacy) {
 		/* The node key and the sizes: the summary is enough (the
 		 * verify that extraction runs parses the entry list). */
 		if (!(up->meta = store_summary(&up->held.store, &up->r->backup,

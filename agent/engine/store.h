@@ -37,6 +37,18 @@ struct store {
 
 struct age_identity;
 
+/* An archive read from elsewhere than the store (a bucket): open() gives a
+ * descriptor to read the whole file from, start to end (a pipe fed by a
+ * download), and its size; finish() ends that read, after the reader has
+ * closed the descriptor, and says whether the fetch itself went well (a
+ * reader that saw the stream end early learns here that the network, not
+ * the file, failed). open may be called again for a second pass. */
+struct archive_source {
+	int (*open)(void *arg, uint64_t *size, struct err *e);
+	int (*finish)(void *arg, struct err *e);
+	void *arg;
+};
+
 struct backup_info {
 	char id[STORE_ID_MAX];
 	int legacy;             /* seed's .tar.gz: no metadata */
@@ -56,6 +68,9 @@ struct backup_info {
 	int encrypted;
 	const struct age_identity *ids;
 	size_t n_ids;
+	/* Set: the archive is read from here (archive_path names it in
+	 * messages), the metadata from meta_path; not owned. */
+	const struct archive_source *source;
 };
 /* ID syntax: ^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$ */
 int store_id_valid(const char *id);

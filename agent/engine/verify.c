@@ -513,9 +513,17 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	memset(&prog, 0, sizeof prog);
 	t0 = qb_mono_now();
 	/* A regular file, opened without following a link or waiting on a
-	 * FIFO that someone put in the archive's place. */
-	if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0)
+	 * FIFO that someone put in the archive's place; or the stream of an
+	 * archive source. */
+	if (b->source) {
+		uint64_t size = 0;
+		memset(&st, 0, sizeof st);
+		if ((fd = b->source->open(b->source->arg, &size, e)) < 0)
+			return -1;
+		st.st_size = (off_t)size;
+	} else if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0) {
 		return -1;
+	}
 	if (walk_meta(b, &st, &meta, &prog, e) < 0 ||
 	    backup_identity_check(b, meta, &listed, e) < 0)
 		goto out;
@@ -594,6 +602,16 @@ out:
 	if (fd >= 0)
 		close(fd);
 	reader_free(r);
+	if (b->source) {
+		/* The fetch's own failure says more than the stream's end. */
+		struct err fe;
+		err_clear(&fe);
+		if (b->source->finish(b->source->arg, &fe) < 0) {
+			if (rc == 0 || fe.code != ERR_OK)
+				*e = fe;
+			rc = -1;
+		}
+	}
 	meta_check_free(mc);
 	json_decref(meta);
 	return rc;

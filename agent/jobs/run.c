@@ -240,8 +240,13 @@ static int
 run_unpack(struct jobs *js, json_t *params, const char *job_id,
     const struct op_hooks *hooks, json_t **result, struct err *e)
 {
+	const char *from = json_get_str(params, "from");
+	int offsite = from && strcmp(from, "offsite") == 0, rc;
+	struct offsite_source src;
+	struct backup_info given;
 	struct unpack_opts u;
 	struct unpack_result r;
+	struct offsite o;
 
 	(void)job_id;
 	memset(&u, 0, sizeof u);
@@ -249,10 +254,26 @@ run_unpack(struct jobs *js, json_t *params, const char *job_id,
 	u.force = json_is_true(json_object_get(params, "force"));
 	u.in_place = json_is_true(json_object_get(params, "in_place"));
 	jobs_set_phase(js, PHASE_UNPACKING);
-	if (op_unpack(jobs_conf(js), &u, hooks, &r, e) < 0)
+	if (!offsite) {
+		rc = op_unpack(jobs_conf(js), &u, hooks, &r, e);
+	} else {
+		/* Streamed from the bucket through the same verify and swap. */
+		if (offsite_open(jobs_conf(js), &o, e) < 0)
+			return -1;
+		rc = offsite_source_init(&o, jobs_conf(js)->backup_dir, u.id,
+		    hooks->cancel, &src, &given, e);
+		if (rc == 0) {
+			u.given = &given;
+			rc = op_unpack(jobs_conf(js), &u, hooks, &r, e);
+			offsite_source_free(&src);
+		}
+		offsite_close(&o);
+	}
+	if (rc < 0)
 		return -1;
-	*result = json_pack("{s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
-	    r.backup.id, "files", (json_int_t)r.v.files,
+	*result = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b, s:f}", "backup",
+	    r.backup.id, "from", offsite ? "offsite" : "local",
+	    "files", (json_int_t)r.v.files,
 	    "bytes", (json_int_t)r.v.bytes, "previous_kept", r.previous_kept,
 	    "recovered", r.recovered, "seconds", r.seconds);
 	return 0;

@@ -913,3 +913,184 @@ out:
 	json_decref(m);
 	return rc;
 }
+
+/* ---- a copy as a backup to unpack ----------------------------------------- */
+
+static int
+pipe_sink(void *arg, const void *buf, size_t len, struct err *e)
+{
+	struct offsite_source *src = arg;
+
+	if (src->cancel && *src->cancel)
+		return err_set(e, ERR_FAILED, "cancelled");
+	if (fs_write_all(src->wfd, buf, len) < 0) {
+		if (errno == EPIPE)
+			src->reader_gone = 1;   /* the reader stopped: no error */
+		return err_sys(e, ERR_FAILED, "the download's pipe");
+	}
+	return 0;
+}
+
+static void *
+fetch_main(void *arg)
+{
+	struct offsite_source *src = arg;
+	uint64_t got = 0;
+
+	for (int try = 1;; try++) {
+		uint64_t n = 0;
+		struct err e;
+
+		err_clear(&e);
+		if (s3_get(&src->o->s3, src->key, got, src->etag[0] ? src->etag :
+		    NULL, pipe_sink, src, &n, &e) == 0)
+			break;
+		got += n;
+		if (src->reader_gone)
+			break;
+		if (try == TRIES || !s3_retryable(&e) ||
+		    backoff(try, src->cancel) < 0) {
+			src->failed = 1;
+			src->err = e;
+			break;
+		}
+		log_warn("offsite_download_resumed", "key=%s at=%llu try=%d "
+		    "error=%s", logq(src->key), (unsigned long long)got, try,
+		    logq(e.msg));
+	}
+	close(src->wfd);
+	src->wfd = -1;
+	return NULL;
+}
+
+static int
+source_open(void *arg, uint64_t *size, struct err *e)
+{
+	struct offsite_source *src = arg;
+	int p[2];
+
+	if (src->running)
+		return err_set(e, ERR_FAILED, "a download of %s is still running",
+		    src->key);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_sys(e, ERR_FAILED, "pipe");
+	fcntl(p[0], F_SETPIPE_SZ, 1 << 20);   /* fewer wake-ups; best effort */
+	src->wfd = p[1];
+	src->reader_gone = src->failed = 0;
+	err_clear(&src->err);
+	if (pthread_create(&src->thread, NULL, fetch_main, src) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(e, ERR_FAILED, "cannot start the download");
+	}
+	src->running = 1;
+	*size = src->size;
+	return p[0];
+}
+
+static int
+source_finish(void *arg, struct err *e)
+{
+	struct offsite_source *src = arg;
+
+	if (!src->running)
+		return 0;
+	pthread_join(src->thread, NULL);
+	src->running = 0;
+	if (src->failed) {
+		*e = src->err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+offsite_source_init(struct offsite *o, const char *backup_dir, const char *id,
+    volatile sig_atomic_t *cancel, struct offsite_source *src,
+    struct backup_info *b, struct err *e)
+{
+	char want[STORE_ID_MAX], name[STORE_ID_MAX + 24];
+	struct store s;
+	const char *file;
+	uint64_t size = 0;
+	json_t *m;
+
+	memset(src, 0, sizeof *src);
+	memset(b, 0, sizeof *b);
+	src->o = o;
+	src->wfd = -1;
+	src->cancel = cancel;
+	o->s3.cancel = cancel;
+	if (strcmp(id, "latest") == 0) {
+		json_t *list = offsite_list(o, e);
+		if (!list)
+			return -1;
+		if (json_array_size(list) == 0) {
+			json_decref(list);
+			return err_set(e, ERR_NOT_FOUND, "no backup of member %lld in "
+			    "s3://%s/%s", o->member, o->s3.bucket, o->member_prefix);
+		}
+		snprintf(want, sizeof want, "%s",
+		    json_get_str(json_array_get(list, 0), "id"));
+		json_decref(list);
+		id = want;
+	}
+	if (!store_id_valid(id))
+		return err_set(e, ERR_BAD_REQUEST, "%s is not a backup id", id);
+	if (!(m = remote_meta(o, id, e)))
+		return -1;
+	file = json_get_str(json_object_get(m, "archive"), "file");
+	if (!file || strchr(file, '/') || member_key(o, file, src->key,
+	    sizeof src->key, e) < 0) {
+		json_decref(m);
+		return err_set(e, ERR_VERIFY, "the remote metadata of %s names no "
+		    "archive", id);
+	}
+	/* The metadata beside the local store, for the unpack to read. */
+	if (store_open(&s, backup_dir, o->member, 1, e) < 0) {
+		json_decref(m);
+		return -1;
+	}
+	snprintf(name, sizeof name, ".offsite-%s.json", id);
+	if (fs_join(src->meta_path, sizeof src->meta_path, s.dir, name) < 0 ||
+	    json_write_file(src->meta_path, m, 0600, e) < 0) {
+		src->meta_path[0] = '\0';
+		json_decref(m);
+		return -1;
+	}
+	if (s3_head(&o->s3, src->key, &size, src->etag, e) < 0) {
+		json_decref(m);
+		offsite_source_free(src);
+		return -1;
+	}
+	src->size = size;
+	src->as.open = source_open;
+	src->as.finish = source_finish;
+	src->as.arg = src;
+	snprintf(b->id, sizeof b->id, "%s", id);
+	b->created = store_id_time(id);
+	b->size = size;
+	b->bytes = json_get_u(m, "bytes");
+	b->files = json_get_u(m, "files");
+	snprintf(b->archive_path, sizeof b->archive_path, "s3://%s/%s",
+	    o->s3.bucket, src->key);
+	snprintf(b->meta_path, sizeof b->meta_path, "%s", src->meta_path);
+	b->encrypted = strlen(file) > 4 &&
+	    strcmp(file + strlen(file) - 4, ".age") == 0;
+	b->source = &src->as;
+	json_decref(m);
+	return 0;
+}
+
+void
+offsite_source_free(struct offsite_source *src)
+{
+	if (src->running) {
+		pthread_join(src->thread, NULL);
+		src->running = 0;
+	}
+	if (src->meta_path[0]) {
+		unlink(src->meta_path);
+		src->meta_path[0] = '\0';
+	}
+}

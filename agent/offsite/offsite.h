@@ -19,6 +19,7 @@
 #define QB_OFFSITE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -83,6 +84,35 @@ json_t *offsite_list(struct offsite *o, struct err *e);
 int offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
     int dry_run, json_t **deleted, json_t **aborted, size_t *kept,
     struct err *e);
+
+/* A copy in the bucket as a backup to unpack (ops.h, unpack_opts.given):
+ * its metadata downloaded into member<N>/.offsite-<ID>.json of the local
+ * store (made if missing: the backup volume may be new), its archive read
+ * through a pipe fed by a download that is pinned to the object a HEAD
+ * saw (If-Match: a changed object fails the read, ERR_VERIFY) and resumed
+ * with Range after a reset or a timeout. id: an id or "latest" (the newest
+ * complete copy). */
+struct offsite_source {
+	struct offsite *o;
+	struct archive_source as;
+	char key[S3_KEY_MAX];
+	char etag[S3_ETAG_MAX];
+	uint64_t size;
+	char meta_path[4352];
+	volatile sig_atomic_t *cancel;
+	/* the download of one pass */
+	pthread_t thread;
+	int running;
+	int wfd;
+	int reader_gone;
+	int failed;
+	struct err err;
+};
+int offsite_source_init(struct offsite *o, const char *backup_dir,
+    const char *id, volatile sig_atomic_t *cancel, struct offsite_source *src,
+    struct backup_info *b, struct err *e);
+/* Ends a download still running and removes the metadata file. */
+void offsite_source_free(struct offsite_source *src);
 
 /* Stream the remote archive of backup id and check its size and SHA-256
  * against the remote metadata (no key needed). */

@@ -2,6 +2,8 @@
  * resume, archive, unpack, rollback. */
 #include "config.h"
 
+#include <string.h>
+
 #include "handlers.h"
 #include "json.h"
 
@@ -27,6 +29,7 @@ enum MHD_Result
 api_unpack(struct request *r)
 {
 	const char *id = req_arg(r, "backup");
+	const char *from = req_arg(r, "from");
 	int force, in_place;
 
 	if (!api_valid_id(id, 1))
@@ -35,15 +38,21 @@ api_unpack(struct request *r)
 	if (bool_arg(r, "force", &force) < 0 ||
 	    bool_arg(r, "in_place", &in_place) < 0)
 		return reply_fail(r, ERR_BAD_REQUEST, "force and in_place must be 0 or 1");
+	if (from && strcmp(from, "offsite") != 0 && strcmp(from, "local") != 0)
+		return reply_fail(r, ERR_BAD_REQUEST, "from must be local or offsite");
+	int offsite = from && strcmp(from, "offsite") == 0;
+	if (offsite && (!r->m->cf->offsite_url || !r->m->cf->offsite_url[0]))
+		return reply_fail(r, ERR_BAD_REQUEST, "[offsite] url is not set: "
+		    "there is no off-site store");
 	/* An encrypted backup that no configured identity opens: 400, and
 	 * nothing stopped or changed. */
 	struct err e;
 	err_clear(&e);
-	if (op_identity_precheck(r->m->cf, id, &e) < 0)
+	if (!offsite && op_identity_precheck(r->m->cf, id, &e) < 0)
 		return reply_err(r, &e);
-	return start_job(r, JOB_UNPACK, json_pack("{s:s, s:b, s:b}", "backup",
-	    id, "force", force, "in_place", in_place), PHASE_UNPACKING,
-	    NEED_STOPPED);
+	return start_job(r, JOB_UNPACK, json_pack("{s:s, s:b, s:b, s:s}",
+	    "backup", id, "force", force, "in_place", in_place, "from",
+	    offsite ? "offsite" : "local"), PHASE_UNPACKING, NEED_STOPPED);
 }
 
 enum MHD_Result

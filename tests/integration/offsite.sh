@@ -118,6 +118,54 @@ assert_contains "$T/err" "SHA-256 is"
 assert_contains "$T/err" "code=verification_failed"
 ok "a byte changed in the bucket (written back with aws): verify exit 5"
 
+# Restores from the bucket with no local copy: the backup volume emptied,
+# the tree back as it was archived; plain and encrypted; staged and in
+# place.
+manifest "$T/data" "$T/before"
+cp -a "$M" "$T/saved-store"
+rm -rf "$M"
+echo changed >"$T/data/keystore/key"
+rm "$T/data/geth/chaindata/000003.ldb"
+expect_exit 0 off --json unpack "$rid" --from offsite
+[ "$(jq -r .from "$T/out")" = offsite ] || fail "unpack --from offsite: $(cat "$T/out")"
+manifest "$T/data" "$T/after"
+for part in sums sizes links; do
+	diff -u "$T/before.$part" "$T/after.$part" >&2 || fail "the tree from the bucket differs ($part)"
+done
+ls -A "$M" >"$T/store-after"
+grep -qv '^\.lock$' "$T/store-after" && fail "unpack from the bucket left files in the store: $(cat "$T/store-after")"
+expect_exit 0 agent discard-previous
+expect_exit 2 off unpack "$eid" --from offsite
+assert_contains "$T/err" "code=no_identity"
+expect_exit 0 off --set encryption.identity_file="$T/id.key" unpack "$eid" --from offsite --in-place
+for part in sums sizes; do
+	manifest "$T/data" "$T/after"
+	diff -u "$T/before.$part" "$T/after.$part" >&2 || fail "the encrypted tree from the bucket differs ($part)"
+done
+ok "unpack --from offsite with the backup volume emptied: the tree back byte for byte, nothing stored locally; encrypted: no_identity without the key, in place with it"
+
+# A byte changed in the bucket: the restore fails before the data dir
+# changes.
+echo changed-again >"$T/data/keystore/key"
+before=$(tree_hash "$T/data")
+python3 -c '
+import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 1
+open(sys.argv[2], "wb").write(b)' "$T/saved-store/$rid.tar.zst" "$T/changed-r"
+aws_s3 s3 cp --only-show-errors "$T/changed-r" "s3://qb-test/net-a/member1/$rid.tar.zst"
+expect_exit 5 off unpack "$rid" --from offsite
+assert_contains "$T/err" "code=verification_failed"
+[ "$(tree_hash "$T/data")" = "$before" ] || fail "a failed restore from the bucket changed the data dir"
+[ ! -e "$T/data/.quorum-backup/staging" ] || fail "staging left behind"
+expect_exit 4 off unpack 20200101T000000Z --from offsite
+expect_exit 2 agent unpack "$rid" --from offsite
+assert_contains "$T/err" "[offsite] url is not set"
+expect_exit 2 off list --from offsite
+rm -rf "$M"
+cp -a "$T/saved-store" "$M"
+aws_s3 s3 cp --only-show-errors "$M/$rid.tar.zst" "s3://qb-test/net-a/member1/$rid.tar.zst"
+ok "a byte changed in the bucket: unpack --from offsite exit 5, the data dir unchanged; a copy not there: 4; no [offsite] url: 2"
+
 # Remote retention: keep the newest copy only.
 expect_exit 0 off --json offsite list
 nremote=$(jq length "$T/out")

@@ -107,11 +107,24 @@ call POST "/v1/backups/$id3/upload?wait=60"
 jq -r .offsite.error "$M/$id3.json" | grep -q SignatureDoesNotMatch || fail "the recorded error: $(jq .offsite "$M/$id3.json")"
 expect_exit 0 agent verify --stored "$id3"
 printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+# A restore from the bucket over HTTP, the backup volume emptied.
+manifest "$T/data" "$T/before"
+mv "$M" "$T/saved-store"
+echo changed >"$T/data/keystore/key"
+call POST "/v1/unpack?backup=$id3&from=offsite&wait=120"
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.from "$T/body")" = offsite ] ||
+	fail "POST /v1/unpack?from=offsite: $STATUS $(cat "$T/body")"
+manifest "$T/data" "$T/after"
+diff -u "$T/before.sums" "$T/after.sums" >&2 || fail "the tree from the bucket differs"
+call POST "/v1/unpack?backup=$id3&from=nowhere"
+[ "$STATUS" = 400 ] || fail "from=nowhere: HTTP $STATUS"
+rm -rf "$M"
+mv "$T/saved-store" "$M"
 call POST "/v1/offsite/prune?wait=60"
 [ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.kept "$T/body")" = 3 ] ||
 	fail "POST /v1/offsite/prune: $STATUS $(cat "$T/body")"
 stop
-ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete; POST /v1/offsite/prune"
+ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete; POST /v1/unpack?from=offsite with the backup volume emptied; POST /v1/offsite/prune"
 
 stop_s3
 finish
