@@ -471,6 +471,24 @@ verify_backup(const struct backup_info *b, progress_fn progress,
 	return backup_walk(b, NULL, progress, progress_arg, cancel, res, e);
 }
 
+/* The archive to read: a regular file, opened without following a link
+ * or waiting on a FIFO that someone put in its place; or the stream of an
+ * archive source (st gets only its size). The fd, or -1 with e. */
+static int
+walk_open(const struct backup_info *b, struct stat *st, struct err *e)
+{
+	uint64_t size = 0;
+	int fd;
+
+	if (!b->source)
+		return store_open_file(NULL, b, 0, st, e);
+	memset(st, 0, sizeof *st);
+	if ((fd = b->source->open(b->source->arg, &size, e)) < 0)
+		return -1;
+	st->st_size = (off_t)size;
+	return fd;
+}
+
 /* b's metadata into *meta (NULL for a legacy backup, or an archive given
  * by its path with no metadata beside it: the structure only), checked
  * against the file's size (st); the totals into prog. 0, or -1 with e. */
@@ -512,18 +530,8 @@ backup_walk(const struct backup_info *b, const struct entry_visitor *v,
 	memset(res, 0, sizeof *res);
 	memset(&prog, 0, sizeof prog);
 	t0 = qb_mono_now();
-	/* A regular file, opened without following a link or waiting on a
-	 * FIFO that someone put in the archive's place; or the stream of an
-	 * archive source. */
-	if (b->source) {
-		uint64_t size = 0;
-		memset(&st, 0, sizeof st);
-		if ((fd = b->source->open(b->source->arg, &size, e)) < 0)
-			return -1;
-		st.st_size = (off_t)size;
-	} else if ((fd = store_open_file(NULL, b, 0, &st, e)) < 0) {
+	if ((fd = walk_open(b, &st, e)) < 0)
 		return -1;
-	}
 	if (walk_meta(b, &st, &meta, &prog, e) < 0 ||
 	    backup_identity_check(b, meta, &listed, e) < 0)
 		goto out;

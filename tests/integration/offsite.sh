@@ -11,14 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3_lib.sh"
 
-[ -x /usr/bin/aws ] || fail "awscli is not installed (scripts/install-deps.sh installs it)"
-start_s3
-aws_s3 s3 mb s3://qb-test >/dev/null
-mkdata
-head -c 31457280 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
-printf '%s\n' "$S3_ACCESS_KEY" >"$T/ak"
-printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
-chmod 600 "$T/sk"
+offsite_setup
 M=$T/backups/member1
 
 off() { # ARGS...: the agent with [offsite] set to the test's bucket

@@ -42,3 +42,17 @@ aws_s3() {
 stop_s3() {
 	sh "$S3_SERVER" stop "$S3_DIR"
 }
+
+# offsite_setup: the gateway, the bucket qb-test, the test's data (mkdata
+# and 30 MiB that do not compress: several parts), the store's keys in
+# $T/ak and $T/sk (0600).
+offsite_setup() {
+	[ -x /usr/bin/aws ] || fail "awscli is not installed (scripts/install-deps.sh installs it)"
+	start_s3
+	aws_s3 s3 mb s3://qb-test >/dev/null
+	mkdata
+	head -c 31457280 /dev/urandom >"$T/data/geth/chaindata/000003.ldb"
+	printf '%s\n' "$S3_ACCESS_KEY" >"$T/ak"
+	printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+	chmod 600 "$T/sk"
+}
