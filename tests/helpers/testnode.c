@@ -223,8 +223,64 @@ request_complete(struct conn *c)
 	return c->len >= head + body;
 }
 
-int
-main(int argc, char **argv)
+/* The command line, as parsed. */
+struct options {
+	const char *data, *pid_file, *address, *validators, *syncing_file;
+	const char *crash_file, *ignore_term_file, *stop_wait_file;
+	int port, stop_delay, ignore_term, term_code;
+	int orphans, orphan_ms, exit_after, exit_code;
+	int print_lines, print_special, fds;
+	long long block_ms, genesis_ms;
+	char vjson[4096];           /* --validators as JSON, when given */
+};
+
+/* The node once it runs: its descriptors, connections and clocks. */
+struct node {
+	const struct options *o;
+	int lock_fd, journal_fd, lfd, sig_rfd;
+	struct conn conn[MAX_CONN];
+	long long start, next_tick, stop_at, term_at;   /* now_ms() times */
+	unsigned long height;
+};
+
+/* The checks on the options parse_options() read, in this order: a crash
+ * file exits before the usage check, and --list-fds alone prints and
+ * exits. -1 to go on, or the exit code. */
+static int
+check_options(struct options *o)
+{
+	/* The replies are built in serve_conn()'s body[]: keep them within
+	 * it. */
+	if ((o->address && (strlen(o->address) > 256 || strpbrk(o->address,
+	    "\"\\\n"))) || (o->validators && validators_json(o->vjson,
+	    sizeof o->vjson, o->validators) < 0)) {
+		say(2, "testnode: --address or --validators: too long or a "
+		    "character that needs escaping\n");
+		return 2;
+	}
+	if (o->crash_file && access(o->crash_file, F_OK) == 0) {
+		say(2, "testnode: crash file present: exiting with 3\n");
+		return 3;
+	}
+	if (o->ignore_term_file && access(o->ignore_term_file, F_OK) == 0)
+		o->ignore_term = 1;
+	if (o->fds) {
+		list_fds();
+		if (!o->data)
+			return 0;   /* only the list: what any child inherits */
+	}
+	if (!o->data || o->port <= 0 || o->port > 65535) {
+		say(2, "usage: testnode --data DIR --port N [options]\n");
+		return 2;
+	}
+	return -1;
+}
+
+/* The command line into o: the getopt_long loop and the check that
+ * --block-ms and --genesis-ms come together, then check_options(). -1 to
+ * go on, or the exit code. */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "data", required_argument, NULL, 'd' },
@@ -250,80 +306,57 @@ main(int argc, char **argv)
 		{ "stop-wait-file", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
-		SIGTERM };
-	const char *data = NULL, *pid_file = NULL, *address = NULL;
-	const char *validators = NULL, *syncing_file = NULL;
-	const char *crash_file = NULL, *ignore_term_file = NULL;
-	const char *stop_wait_file = NULL;
-	int port = 0, stop_delay = 0, ignore_term = 0, term_code = 0;
-	int orphans = 0, orphan_ms = 1000, exit_after = -1, exit_code = 0;
-	int print_lines = 0, print_special = 0, fds = 0, have_genesis = 0;
-	long long block_ms = 0, genesis_ms = 0;
-	char path[4096], msg[8192], vjson[4096];
-	struct conn conn[MAX_CONN];
-	struct sockaddr_in sa;
-	struct sigaction act;
-	long long start, next_tick, stop_at = -1, term_at = -1;
-	unsigned long height = 0;
-	int lock_fd, journal_fd, lfd, one = 1, sp[2], c;
-	FILE *jf;
+	int have_genesis = 0, c;
 
+	memset(o, 0, sizeof *o);
+	o->orphan_ms = 1000;
+	o->exit_after = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': data = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 's': stop_delay = atoi(optarg); break;
-		case 'i': ignore_term = 1; break;
-		case 't': term_code = atoi(optarg); break;
-		case 'o': orphans = atoi(optarg); break;
-		case 'O': orphan_ms = atoi(optarg); break;
-		case 'a': exit_after = atoi(optarg); break;
-		case 'c': exit_code = atoi(optarg); break;
-		case 'l': print_lines = 1; break;
-		case 'S': print_special = 1; break;
-		case 'P': pid_file = optarg; break;
-		case 'f': fds = 1; break;
-		case 'A': address = optarg; break;
-		case 'V': validators = optarg; break;
-		case 'b': block_ms = atoll(optarg); break;
-		case 'g': genesis_ms = atoll(optarg); have_genesis = 1; break;
-		case 'y': syncing_file = optarg; break;
-		case 'C': crash_file = optarg; break;
-		case 'I': ignore_term_file = optarg; break;
-		case 'W': stop_wait_file = optarg; break;
+		case 'd': o->data = optarg; break;
+		case 'p': o->port = atoi(optarg); break;
+		case 's': o->stop_delay = atoi(optarg); break;
+		case 'i': o->ignore_term = 1; break;
+		case 't': o->term_code = atoi(optarg); break;
+		case 'o': o->orphans = atoi(optarg); break;
+		case 'O': o->orphan_ms = atoi(optarg); break;
+		case 'a': o->exit_after = atoi(optarg); break;
+		case 'c': o->exit_code = atoi(optarg); break;
+		case 'l': o->print_lines = 1; break;
+		case 'S': o->print_special = 1; break;
+		case 'P': o->pid_file = optarg; break;
+		case 'f': o->fds = 1; break;
+		case 'A': o->address = optarg; break;
+		case 'V': o->validators = optarg; break;
+		case 'b': o->block_ms = atoll(optarg); break;
+		case 'g':
+			o->genesis_ms = atoll(optarg);
+			have_genesis = 1;
+			break;
+		case 'y': o->syncing_file = optarg; break;
+		case 'C': o->crash_file = optarg; break;
+		case 'I': o->ignore_term_file = optarg; break;
+		case 'W': o->stop_wait_file = optarg; break;
 		default: return 2;
 		}
 	}
-	if ((block_ms != 0 || have_genesis) && (block_ms <= 0 ||
+	if ((o->block_ms != 0 || have_genesis) && (o->block_ms <= 0 ||
 	    !have_genesis)) {
 		say(2, "testnode: --block-ms (> 0) and --genesis-ms go "
 		    "together\n");
 		return 2;
 	}
-	/* The replies are built in body[] below: keep them within it. */
-	if ((address && (strlen(address) > 256 || strpbrk(address,
-	    "\"\\\n"))) || (validators && validators_json(vjson,
-	    sizeof vjson, validators) < 0)) {
-		say(2, "testnode: --address or --validators: too long or a "
-		    "character that needs escaping\n");
-		return 2;
-	}
-	if (crash_file && access(crash_file, F_OK) == 0) {
-		say(2, "testnode: crash file present: exiting with 3\n");
-		return 3;
-	}
-	if (ignore_term_file && access(ignore_term_file, F_OK) == 0)
-		ignore_term = 1;
-	if (fds) {
-		list_fds();
-		if (!data)
-			return 0;   /* only the list: what any child inherits */
-	}
-	if (!data || port <= 0 || port > 65535) {
-		say(2, "usage: testnode --data DIR --port N [options]\n");
-		return 2;
-	}
+	return check_options(o);
+}
+
+/* DIR/geth/chaindata, the lock on DIR/geth/LOCK, and the journal opened for
+ * appending, the height counted from the lines it holds. */
+static void
+open_data_dir(struct node *n)
+{
+	const char *data = n->o->data;
+	char path[4096];
+	FILE *jf;
 
 	snprintf(path, sizeof path, "%s/geth", data);
 	mkdir_one(data);
@@ -331,10 +364,10 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/geth/chaindata", data);
 	mkdir_one(path);
 	snprintf(path, sizeof path, "%s/geth/LOCK", data);
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd < 0)
+	n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (n->lock_fd < 0)
 		die("open", path);
-	if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
+	if (flock(n->lock_fd, LOCK_EX | LOCK_NB) < 0)
 		die("flock", path);
 
 	snprintf(path, sizeof path, "%s/geth/chaindata/journal.log", data);
@@ -343,29 +376,51 @@ main(int argc, char **argv)
 		int ch;
 		while ((ch = getc(jf)) != EOF)
 			if (ch == '\n')
-				height++;
+				n->height++;
 		fclose(jf);
 	}
-	journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (journal_fd < 0)
+	n->journal_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644);
+	if (n->journal_fd < 0)
 		die("open", path);
+}
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (lfd < 0)
+/* The listening socket on 127.0.0.1:PORT, non-blocking. */
+static void
+open_listener(struct node *n)
+{
+	struct sockaddr_in sa;
+	char where[64];
+	int one = 1;
+
+	n->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (n->lfd < 0)
 		die("socket", "");
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(n->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)port);
+	sa.sin_port = htons((unsigned short)n->o->port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	snprintf(path, sizeof path, "127.0.0.1:%d", port);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		die("bind", path);
-	if (listen(lfd, 16) < 0)
-		die("listen", path);
+	snprintf(where, sizeof where, "127.0.0.1:%d", n->o->port);
+	if (bind(n->lfd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die("bind", where);
+	if (listen(n->lfd, 16) < 0)
+		die("listen", where);
+}
+
+/* The signals the node reports go through a pipe to the loop (the
+ * self-pipe); SIGPIPE is ignored, for a client gone before its reply. */
+static void
+catch_signals(struct node *n)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
+		SIGTERM };
+	struct sigaction act;
+	int sp[2];
 
 	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
 		die("pipe", "");
+	n->sig_rfd = sp[0];
 	sig_wfd = sp[1];
 	memset(&act, 0, sizeof act);
 	act.sa_handler = on_signal;
@@ -373,39 +428,70 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &act, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	if (pid_file) {
-		char tmp[4096];
-		FILE *f;
-		snprintf(tmp, sizeof tmp, "%s.tmp", pid_file);
-		f = fopen(tmp, "w");
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
-			die("write", tmp);
-		if (rename(tmp, pid_file) < 0)
-			die("rename", tmp);
-	}
+/* --pid-file: written to FILE.tmp, then renamed, so that it is whole. */
+static void
+write_pid_file(const char *pid_file)
+{
+	char tmp[4096];
+	FILE *f;
 
-	for (int k = 0; k < orphans; k++) {
+	snprintf(tmp, sizeof tmp, "%s.tmp", pid_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
+		die("write", tmp);
+	if (rename(tmp, pid_file) < 0)
+		die("rename", tmp);
+}
+
+/* --orphans K: for each, a child that leaves a grandchild behind and
+ * exits; the grandchild sleeps --orphan-ms and exits. */
+static void
+leave_orphans(const struct node *n)
+{
+	for (int k = 0; k < n->o->orphans; k++) {
 		pid_t p = fork();
 		if (p < 0)
 			die("fork", "");
 		if (p == 0) {
 			/* the child leaves a grandchild behind and exits */
 			if (fork() == 0) {
-				close(lock_fd);   /* the lock is the node's */
-				close(lfd);
-				usleep((useconds_t)orphan_ms * 1000);
+				/* the lock is the node's */
+				close(n->lock_fd);
+				close(n->lfd);
+				usleep((useconds_t)n->o->orphan_ms * 1000);
 				_exit(0);
 			}
 			_exit(0);
 		}
 		waitpid(p, NULL, 0);
 	}
+}
 
-	snprintf(msg, sizeof msg, "testnode: listening on 127.0.0.1:%d pid=%d\n",
-	    port, (int)getpid());
+/* Everything before the loop, in this order; "listening" (stderr) is the
+ * line the tests wait for, and the clocks start after it. */
+static void
+setup(struct node *n, const struct options *o)
+{
+	char msg[128];
+
+	memset(n, 0, sizeof *n);
+	n->o = o;
+	n->stop_at = -1;
+	n->term_at = -1;
+	open_data_dir(n);
+	open_listener(n);
+	catch_signals(n);
+	if (o->pid_file)
+		write_pid_file(o->pid_file);
+	leave_orphans(n);
+
+	snprintf(msg, sizeof msg,
+	    "testnode: listening on 127.0.0.1:%d pid=%d\n", o->port,
+	    (int)getpid());
 	say(2, msg);
-	if (print_special) {
+	if (o->print_special) {
 		char longline[5002];
 		say(1, "testnode: special \"quote\" back\\slash tab\there "
 		    "ctl\001 bad\377 utf8 \xc3\xa9\n");
@@ -416,155 +502,223 @@ main(int argc, char **argv)
 	}
 
 	for (int i = 0; i < MAX_CONN; i++)
-		conn[i].fd = -1;
+		n->conn[i].fd = -1;
 	/* On the chain clock, the height is the clock's whatever the journal
 	 * holds; the block the node starts in is not a new one. */
-	if (block_ms > 0)
-		height = clock_height(block_ms, genesis_ms);
-	start = now_ms();
-	next_tick = start;
+	if (o->block_ms > 0)
+		n->height = clock_height(o->block_ms, o->genesis_ms);
+	n->start = now_ms();
+	n->next_tick = n->start;
+}
+
+/* --exit-after, and a stop (TERM or INT) that is due: both end the process
+ * here, unless --stop-wait-file holds the stop for another 50 ms. */
+static void
+check_deadlines(struct node *n, long long now)
+{
+	const struct options *o = n->o;
+
+	if (o->exit_after >= 0 && now >= n->start + o->exit_after)
+		exit(o->exit_code);
+	if (n->stop_at >= 0 && now >= n->stop_at && o->stop_wait_file &&
+	    access(o->stop_wait_file, F_OK) == 0 &&
+	    now - n->term_at < 600000)
+		n->stop_at = now + 50;   /* held by the test */
+	else if (n->stop_at >= 0 && now >= n->stop_at)
+		exit(o->term_code);
+}
+
+/* The tick, every TICK_MS: "block N" appended to the journal (and printed
+ * with --print-lines), on the chain clock only when the height changed. */
+static void
+chain_tick(struct node *n, long long now)
+{
+	const struct options *o = n->o;
+	char msg[128];
+
+	if (now < n->next_tick)
+		return;
+	if (o->block_ms > 0 &&
+	    clock_height(o->block_ms, o->genesis_ms) == n->height) {
+		n->next_tick = now + TICK_MS;   /* the same block still */
+		return;
+	}
+	n->height = o->block_ms > 0 ? clock_height(o->block_ms,
+	    o->genesis_ms) : n->height + 1;
+	snprintf(msg, sizeof msg, "block %lu\n", n->height);
+	say(n->journal_fd, msg);
+	if (o->print_lines) {
+		snprintf(msg, sizeof msg, "testnode: block %lu\n", n->height);
+		say(1, msg);
+	}
+	n->next_tick = now + TICK_MS;
+}
+
+/* What the self-pipe holds: a line on stdout for each signal, and TERM or
+ * INT starts the stop (--stop-delay from now), unless --ignore-term. */
+static void
+read_signals(struct node *n)
+{
+	unsigned char b[64];
+	char msg[64];
+	ssize_t k = read(n->sig_rfd, b, sizeof b);
+
+	for (ssize_t j = 0; j < k; j++) {
+		snprintf(msg, sizeof msg, "testnode: got signal %d\n", b[j]);
+		say(1, msg);
+		if ((b[j] == SIGTERM || b[j] == SIGINT) &&
+		    !n->o->ignore_term && n->stop_at < 0) {
+			n->term_at = now_ms();
+			n->stop_at = n->term_at + n->o->stop_delay;
+		}
+	}
+}
+
+/* A new connection into a free slot; closed at once when none is free. */
+static void
+accept_conn(struct node *n)
+{
+	int fd = accept4(n->lfd, NULL, NULL, SOCK_CLOEXEC);
+	int slot = -1;
+
+	for (int i = 0; i < MAX_CONN && fd >= 0; i++)
+		if (n->conn[i].fd < 0) {
+			slot = i;
+			break;
+		}
+	if (slot < 0 && fd >= 0)
+		close(fd);
+	else if (fd >= 0) {
+		n->conn[slot].fd = fd;
+		n->conn[slot].len = 0;
+	}
+}
+
+/* The JSON-RPC reply to the request req: a few methods as geth answers
+ * them (the agent's readiness and facts); any other request gets
+ * eth_blockNumber's reply. */
+static void
+reply_body(const struct node *n, const char *req, char *body, size_t size)
+{
+	const struct options *o = n->o;
+	unsigned long h;
+
+	/* the chain clock's height now, not at the last tick */
+	h = o->block_ms > 0 ? clock_height(o->block_ms, o->genesis_ms) :
+	    n->height;
+	if (strstr(req, "\"eth_syncing\"") && o->syncing_file &&
+	    access(o->syncing_file, F_OK) == 0)
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":{\"currentBlock\":"
+		    "\"0x1\",\"highestBlock\":\"0x%lx\","
+		    "\"startingBlock\":\"0x0\"}}", h + 100);
+	else if (strstr(req, "\"eth_syncing\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":false}");
+	else if (strstr(req, "\"net_peerCount\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":\"0x3\"}");
+	else if (strstr(req, "\"web3_clientVersion\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":\"testnode/v1\"}");
+	else if (strstr(req, "\"eth_getBlockByNumber\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":{\"number\":\"0x%lx\","
+		    "\"hash\":\"0x%064lx\",\"stateRoot\":"
+		    "\"0x%064lx\"}}", h, h, h + 1);
+	else if (o->address && strstr(req, "\"istanbul_nodeAddress\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":\"%s\"}", o->address);
+	else if (o->validators && strstr(req, "\"istanbul_getValidators\""))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":%s}", o->vjson);
+	else if (strstr(req, "\"istanbul_") || strstr(req, "\"qbft_"))
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"error\":{\"code\":-32601,"
+		    "\"message\":\"the method does not exist\"}}");
+	else
+		snprintf(body, size, "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"result\":\"0x%lx\"}", h);
+}
+
+/* What a connection sent: once the request is complete, the reply, and the
+ * connection closed (as on end of file or an error). */
+static void
+serve_conn(struct node *n, struct conn *cn)
+{
+	char body[sizeof n->o->vjson + 512], msg[8192];
+	ssize_t k;
+
+	k = read(cn->fd, cn->buf + cn->len, sizeof cn->buf - 1 - cn->len);
+	if (k <= 0) {
+		close(cn->fd);
+		cn->fd = -1;
+		return;
+	}
+	cn->len += (size_t)k;
+	if (!request_complete(cn))
+		return;
+	cn->buf[cn->len] = '\0';
+	reply_body(n, cn->buf, body, sizeof body);
+	snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    strlen(body), body);
+	say(cn->fd, msg);
+	close(cn->fd);
+	cn->fd = -1;
+}
+
+/* The loop: the deadlines and the tick, then poll until the next of them
+ * for signals, connections and requests. It ends only by exit(). */
+static void
+run(struct node *n)
+{
 	for (;;) {
 		struct pollfd pfd[2 + MAX_CONN];
-		long long now = now_ms(), wake = next_tick;
-		int n = 0;
+		long long now = now_ms(), wake;
+		int k = 0;
 
-		if (exit_after >= 0 && now >= start + exit_after)
-			exit(exit_code);
-		if (stop_at >= 0 && now >= stop_at && stop_wait_file &&
-		    access(stop_wait_file, F_OK) == 0 &&
-		    now - term_at < 600000)
-			stop_at = now + 50;   /* held by the test */
-		else if (stop_at >= 0 && now >= stop_at)
-			exit(term_code);
-		if (now >= next_tick && block_ms > 0 &&
-		    clock_height(block_ms, genesis_ms) == height) {
-			next_tick = now + TICK_MS;   /* the same block still */
-			wake = next_tick;
-		} else if (now >= next_tick) {
-			height = block_ms > 0 ? clock_height(block_ms,
-			    genesis_ms) : height + 1;
-			snprintf(msg, sizeof msg, "block %lu\n", height);
-			say(journal_fd, msg);
-			if (print_lines) {
-				snprintf(msg, sizeof msg, "testnode: block %lu\n",
-				    height);
-				say(1, msg);
-			}
-			next_tick = now + TICK_MS;
-			wake = next_tick;
-		}
-		if (exit_after >= 0 && start + exit_after < wake)
-			wake = start + exit_after;
-		if (stop_at >= 0 && stop_at < wake)
-			wake = stop_at;
+		check_deadlines(n, now);
+		chain_tick(n, now);
+		wake = n->next_tick;
+		if (n->o->exit_after >= 0 && n->start + n->o->exit_after < wake)
+			wake = n->start + n->o->exit_after;
+		if (n->stop_at >= 0 && n->stop_at < wake)
+			wake = n->stop_at;
 
-		pfd[n++] = (struct pollfd){ .fd = sp[0], .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		pfd[k++] = (struct pollfd){ .fd = n->sig_rfd,
+		    .events = POLLIN };
+		pfd[k++] = (struct pollfd){ .fd = n->lfd, .events = POLLIN };
 		for (int i = 0; i < MAX_CONN; i++)
-			pfd[n++] = (struct pollfd){ .fd = conn[i].fd,
+			pfd[k++] = (struct pollfd){ .fd = n->conn[i].fd,
 			    .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, wake > now ? (int)(wake - now) : 0) < 0) {
+		if (poll(pfd, (nfds_t)k, wake > now ? (int)(wake - now) :
+		    0) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("poll", "");
 		}
-		if (pfd[0].revents) {
-			unsigned char b[64];
-			ssize_t k = read(sp[0], b, sizeof b);
-			for (ssize_t j = 0; j < k; j++) {
-				snprintf(msg, sizeof msg,
-				    "testnode: got signal %d\n", b[j]);
-				say(1, msg);
-				if ((b[j] == SIGTERM || b[j] == SIGINT) &&
-				    !ignore_term && stop_at < 0) {
-					term_at = now_ms();
-					stop_at = term_at + stop_delay;
-				}
-			}
-		}
-		if (pfd[1].revents) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-			int slot = -1;
-			for (int i = 0; i < MAX_CONN && fd >= 0; i++)
-				if (conn[i].fd < 0) {
-					slot = i;
-					break;
-				}
-			if (slot < 0 && fd >= 0)
-				close(fd);
-			else if (fd >= 0) {
-				conn[slot].fd = fd;
-				conn[slot].len = 0;
-			}
-		}
-		for (int i = 0; i < MAX_CONN; i++) {
-			struct conn *cn = &conn[i];
-			ssize_t k;
-			char body[sizeof vjson + 512];
-			unsigned long h;
-
-			if (cn->fd < 0 || !pfd[2 + i].revents)
-				continue;
-			k = read(cn->fd, cn->buf + cn->len,
-			    sizeof cn->buf - 1 - cn->len);
-			if (k <= 0) {
-				close(cn->fd);
-				cn->fd = -1;
-				continue;
-			}
-			cn->len += (size_t)k;
-			if (!request_complete(cn))
-				continue;
-			/* A few JSON-RPC methods as geth answers them (the
-			 * agent's readiness and facts); any other request gets
-			 * eth_blockNumber's reply. */
-			cn->buf[cn->len] = '\0';
-			/* the chain clock's height now, not at the last tick */
-			h = block_ms > 0 ? clock_height(block_ms, genesis_ms) :
-			    height;
-			if (strstr(cn->buf, "\"eth_syncing\"") && syncing_file &&
-			    access(syncing_file, F_OK) == 0)
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":{\"currentBlock\":"
-				    "\"0x1\",\"highestBlock\":\"0x%lx\","
-				    "\"startingBlock\":\"0x0\"}}", h + 100);
-			else if (strstr(cn->buf, "\"eth_syncing\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":false}");
-			else if (strstr(cn->buf, "\"net_peerCount\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":\"0x3\"}");
-			else if (strstr(cn->buf, "\"web3_clientVersion\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":\"testnode/v1\"}");
-			else if (strstr(cn->buf, "\"eth_getBlockByNumber\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":{\"number\":\"0x%lx\","
-				    "\"hash\":\"0x%064lx\",\"stateRoot\":"
-				    "\"0x%064lx\"}}", h, h, h + 1);
-			else if (address &&
-			    strstr(cn->buf, "\"istanbul_nodeAddress\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":\"%s\"}", address);
-			else if (validators &&
-			    strstr(cn->buf, "\"istanbul_getValidators\""))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":%s}", vjson);
-			else if (strstr(cn->buf, "\"istanbul_") ||
-			    strstr(cn->buf, "\"qbft_"))
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"error\":{\"code\":-32601,"
-				    "\"message\":\"the method does not exist\"}}");
-			else
-				snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\","
-				    "\"id\":1,\"result\":\"0x%lx\"}", h);
-			snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
-			    "Content-Type: application/json\r\n"
-			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			    strlen(body), body);
-			say(cn->fd, msg);
-			close(cn->fd);
-			cn->fd = -1;
-		}
+		if (pfd[0].revents)
+			read_signals(n);
+		if (pfd[1].revents)
+			accept_conn(n);
+		for (int i = 0; i < MAX_CONN; i++)
+			if (n->conn[i].fd >= 0 && pfd[2 + i].revents)
+				serve_conn(n, &n->conn[i]);
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct node n;
+	int rc;
+
+	if ((rc = parse_options(argc, argv, &o)) >= 0)
+		return rc;
+	setup(&n, &o);
+	run(&n);   /* returns only by exit() */
+	return 0;
 }
