@@ -30,8 +30,9 @@ cmd_list_exec(struct ctl *c, const struct cmd_opts *o)
 		size_t j;
 		json_t *b;
 
-		if (client_call(&c->cl, &c->members[idx[k]], "GET", "/v1/backups",
-		    0, &r) < 0 || !json_is_array(r.body)) {
+		if (client_call(&c->cl, &c->members[idx[k]], "GET", o->offsite ?
+		    "/v1/offsite/backups" : "/v1/backups", 0, &r) < 0 ||
+		    !json_is_array(r.body)) {
 			rc = EXIT_FAILED;
 			if (c->json)
 				json_array_append_new(doc, json_pack("{s:i, s:n, "
@@ -84,5 +85,9 @@ const struct cmd_entry cmd_list_entry = {
 	.name = "list",
 	.usage = "list [N...]",
 	.help = "the backups of each member",
+	.options = {
+		{ "--offsite", "the copies in the [offsite] bucket instead" },
+	},
+	.opts = CMDOPT_OFFSITE,
 	.exec = cmd_list_exec,
 };

@@ -13,6 +13,42 @@
 #include "ctl.h"
 #include "json.h"
 
+/* The verify route of member i's copy `want` in the bucket ("latest":
+ * the newest there) into path; -1 with r failed. */
+static int
+offsite_path(struct ctl *c, size_t i, const char *want, char *path,
+    size_t size, struct result *r)
+{
+	const char *id = want;
+	char esc[200];
+	struct reply rep;
+
+	memset(&rep, 0, sizeof rep);
+	if (strcmp(want, "latest") == 0) {
+		if (client_call(&c->cl, &c->members[i], "GET", "/v1/offsite/backups",
+		    0, &rep) < 0 || !json_is_array(rep.body)) {
+			snprintf(r->state, sizeof r->state, "failed");
+			snprintf(r->code, sizeof r->code, "%s", rep.code[0] ? rep.code :
+			    "bad_reply");
+			snprintf(r->msg, sizeof r->msg, "%s", rep.msg[0] ? rep.msg :
+			    "not a list");
+			reply_free(&rep);
+			return -1;
+		}
+		if (!(id = json_get_str(json_array_get(rep.body, 0), "id"))) {
+			snprintf(r->state, sizeof r->state, "failed");
+			snprintf(r->code, sizeof r->code, "not_found");
+			snprintf(r->msg, sizeof r->msg, "no copy in the bucket");
+			reply_free(&rep);
+			return -1;
+		}
+	}
+	client_escape(id, esc, sizeof esc);
+	snprintf(path, size, "/v1/offsite/backups/%s/verify", esc);
+	reply_free(&rep);
+	return 0;
+}
+
 static int
 cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 {
@@ -23,6 +59,12 @@ cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 
 	if (select_members(c, o, 0, &idx, &n) < 0)
 		return EXIT_USAGE;
+	if (o->offsite && o->stored) {
+		fprintf(stderr, "quorum-backup: --offsite verifies the stored copy "
+		    "already; --stored goes without it\n");
+		free(idx);
+		return EXIT_USAGE;
+	}
 	client_escape(want, esc, sizeof esc);
 	snprintf(path, sizeof path, "/v1/backups/%s/verify%s", esc,
 	    o->stored ? "?stored=1" : "");
@@ -30,6 +72,13 @@ cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 		struct result *r = &c->res[idx[k]];
 		json_t *job = NULL;
 		char code[64], msg[1024];
+
+		if (o->offsite && offsite_path(c, idx[k], want, path, sizeof path,
+		    r) < 0) {
+			missing |= strcmp(r->code, "not_found") == 0;
+			failed |= strcmp(r->code, "not_found") != 0;
+			continue;
+		}
 
 		out_info(c, "member %d: verifying backup %s%s", c->members[idx[k]].n,
 		    want, o->stored ? " (the stored file only)" : "");
@@ -68,7 +117,9 @@ const struct cmd_entry cmd_verify_entry = {
 	.options = {
 		{ "--stored", "only the stored file's size and SHA-256\n"
 		    "against its metadata: no key needed" },
+		{ "--offsite", "the copy in the [offsite] bucket: its stored\n"
+		    "size and SHA-256" },
 	},
-	.opts = CMDOPT_ALL | CMDOPT_BACKUP | CMDOPT_STORED,
+	.opts = CMDOPT_ALL | CMDOPT_BACKUP | CMDOPT_STORED | CMDOPT_OFFSITE,
 	.exec = cmd_verify_exec,
 };

@@ -167,7 +167,7 @@ size_t quorum_of(size_t n);
 /* ---- subcommands --------------------------------------------------- */
 
 struct cmd_opts {
-	int all, force, keep_going, stored;
+	int all, force, keep_going, stored, offsite;
 	long parallel;
 	const char *backup;
 	int *members;          /* member numbers given */
@@ -182,6 +182,7 @@ enum {
 	CMDOPT_BACKUP = 1 << 3,      /* --backup */
 	CMDOPT_PARALLEL = 1 << 4,    /* --parallel other than 1 */
 	CMDOPT_STORED = 1 << 5,      /* --stored */
+	CMDOPT_OFFSITE = 1 << 6,     /* --offsite */
 };
 
 /* One of a command's own options, as --help shows it. */

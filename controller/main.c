@@ -109,7 +109,7 @@ usage(FILE *out)
 
 enum { OPT_SET = 256, OPT_JSON, OPT_SAMPLE, OPT_ALL, OPT_FORCE,
 	OPT_KEEP_GOING, OPT_BACKUP, OPT_PARALLEL, OPT_MEMBERS, OPT_URL,
-	OPT_TOKEN, OPT_HOLDER, OPT_READY, OPT_JOB, OPT_STORED };
+	OPT_TOKEN, OPT_HOLDER, OPT_READY, OPT_JOB, OPT_STORED, OPT_OFFSITE };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -129,6 +129,7 @@ static const struct option long_options[] = {
 	{ "backup", required_argument, NULL, OPT_BACKUP },
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "stored", no_argument, NULL, OPT_STORED },
+	{ "offsite", no_argument, NULL, OPT_OFFSITE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -169,6 +170,7 @@ parse_options(int argc, char **argv, struct cmdline *cl)
 		case OPT_KEEP_GOING: o->keep_going = 1; break;
 		case OPT_BACKUP: o->backup = optarg; break;
 		case OPT_STORED: o->stored = 1; break;
+		case OPT_OFFSITE: o->offsite = 1; break;
 		case OPT_PARALLEL: {
 			char *end;
 			o->parallel = strtol(optarg, &end, 10);
@@ -240,7 +242,8 @@ options_given(const struct cmd_opts *o)
 	    (o->keep_going ? CMDOPT_KEEP_GOING : 0) |
 	    (o->backup ? CMDOPT_BACKUP : 0) |
 	    (o->parallel != 1 ? CMDOPT_PARALLEL : 0) |
-	    (o->stored ? CMDOPT_STORED : 0);
+	    (o->stored ? CMDOPT_STORED : 0) |
+	    (o->offsite ? CMDOPT_OFFSITE : 0);
 }
 
 /* The member numbers after the command, as one list ("1 3-4"). 0, -1 on a

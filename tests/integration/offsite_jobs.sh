@@ -75,11 +75,22 @@ aws_s3 s3api list-multipart-uploads --bucket qb-test >"$T/mpu.json"
 	fail "multipart uploads left: $(cat "$T/mpu.json")"
 call GET /v1/offsite/backups
 [ "$STATUS" = 200 ] && [ "$(jq -r '.[0].id' "$T/body")" = "$id2" ] || fail "GET /v1/offsite/backups: $STATUS $(cat "$T/body")"
+# The controller sees the bucket through the agent.
+CONTROLLER=${CONTROLLER:-$top_builddir/quorum-backup}
+printf '[controller]\nmembers = 1\ntoken_file = %s\njob_timeout = 120\n\n[member.1]\nurl = http://127.0.0.1:%s\n' \
+	"$T/token" "$SERVE_PORT" >"$T/ctl.ini"
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" --json list --offsite
+[ "$(jq -r '.[0].backups[0].id' "$T/out")" = "$id2" ] || fail "controller list --offsite: $(cat "$T/out")"
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite
+assert_contains "$T/out" verified
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup "$id1"
+expect_exit 4 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup 20200101T000000Z
+expect_exit 2 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --stored
 call POST "/v1/offsite/backups/$id1/verify?wait=60"
 [ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.offsite "$T/body")" = true ] ||
 	fail "POST /v1/offsite/backups/ID/verify: $STATUS $(cat "$T/body")"
 stop
-ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete; GET /v1/offsite/backups, POST /v1/offsite/backups/ID/verify"
+ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete; GET /v1/offsite/backups, POST /v1/offsite/backups/ID/verify, the controller's list --offsite and verify --offsite"
 
 # upload = manual: nothing follows an archive; POST .../upload does it.
 start manual 0
