@@ -477,10 +477,8 @@ int
 nodes_run_suite(Suite *s, const char *name)
 {
 	static char gbuf[PATH_MAX], tbuf[PATH_MAX];
-	const char *t = getenv("TMPDIR"), *g = getenv("GANACHE_CLI");
-	const char *src = getenv("top_srcdir");
-	SRunner *sr;
-	int failed;
+	const char *g = getenv("GANACHE_CLI"), *src = getenv("top_srcdir");
+	int rc;
 
 	suite_name = name;
 	gate_bin = find_bin("GATE", "quorum-backup-gate", gbuf, sizeof gbuf);
@@ -508,21 +506,8 @@ nodes_run_suite(Suite *s, const char *name)
 		fprintf(stderr, "test_%s: curl_global_init failed\n", name);
 		return EXIT_FAILURE;
 	}
-	/* as run_suite, with the leftovers killed before the removal */
-	if (!t || !t[0])
-		t = "/tmp";
-	snprintf(base_dir, sizeof base_dir, "%s/qb-test-%s.XXXXXX", t, name);
-	if (!mkdtemp(base_dir)) {
-		perror("mkdtemp");
-		return EXIT_FAILURE;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	kill_leftovers();
-	rm_rf(base_dir);
+	/* The leftovers killed before the base directory goes. */
+	rc = run_suite_then(s, name, kill_leftovers);
 	curl_global_cleanup();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }

@@ -124,6 +124,12 @@ rm_rf(const char *path)
 int
 run_suite(Suite *s, const char *name)
 {
+	return run_suite_then(s, name, NULL);
+}
+
+int
+run_suite_then(Suite *s, const char *name, void (*before_removal)(void))
+{
 	const char *t = getenv("TMPDIR");
 	SRunner *sr;
 	int failed;
@@ -140,6 +146,8 @@ run_suite(Suite *s, const char *name)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (before_removal)
+		before_removal();
 	rm_rf(base_dir);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -35,5 +35,8 @@ void rm_rf(const char *path);
 
 /* Make base_dir, run the suite, remove base_dir; the exit status. */
 int run_suite(Suite *s, const char *name);
+/* The same, calling before_removal (if not NULL) once the tests have run
+ * and before base_dir is removed (to stop what the tests left running). */
+int run_suite_then(Suite *s, const char *name, void (*before_removal)(void));
 
 #endif
