@@ -37,7 +37,7 @@ upload_job() {
 	[ "$(jq -r --arg id "$1" '[.[] | select(.kind == "upload" and .params.backup == $id)][0].state' "$T/body")" = "$2" ]
 }
 
-start auto 4194304
+start auto 2097152
 call POST "/v1/archive?wait=60"
 [ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] || fail "archive: $STATUS $(cat "$T/body")"
 id1=$(jq -r .result.backup "$T/body")
