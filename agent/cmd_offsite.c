@@ -65,7 +65,7 @@ offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
 		rc = offsite_upload(o, &b, a->hooks->progress,
 		    a->hooks->progress_arg, a->hooks->cancel, &r, &e);
 	if (rc == 0)
-		rc = offsite_record(&b, o, &r, NULL, &e);
+		rc = offsite_record(&s, &b, o, &r, NULL, &e);
 	store_close(&s);
 	if (rc < 0)
 		return cmd_fail("offsite upload", &e);
@@ -95,19 +95,8 @@ offsite_verify_cmd(const struct cmd_args *a, struct offsite *o)
 
 	err_clear(&e);
 	if (strcmp(id, "latest") == 0) {
-		json_t *list = offsite_list(o, &e);
-		if (!list)
+		if (offsite_newest(o, want, sizeof want, &e) < 0)
 			return cmd_fail("offsite verify", &e);
-		if (json_array_size(list) == 0) {
-			json_decref(list);
-			err_set(&e, ERR_NOT_FOUND, "no backup of member %lld in "
-			    "s3://%s/%s", a->cf->member, o->s3.bucket,
-			    o->member_prefix);
-			return cmd_fail("offsite verify", &e);
-		}
-		snprintf(want, sizeof want, "%s",
-		    json_get_str(json_array_get(list, 0), "id"));
-		json_decref(list);
 		id = want;
 	}
 	if (offsite_verify_stored(o, id, a->hooks->progress,

@@ -38,8 +38,8 @@ cmd_unpack_exec(const struct cmd_args *a)
 		if (offsite_open(cf, &o, &e) < 0)
 			return cmd_fail("unpack", &e);
 		curl_global_init(CURL_GLOBAL_DEFAULT);
-		rc = offsite_source_init(&o, cf->backup_dir, a->arg, a->hooks->cancel,
-		    &src, &given, &e);
+		rc = offsite_source_init(&o, a->arg, a->hooks->cancel, &src,
+		    &given, &e);
 		if (rc == 0) {
 			u.given = &given;
 			rc = op_unpack(cf, &u, a->hooks, &r, &e);

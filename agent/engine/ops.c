@@ -555,8 +555,10 @@ unpack_prepare(struct unpack *up, struct err *e)
 		/* From elsewhere (a bucket): its metadata, without the entry
 		 * list, as the summary. */
 		up->r->backup = *up->u->given;
-		if (!(up->meta = store_load_meta(&up->r->backup, e)))
-			return -1;
+		if (!up->r->backup.source || !up->r->backup.source->meta ||
+		    !(up->meta = json_copy(up->r->backup.source->meta)))
+			return err_set(e, ERR_FAILED, "backup %s: no metadata",
+			    up->r->backup.id);
 		json_object_del(up->meta, "entries");
 		up->backup_key = json_get_str(json_object_get(up->meta,
 		    "node_key"), "sha256");

@@ -65,8 +65,8 @@ struct unpack_opts {
 	int force;               /* accept another node's key */
 	int in_place;            /* verify, delete, extract: no second tree */
 	int discard_previous;    /* remove the old tree once the new is live */
-	/* Not NULL: this backup (an archive source, its metadata in a file)
-	 * instead of id in the store. */
+	/* Not NULL: this backup (an archive source and its metadata) instead
+	 * of id in the store. */
 	const struct backup_info *given;
 };
 

@@ -248,6 +248,13 @@ cmp_newest_first(const void *pa, const void *pb)
 	return -strcmp(a->id, b->id);
 }
 
+void
+store_sort_newest_first(struct backup_info *list, size_t n)
+{
+	if (n > 1)
+		qsort(list, n, sizeof *list, cmp_newest_first);
+}
+
 /* The regular file name in dfd: 0 with *st; -1 with ERR_NOT_FOUND when it
  * is missing or is something else (noted as skipped). */
 static int
@@ -392,8 +399,7 @@ list_at(const struct store *s, int dfd, struct backup_info **out, size_t *n,
 	}
 	closedir(d);
 	store_cache_sweep(&dir, gen);
-	if (count > 1)
-		qsort(list, count, sizeof *list, cmp_newest_first);
+	store_sort_newest_first(list, count);
 	*out = list;
 	*n = count;
 	return 0;

@@ -47,6 +47,7 @@ struct archive_source {
 	int (*open)(void *arg, uint64_t *size, struct err *e);
 	int (*finish)(void *arg, struct err *e);
 	void *arg;
+	json_t *meta;           /* the whole metadata, entry list included */
 };
 
 struct backup_info {
@@ -68,8 +69,8 @@ struct backup_info {
 	int encrypted;
 	const struct age_identity *ids;
 	size_t n_ids;
-	/* Set: the archive is read from here (archive_path names it in
-	 * messages), the metadata from meta_path; not owned. */
+	/* Set: the archive and its metadata come from here (archive_path and
+	 * meta_path name them in messages); not owned. */
 	const struct archive_source *source;
 };
 /* ID syntax: ^[0-9]{8}T[0-9]{6}Z(-[0-9]+)?$ */
@@ -152,6 +153,9 @@ void store_retention_plan(const struct backup_info *list, size_t n,
  * the archive. Needs the lock. */
 int store_delete(struct store *s, const struct backup_info *b, struct err *e);
 
+/* list in the order of store_list: newest first (by the time the ids
+ * spell, "-10" after "-9"), by created and id. */
+void store_sort_newest_first(struct backup_info *list, size_t n);
 /* The start time an id spells (0 when it spells none). */
 time_t store_id_time(const char *id);
 

@@ -499,9 +499,11 @@ walk_meta(const struct backup_info *b, const struct stat *st, json_t **meta,
 	long long want;
 
 	*meta = NULL;
-	if (b->legacy || !(b->meta_name[0] || b->meta_path[0]))
+	if (b->source && b->source->meta)
+		*meta = json_incref(b->source->meta);
+	else if (b->legacy || !(b->meta_name[0] || b->meta_path[0]))
 		return 0;
-	if (!(*meta = store_load_meta(b, e)))
+	else if (!(*meta = store_load_meta(b, e)))
 		return -1;
 	want = json_get_u(json_object_get(*meta, "archive"), "size");
 	if (want != (long long)st->st_size)

@@ -260,8 +260,8 @@ run_unpack(struct jobs *js, json_t *params, const char *job_id,
 		/* Streamed from the bucket through the same verify and swap. */
 		if (offsite_open(jobs_conf(js), &o, e) < 0)
 			return -1;
-		rc = offsite_source_init(&o, jobs_conf(js)->backup_dir, u.id,
-		    hooks->cancel, &src, &given, e);
+		rc = offsite_source_init(&o, u.id, hooks->cancel, &src, &given,
+		    e);
 		if (rc == 0) {
 			u.given = &given;
 			rc = op_unpack(jobs_conf(js), &u, hooks, &r, e);
@@ -383,10 +383,10 @@ run_upload(struct jobs *js, json_t *params, const char *job_id,
 	rc = found ? offsite_upload(&o, &b, hooks->progress, hooks->progress_arg,
 	    hooks->cancel, &r, e) : -1;
 	if (rc == 0) {
-		rc = offsite_record(&b, &o, &r, NULL, e);
+		rc = offsite_record(&s, &b, &o, &r, NULL, e);
 	} else if (found && !jobs_interrupting(js)) {
 		err_clear(&re);
-		if (offsite_record(&b, &o, NULL, e, &re) < 0)
+		if (offsite_record(&s, &b, &o, NULL, e, &re) < 0)
 			log_warn("offsite_record_failed", "id=%s error=%s", b.id,
 			    logq(re.msg));
 	}

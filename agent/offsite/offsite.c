@@ -63,14 +63,24 @@ read_key(const char *path, const char *what, int secret, char *out,
 }
 
 int
+offsite_configured(const struct agent_conf *cf, struct err *e)
+{
+	if (!cf->offsite_url || !cf->offsite_url[0])
+		return err_set(e, ERR_BAD_REQUEST, "[offsite] url is not set: "
+		    "there is no off-site store");
+	return 0;
+}
+
+int
 offsite_open(const struct agent_conf *cf, struct offsite *o, struct err *e)
 {
 	char member[32];
 
 	memset(o, 0, sizeof *o);
-	if (!cf->offsite_url || !cf->offsite_url[0])
-		return err_set(e, ERR_CONFIG, "[offsite] url is not set: there is "
-		    "no off-site store");
+	if (offsite_configured(cf, e) < 0) {
+		e->code = ERR_CONFIG;
+		return -1;
+	}
 	if (s3_conf_parse(&o->s3, cf->offsite_url, cf->offsite_region,
 	    strcmp(cf->offsite_addressing, "virtual") == 0, e) < 0)
 		return -1;
@@ -550,8 +560,9 @@ out:
 }
 
 int
-offsite_record(const struct backup_info *b, const struct offsite *o,
-    const struct offsite_result *r, const struct err *fail, struct err *e)
+offsite_record(const struct store *s, const struct backup_info *b,
+    const struct offsite *o, const struct offsite_result *r,
+    const struct err *fail, struct err *e)
 {
 	char when[32];
 	json_t *meta = store_load_meta(b, e), *rec;
@@ -568,7 +579,8 @@ offsite_record(const struct backup_info *b, const struct offsite *o,
 		rec = json_pack("{s:s, s:s, s:s, s:s}", "state", "failed", "bucket",
 		    o->s3.bucket, "error", fail ? fail->msg : "", "at", when);
 	json_object_set_new(meta, "offsite", rec);
-	rc = json_write_file(b->meta_path, meta, 0600, e);
+	rc = json_write_fileat(s->dirfd, b->meta_name, b->meta_path, meta, 0600,
+	    e);
 	json_decref(meta);
 	return rc;
 }

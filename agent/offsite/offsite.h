@@ -38,6 +38,9 @@ struct offsite {
 	char member_prefix[S3_KEY_MAX];   /* PREFIX/member<N>/ */
 };
 
+/* 0 when [offsite] url is set; ERR_BAD_REQUEST saying it is not. */
+int offsite_configured(const struct agent_conf *cf, struct err *e);
+
 /* From [offsite]: ERR_CONFIG when url is not set or a key file cannot be
  * read (the keys are read now: a rotated Secret is picked up by the next
  * call). */
@@ -62,17 +65,23 @@ int offsite_upload(struct offsite *o, const struct backup_info *b,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
     struct offsite_result *r, struct err *e);
 
-/* Record in b's local metadata what became of its copy (with the store
- * lock held): "offsite": {state "uploaded", bucket, key, etag, size,
- * uploaded} from r, or, r NULL, {state "failed", error (fail's message),
- * at}. The backup stays complete either way. */
-int offsite_record(const struct backup_info *b, const struct offsite *o,
-    const struct offsite_result *r, const struct err *fail, struct err *e);
+/* Record in b's local metadata what became of its copy, written through
+ * the member's directory of s (whose lock the caller holds): "offsite":
+ * {state "uploaded", bucket, key, etag, size, uploaded} from r, or, r
+ * NULL, {state "failed", error (fail's message), at}. The backup stays
+ * complete either way. */
+int offsite_record(const struct store *s, const struct backup_info *b,
+    const struct offsite *o, const struct offsite_result *r,
+    const struct err *fail, struct err *e);
 
 /* The member's complete remote backups, newest first: a JSON array of
- * {id, archive, size, etag, uploaded, encrypted, sha256, files, bytes}
+ * {id, archive, size, etag, created, encrypted, sha256, files, bytes}
  * (from each remote metadata). Archives without metadata are left out. */
 json_t *offsite_list(struct offsite *o, struct err *e);
+
+/* The id of the newest complete remote backup (from the listing alone)
+ * into id; ERR_NOT_FOUND when there is none. */
+int offsite_newest(struct offsite *o, char *id, size_t size, struct err *e);
 
 /* Remote retention: of the member's complete remote backups (newest
  * first), those that neither keep_last nor keep_days keeps go, metadata
@@ -86,19 +95,17 @@ int offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
     struct err *e);
 
 /* A copy in the bucket as a backup to unpack (ops.h, unpack_opts.given):
- * its metadata downloaded into member<N>/.offsite-<ID>.json of the local
- * store (made if missing: the backup volume may be new), its archive read
- * through a pipe fed by a download that is pinned to the object a HEAD
- * saw (If-Match: a changed object fails the read, ERR_VERIFY) and resumed
- * with Range after a reset or a timeout. id: an id or "latest" (the newest
- * complete copy). */
+ * its metadata read into memory (nothing is written to the backup volume,
+ * which may be new or gone), its archive read through a pipe fed by a
+ * download that is pinned to the object a HEAD saw (If-Match: a changed
+ * object fails the read, ERR_VERIFY) and resumed with Range after a reset
+ * or a timeout. id: an id or "latest" (the newest complete copy). */
 struct offsite_source {
 	struct offsite *o;
 	struct archive_source as;
 	char key[S3_KEY_MAX];
 	char etag[S3_ETAG_MAX];
 	uint64_t size;
-	char meta_path[4352];
 	volatile sig_atomic_t *cancel;
 	/* the download of one pass */
 	pthread_t thread;
@@ -108,10 +115,10 @@ struct offsite_source {
 	int failed;
 	struct err err;
 };
-int offsite_source_init(struct offsite *o, const char *backup_dir,
-    const char *id, volatile sig_atomic_t *cancel, struct offsite_source *src,
+int offsite_source_init(struct offsite *o, const char *id,
+    volatile sig_atomic_t *cancel, struct offsite_source *src,
     struct backup_info *b, struct err *e);
-/* Ends a download still running and removes the metadata file. */
+/* Ends a download still running and frees the metadata. */
 void offsite_source_free(struct offsite_source *src);
 
 /* Stream the remote archive of backup id and check its size and SHA-256

@@ -51,71 +51,140 @@ list_one(void *arg, const struct s3_object *ob, struct err *e)
 	return 0;
 }
 
+/* The complete copies the listing shows (an id with its <ID>.json and
+ * an archive <ID>.tar.zst[.age]), newest first as the store orders ids:
+ * *v (free() it) of *n, each with id, created, archive_name, size and
+ * encrypted; *archives (decref it) maps archive names to {size, etag}. No
+ * metadata is read. */
+static int
+list_copies(struct offsite *o, struct backup_info **v, size_t *n,
+    json_t **archives, struct err *e)
+{
+	struct lister l = { o, json_object(), json_object() };
+	const char *id;
+	json_t *val;
+	size_t k = 0;
+
+	*v = NULL;
+	*n = 0;
+	*archives = NULL;
+	if (!l.archives || !l.metas) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto fail;
+	}
+	if (s3_list(&o->s3, o->member_prefix, list_one, &l, e) < 0)
+		goto fail;
+	if (!(*v = calloc(json_object_size(l.metas) + 1, sizeof **v))) {
+		err_set(e, ERR_FAILED, "out of memory");
+		goto fail;
+	}
+	json_object_foreach(l.metas, id, val) {
+		struct backup_info *b = &(*v)[k];
+		const json_t *ar;
+
+		snprintf(b->archive_name, sizeof b->archive_name, "%s.tar.zst.age",
+		    id);
+		b->encrypted = 1;
+		if (!(ar = json_object_get(l.archives, b->archive_name))) {
+			snprintf(b->archive_name, sizeof b->archive_name,
+			    "%s.tar.zst", id);
+			b->encrypted = 0;
+			if (!(ar = json_object_get(l.archives, b->archive_name)))
+				continue;   /* metadata without its archive */
+		}
+		snprintf(b->id, sizeof b->id, "%s", id);
+		b->created = store_id_time(id);
+		b->size = (uint64_t)json_get_u(ar, "size");
+		b->bytes = b->files = -1;
+		k++;
+	}
+	store_sort_newest_first(*v, k);
+	*n = k;
+	*archives = l.archives;
+	json_decref(l.metas);
+	return 0;
+fail:
+	json_decref(l.archives);
+	json_decref(l.metas);
+	return -1;
+}
+
+int
+offsite_newest(struct offsite *o, char *id, size_t size, struct err *e)
+{
+	struct backup_info *v;
+	json_t *archives;
+	size_t n;
+
+	if (list_copies(o, &v, &n, &archives, e) < 0)
+		return -1;
+	json_decref(archives);
+	if (n == 0) {
+		free(v);
+		return err_set(e, ERR_NOT_FOUND, "no backup of member %lld in "
+		    "s3://%s/%s", o->member, o->s3.bucket, o->member_prefix);
+	}
+	snprintf(id, size, "%s", v[0].id);
+	free(v);
+	return 0;
+}
+
 /* The remote metadata of id, parsed. */
 static json_t *remote_meta(struct offsite *o, const char *id, struct err *e);
+
+/* v's copy described from its remote metadata (NULL when that cannot be
+ * read, logged). */
+static json_t *
+list_item(struct offsite *o, const struct backup_info *v, json_t *archives,
+    struct err *e)
+{
+	json_t *m = remote_meta(o, v->id, e), *ar, *item, *sha, *v1, *v2, *v3;
+	const char *file;
+
+	if (!m) {
+		log_warn("offsite_metadata_unreadable", "id=%s error=%s", v->id,
+		    logq(e->msg));
+		err_clear(e);
+		return NULL;
+	}
+	/* The archive the metadata names, when the bucket holds it. */
+	file = json_get_str(json_object_get(m, "archive"), "file");
+	if (!file || !(ar = json_object_get(archives, file)))
+		file = v->archive_name;
+	ar = json_object_get(archives, file);
+	sha = json_object_get(json_object_get(m, "archive"), "sha256");
+	v1 = json_object_get(m, "created");
+	v2 = json_object_get(m, "files");
+	v3 = json_object_get(m, "bytes");
+	item = json_pack("{s:s, s:s, s:O, s:O, s:b, s:O, s:O, s:O, s:O}", "id",
+	    v->id, "archive", file, "size", json_object_get(ar, "size"),
+	    "etag", json_object_get(ar, "etag"),
+	    "encrypted", json_is_true(json_object_get(m, "encrypted")),
+	    "sha256", sha ? sha : json_null(), "created", v1 ? v1 : json_null(),
+	    "files", v2 ? v2 : json_null(), "bytes", v3 ? v3 : json_null());
+	json_decref(m);
+	return item;
+}
 
 json_t *
 offsite_list(struct offsite *o, struct err *e)
 {
-	struct lister l = { o, json_object(), json_object() };
-	json_t *out = NULL, *v;
-	const char *id;
-	void *tmp;
+	struct backup_info *v;
+	json_t *archives, *out;
+	size_t n;
 
-	if (!l.archives || !l.metas) {
-		err_set(e, ERR_FAILED, "out of memory");
-		goto done;
-	}
-	if (s3_list(&o->s3, o->member_prefix, list_one, &l, e) < 0)
-		goto done;
+	if (list_copies(o, &v, &n, &archives, e) < 0)
+		return NULL;
 	out = json_array();
-	json_object_foreach_safe(l.metas, tmp, id, v) {
-		json_t *m = remote_meta(o, id, e);
-		const char *file;
-		json_t *ar, *item;
-
-		if (!m) {
-			log_warn("offsite_metadata_unreadable", "id=%s error=%s", id,
-			    logq(e->msg));
-			err_clear(e);
-			continue;
-		}
-		file = json_get_str(json_object_get(m, "archive"), "file");
-		ar = file ? json_object_get(l.archives, file) : NULL;
-		if (ar) {
-			item = json_pack("{s:s, s:s, s:O, s:O, s:b, s:O, s:O, s:O, "
-			    "s:O}", "id", id, "archive", file,
-			    "size", json_object_get(ar, "size"),
-			    "etag", json_object_get(ar, "etag"),
-			    "encrypted", json_is_true(json_object_get(m, "encrypted")),
-			    "sha256", json_object_get(json_object_get(m, "archive"),
-			    "sha256") ? json_object_get(json_object_get(m, "archive"),
-			    "sha256") : json_null(),
-			    "created", json_object_get(m, "created") ?
-			    json_object_get(m, "created") : json_null(),
-			    "files", json_object_get(m, "files") ?
-			    json_object_get(m, "files") : json_null(),
-			    "bytes", json_object_get(m, "bytes") ?
-			    json_object_get(m, "bytes") : json_null());
-			if (item)
-				json_array_append_new(out, item);
-		}
-		json_decref(m);
+	for (size_t i = 0; out && i < n; i++) {
+		json_t *item = list_item(o, &v[i], archives, e);
+		if (item)
+			json_array_append_new(out, item);
 	}
-	/* Ids sort by time: newest first. */
-	size_t n = json_array_size(out);
-	for (size_t i = 0; i + 1 < n; i++)
-		for (size_t j = 0; j + 1 < n - i; j++) {
-			json_t *a = json_array_get(out, j), *b = json_array_get(out, j + 1);
-			if (strcmp(json_get_str(a, "id"), json_get_str(b, "id")) < 0) {
-				json_incref(a);
-				json_array_set(out, j, b);
-				json_array_set_new(out, j + 1, a);
-			}
-		}
-done:
-	json_decref(l.archives);
-	json_decref(l.metas);
+	if (!out)
+		err_set(e, ERR_FAILED, "out of memory");
+	json_decref(archives);
+	free(v);
 	return out;
 }
 
@@ -168,8 +237,7 @@ remote_meta(struct offsite *o, const char *id, struct err *e)
 }
 
 struct stale {
-	json_t *keys;
-	json_t *ids;               /* key -> upload id */
+	json_t *keys;              /* {key, upload_id} of each to abort */
 	time_t before;
 };
 
@@ -191,29 +259,24 @@ offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
     int dry_run, json_t **deleted, json_t **aborted, size_t *kept,
     struct err *e)
 {
-	struct stale st = { NULL, NULL, time(NULL) - 86400 };
-	struct backup_info *bl = NULL;
-	json_t *list, *item;
+	struct stale st = { NULL, time(NULL) - 86400 };
+	struct backup_info *v = NULL;
+	json_t *archives = NULL, *item;
 	int *del = NULL, rc = -1;
 	size_t n, i;
 
 	*deleted = json_array();
 	*aborted = json_array();
 	*kept = 0;
-	if (!(list = offsite_list(o, e)))
+	/* The listing is enough: no metadata is read. */
+	if (list_copies(o, &v, &n, &archives, e) < 0)
 		return -1;
-	n = json_array_size(list);
-	if (n > 0 && (!(bl = calloc(n, sizeof *bl)) || !(del = calloc(n,
-	    sizeof *del)))) {
+	if (!(del = calloc(n + 1, sizeof *del))) {
 		err_set(e, ERR_FAILED, "out of memory");
 		goto out;
 	}
-	json_array_foreach(list, i, item) {
-		snprintf(bl[i].id, sizeof bl[i].id, "%s", json_get_str(item, "id"));
-		bl[i].created = store_id_time(bl[i].id);
-	}
-	store_retention_plan(bl, n, keep_last, keep_days, time(NULL), del);
-	json_array_foreach(list, i, item) {
+	store_retention_plan(v, n, keep_last, keep_days, time(NULL), del);
+	for (i = 0; i < n; i++) {
 		char name[STORE_ID_MAX + 8], key[S3_KEY_MAX];
 
 		if (!del[i]) {
@@ -223,16 +286,15 @@ offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
 		if (!dry_run) {
 			/* The metadata first: from then on the copy is not
 			 * complete; then the archive. */
-			snprintf(name, sizeof name, "%s.json", bl[i].id);
+			snprintf(name, sizeof name, "%s.json", v[i].id);
 			if (offsite_member_key(o, name, key, sizeof key, e) < 0 ||
 			    s3_delete(&o->s3, key, e) < 0 ||
-			    offsite_member_key(o, json_get_str(item, "archive"), key,
-			    sizeof key, e) < 0 || s3_delete(&o->s3, key, e) < 0)
+			    offsite_member_key(o, v[i].archive_name, key, sizeof key,
+			    e) < 0 || s3_delete(&o->s3, key, e) < 0)
 				goto out;
-			log_info("offsite_deleted", "id=%s reason=retention",
-			    bl[i].id);
+			log_info("offsite_deleted", "id=%s reason=retention", v[i].id);
 		}
-		json_array_append_new(*deleted, json_string(bl[i].id));
+		json_array_append_new(*deleted, json_string(v[i].id));
 	}
 	/* Multipart uploads of ours that nothing will take up again. */
 	st.keys = json_array();
@@ -252,8 +314,8 @@ offsite_prune(struct offsite *o, long long keep_last, long long keep_days,
 	rc = 0;
 out:
 	json_decref(st.keys);
-	json_decref(list);
-	free(bl);
+	json_decref(archives);
+	free(v);
 	free(del);
 	return rc;
 }
@@ -450,12 +512,11 @@ source_finish(void *arg, struct err *e)
 }
 
 int
-offsite_source_init(struct offsite *o, const char *backup_dir, const char *id,
+offsite_source_init(struct offsite *o, const char *id,
     volatile sig_atomic_t *cancel, struct offsite_source *src,
     struct backup_info *b, struct err *e)
 {
-	char want[STORE_ID_MAX], name[STORE_ID_MAX + 24];
-	struct store s;
+	char want[STORE_ID_MAX], name[STORE_ID_MAX + 8], mkey[S3_KEY_MAX];
 	const char *file;
 	uint64_t size = 0;
 	json_t *m;
@@ -467,17 +528,8 @@ offsite_source_init(struct offsite *o, const char *backup_dir, const char *id,
 	src->cancel = cancel;
 	o->s3.cancel = cancel;
 	if (strcmp(id, "latest") == 0) {
-		json_t *list = offsite_list(o, e);
-		if (!list)
+		if (offsite_newest(o, want, sizeof want, e) < 0)
 			return -1;
-		if (json_array_size(list) == 0) {
-			json_decref(list);
-			return err_set(e, ERR_NOT_FOUND, "no backup of member %lld in "
-			    "s3://%s/%s", o->member, o->s3.bucket, o->member_prefix);
-		}
-		snprintf(want, sizeof want, "%s",
-		    json_get_str(json_array_get(list, 0), "id"));
-		json_decref(list);
 		id = want;
 	}
 	if (!store_id_valid(id))
@@ -485,33 +537,23 @@ offsite_source_init(struct offsite *o, const char *backup_dir, const char *id,
 	if (!(m = remote_meta(o, id, e)))
 		return -1;
 	file = json_get_str(json_object_get(m, "archive"), "file");
+	snprintf(name, sizeof name, "%s.json", id);
 	if (!file || strchr(file, '/') || offsite_member_key(o, file, src->key,
-	    sizeof src->key, e) < 0) {
+	    sizeof src->key, e) < 0 || offsite_member_key(o, name, mkey,
+	    sizeof mkey, e) < 0) {
 		json_decref(m);
 		return err_set(e, ERR_VERIFY, "the remote metadata of %s names no "
 		    "archive", id);
 	}
-	/* The metadata beside the local store, for the unpack to read. */
-	if (store_open(&s, backup_dir, o->member, 1, e) < 0) {
-		json_decref(m);
-		return -1;
-	}
-	snprintf(name, sizeof name, ".offsite-%s.json", id);
-	if (fs_join(src->meta_path, sizeof src->meta_path, s.dir, name) < 0 ||
-	    json_write_file(src->meta_path, m, 0600, e) < 0) {
-		src->meta_path[0] = '\0';
-		json_decref(m);
-		return -1;
-	}
 	if (s3_head(&o->s3, src->key, &size, src->etag, e) < 0) {
 		json_decref(m);
-		offsite_source_free(src);
 		return -1;
 	}
 	src->size = size;
 	src->as.open = source_open;
 	src->as.finish = source_finish;
 	src->as.arg = src;
+	src->as.meta = m;
 	snprintf(b->id, sizeof b->id, "%s", id);
 	b->created = store_id_time(id);
 	b->size = size;
@@ -519,11 +561,11 @@ offsite_source_init(struct offsite *o, const char *backup_dir, const char *id,
 	b->files = json_get_u(m, "files");
 	snprintf(b->archive_path, sizeof b->archive_path, "s3://%s/%s",
 	    o->s3.bucket, src->key);
-	snprintf(b->meta_path, sizeof b->meta_path, "%s", src->meta_path);
+	snprintf(b->meta_path, sizeof b->meta_path, "s3://%s/%s", o->s3.bucket,
+	    mkey);
 	b->encrypted = strlen(file) > 4 &&
 	    strcmp(file + strlen(file) - 4, ".age") == 0;
 	b->source = &src->as;
-	json_decref(m);
 	return 0;
 }
 
@@ -534,8 +576,6 @@ offsite_source_free(struct offsite_source *src)
 		pthread_join(src->thread, NULL);
 		src->running = 0;
 	}
-	if (src->meta_path[0]) {
-		unlink(src->meta_path);
-		src->meta_path[0] = '\0';
-	}
+	json_decref(src->as.meta);
+	src->as.meta = NULL;
 }

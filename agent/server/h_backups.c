@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "offsite.h"
 #include "ops.h"
 #include "store.h"
 
@@ -236,13 +237,13 @@ api_backup_verify(struct request *r)
 enum MHD_Result
 api_backup_upload(struct request *r)
 {
-	const struct agent_conf *cf = r->m->cf;
+	struct err e;
 
+	err_clear(&e);
 	if (!api_valid_id(r->id, 1))
 		return reply_fail(r, ERR_BAD_REQUEST, "not a backup id");
-	if (!cf->offsite_url || !cf->offsite_url[0])
-		return reply_fail(r, ERR_BAD_REQUEST, "[offsite] url is not set: "
-		    "there is no off-site store");
+	if (offsite_configured(r->m->cf, &e) < 0)
+		return reply_err(r, &e);
 	return start_job(r, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup", r->id,
 	    "auto", 0), PHASE_UPLOADING, NEED_NOTHING);
 }

@@ -6,6 +6,7 @@
 
 #include "handlers.h"
 #include "json.h"
+#include "offsite.h"
 
 /* ---- archive, unpack, rollback ------------------------------------------ */
 
@@ -41,13 +42,12 @@ api_unpack(struct request *r)
 	if (from && strcmp(from, "offsite") != 0 && strcmp(from, "local") != 0)
 		return reply_fail(r, ERR_BAD_REQUEST, "from must be local or offsite");
 	int offsite = from && strcmp(from, "offsite") == 0;
-	if (offsite && (!r->m->cf->offsite_url || !r->m->cf->offsite_url[0]))
-		return reply_fail(r, ERR_BAD_REQUEST, "[offsite] url is not set: "
-		    "there is no off-site store");
-	/* An encrypted backup that no configured identity opens: 400, and
-	 * nothing stopped or changed. */
 	struct err e;
 	err_clear(&e);
+	if (offsite && offsite_configured(r->m->cf, &e) < 0)
+		return reply_err(r, &e);
+	/* An encrypted backup that no configured identity opens: 400, and
+	 * nothing stopped or changed. */
 	if (!offsite && op_identity_precheck(r->m->cf, id, &e) < 0)
 		return reply_err(r, &e);
 	return start_job(r, JOB_UNPACK, json_pack("{s:s, s:b, s:b, s:s}",

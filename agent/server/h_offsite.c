@@ -2,21 +2,9 @@
  * (list), a copy's stored verify and remote retention (jobs). */
 #include "config.h"
 
-#include <string.h>
-
 #include "handlers.h"
 #include "json.h"
 #include "offsite.h"
-
-/* 400 when [offsite] url is not set; 0 otherwise. */
-static int
-offsite_set(struct request *r, struct err *e)
-{
-	if (!r->m->cf->offsite_url || !r->m->cf->offsite_url[0])
-		return err_set(e, ERR_BAD_REQUEST, "[offsite] url is not set: "
-		    "there is no off-site store");
-	return 0;
-}
 
 enum MHD_Result
 api_offsite_list(struct request *r)
@@ -26,7 +14,7 @@ api_offsite_list(struct request *r)
 	json_t *list;
 
 	err_clear(&e);
-	if (offsite_set(r, &e) < 0 || offsite_open(r->m->cf, &o, &e) < 0)
+	if (offsite_configured(r->m->cf, &e) < 0 || offsite_open(r->m->cf, &o, &e) < 0)
 		return reply_err(r, &e);
 	list = offsite_list(&o, &e);
 	offsite_close(&o);
@@ -41,7 +29,7 @@ api_offsite_verify(struct request *r)
 	struct err e;
 
 	err_clear(&e);
-	if (offsite_set(r, &e) < 0)
+	if (offsite_configured(r->m->cf, &e) < 0)
 		return reply_err(r, &e);
 	if (!api_valid_id(r->id, 0))
 		return reply_fail(r, ERR_BAD_REQUEST, "not a backup id");
@@ -55,7 +43,7 @@ api_offsite_prune(struct request *r)
 	struct err e;
 
 	err_clear(&e);
-	if (offsite_set(r, &e) < 0)
+	if (offsite_configured(r->m->cf, &e) < 0)
 		return reply_err(r, &e);
 	return start_job(r, JOB_OFFSITE_PRUNE, json_object(), PHASE_PRUNING,
 	    NEED_NOTHING);
