@@ -154,17 +154,32 @@ backups_of() {
 count_backups() { backups_of "$1" | wc -l; }
 
 # start_monitor N: poll every member's /readyz in rounds (at most 20
-# minutes) and write, per round, how many were not ready into
-# $T/monitor.log; stop_monitor stops it.
+# minutes) and write, per round, how many were down at the same moment
+# into $T/monitor.log; stop_monitor stops it.
+#
+# A round asks members 1..N, then N..1. The answers of one pass are not
+# one moment: on a busy machine member 1 can be seen down, come back and
+# member 2 go down before member 2 is asked. A member down in both passes
+# was down from its first answer to its second, and those spans nest, so
+# every member down in both was down at once (one backup takes far longer
+# than a round).
 start_monitor() {
 	(
 		end=$(($(date +%s) + 1200))
 		while [ "$(date +%s)" -lt $end ]; do
-			down=0
+			first=""
 			k=1
 			while [ $k -le "$1" ]; do
-				member_ready "$k" || down=$((down + 1))
+				member_ready "$k" || first="$first $k "
 				k=$((k + 1))
+			done
+			down=0
+			k=$1
+			while [ $k -ge 1 ]; do
+				if ! member_ready "$k"; then
+					case $first in *" $k "*) down=$((down + 1)) ;; esac
+				fi
+				k=$((k - 1))
 			done
 			echo "$down" >>"$T/monitor.log"
 			sleep 0.05
