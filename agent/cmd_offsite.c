@@ -45,76 +45,71 @@ offsite_list_cmd(const struct cmd_args *a, struct offsite *o)
 }
 
 static int
-offsite_upload_cmd(const struct cmd_args *a, struct offsite *o)
+offsite_upload_cmd(const struct cmd_args *a)
 {
 	struct offsite_result r;
-	struct backup_info b;
-	struct store s;
+	json_t *pruned = NULL;
 	struct err e;
 	char size[32];
-	int rc;
 
 	err_clear(&e);
-	/* The store lock for the whole upload: retention cannot delete the
-	 * backup meanwhile. */
-	if (store_open(&s, a->cf->backup_dir, a->cf->member, 0, &e) < 0 ||
-	    store_lock(&s, &e) < 0)
-		return cmd_fail("offsite upload", &e);
-	rc = store_find(&s, a->arg2 ? a->arg2 : "latest", &b, &e);
-	if (rc == 0)
-		rc = offsite_upload(o, &b, a->hooks->progress,
-		    a->hooks->progress_arg, a->hooks->cancel, &r, &e);
-	if (rc == 0)
-		rc = offsite_record(&s, &b, o, &r, NULL, &e);
-	store_close(&s);
-	if (rc < 0)
+	if (offsite_copy(a->cf, a->arg2, a->hooks->progress,
+	    a->hooks->progress_arg, a->hooks->cancel, &r, &pruned, &e) < 0)
 		return cmd_fail("offsite upload", &e);
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f}",
-		    "id", b.id, "bucket", o->s3.bucket, "key", r.archive_key,
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f, "
+		    "s:O}", "id", r.id, "bucket", r.bucket, "key", r.archive_key,
 		    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
-		    "reused", r.reused, "seconds", r.seconds);
+		    "reused", r.reused, "seconds", r.seconds, "pruned",
+		    pruned ? pruned : json_null());
 		json_print(j);
 		json_decref(j);
 	} else {
 		human_bytes((long long)r.size, size, sizeof size);
-		printf("uploaded %s: s3://%s/%s, %s in %d part%s, %.1f s\n", b.id,
-		    o->s3.bucket, r.archive_key, size, r.parts ? r.parts : 1,
+		printf("uploaded %s: s3://%s/%s, %s in %d part%s, %.1f s\n", r.id,
+		    r.bucket, r.archive_key, size, r.parts ? r.parts : 1,
 		    r.parts == 1 || r.parts == 0 ? "" : "s", r.seconds);
+		for (size_t i = 0; pruned && i < json_array_size(pruned); i++)
+			printf("pruned s3 copy %s\n",
+			    json_string_value(json_array_get(pruned, i)));
 	}
+	json_decref(pruned);
 	return 0;
 }
 
 static int
 offsite_verify_cmd(const struct cmd_args *a, struct offsite *o)
 {
-	const char *id = a->arg2 ? a->arg2 : "latest";
+	int stored = (a->opts & CMDOPT_STORED) != 0, full;
 	struct verify_result res;
-	char want[STORE_ID_MAX];
+	char id[STORE_ID_MAX], size[32];
 	struct err e;
 
 	err_clear(&e);
-	if (strcmp(id, "latest") == 0) {
-		if (offsite_newest(o, want, sizeof want, &e) < 0)
-			return cmd_fail("offsite verify", &e);
-		id = want;
-	}
-	if (offsite_verify_stored(o, id, a->hooks->progress,
-	    a->hooks->progress_arg, a->hooks->cancel, &res, &e) < 0)
+	if (offsite_verify(a->cf, o, a->arg2, stored, a->hooks, id, sizeof id,
+	    &res, &full, &e) < 0)
 		return cmd_fail("offsite verify", &e);
 	if (a->json) {
-		json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:s, s:f}", "id", id,
-		    "ok", 1, "stored", 1, "size", (json_int_t)res.size, "sha256",
-		    res.sha256, "seconds", res.seconds);
+		json_t *j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:s, s:f}",
+		    "id", id, "ok", 1, "stored", !full, "files",
+		    (json_int_t)res.files, "bytes", (json_int_t)res.bytes, "size",
+		    (json_int_t)res.size, "sha256", res.sha256, "seconds",
+		    res.seconds);
 		json_print(j);
 		json_decref(j);
-	} else {
-		char size[32];
-		human_bytes((long long)res.size, size, sizeof size);
-		printf("ok %s: s3://%s/%s..., %s, the stored object's size and "
-		    "SHA-256 match its metadata in %.1f s\n", id, o->s3.bucket,
-		    o->member_prefix, size, res.seconds);
+		return 0;
 	}
+	human_bytes((long long)res.size, size, sizeof size);
+	if (full)
+		printf("ok %s: s3://%s/%s..., %s, every file's hash, the stored "
+		    "object's size and SHA-256 match its metadata in %.1f s\n", id,
+		    o->s3.bucket, o->member_prefix, size, res.seconds);
+	else
+		printf("ok %s: s3://%s/%s..., %s, the stored object's size and "
+		    "SHA-256 match its metadata in %.1f s%s\n", id, o->s3.bucket,
+		    o->member_prefix, size, res.seconds, stored ? "" :
+		    " (encrypted, and no [encryption] identity_file: the content "
+		    "was not read)");
 	return 0;
 }
 
@@ -180,13 +175,18 @@ cmd_offsite_exec(const struct cmd_args *a)
 		    "and offsite prune\n");
 		return 2;
 	}
+	if ((a->opts & CMDOPT_STORED) && strcmp(a->arg, "verify") != 0) {
+		fprintf(stderr, "quorum-backup-agent: --stored goes with verify "
+		    "and offsite verify\n");
+		return 2;
+	}
 	if (offsite_open(a->cf, &o, &e) < 0)
 		return cmd_fail("offsite", &e);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (strcmp(a->arg, "list") == 0)
 		rc = offsite_list_cmd(a, &o);
 	else if (strcmp(a->arg, "upload") == 0)
-		rc = offsite_upload_cmd(a, &o);
+		rc = offsite_upload_cmd(a);
 	else if (prune)
 		rc = offsite_prune_cmd(a, &o);
 	else
@@ -201,13 +201,17 @@ const struct cmd_entry cmd_offsite_entry = {
 	.usage = "offsite list|upload|verify|prune [ID|latest]",
 	.help = "the [offsite] bucket: list this member's copies;\n"
 	    "upload a local backup (default: latest); verify a\n"
-	    "copy's stored size and SHA-256 (no key needed);\n"
+	    "copy as verify does (an encrypted one needs\n"
+	    "[encryption] identity_file, else only its stored\n"
+	    "size and SHA-256 are checked);\n"
 	    "prune by [offsite] keep_last and keep_days, and abort\n"
 	    "uploads left unfinished for over a day",
 	.options = {
 		{ "--dry-run", "with prune: say what would go" },
+		{ "--stored", "with verify: only the stored object's size\n"
+		    "and SHA-256, no key needed" },
 	},
-	.opts = CMDOPT_DRY_RUN,
+	.opts = CMDOPT_DRY_RUN | CMDOPT_STORED,
 	.arg_default = "list",
 	.takes_arg2 = 1,
 	.exec = cmd_offsite_exec,

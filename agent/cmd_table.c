@@ -32,7 +32,7 @@ static const struct {
 	{ CMDOPT_FORCE | CMDOPT_IN_PLACE | CMDOPT_DISCARD,
 	    "--force, --in-place and --discard-previous go with unpack" },
 	{ CMDOPT_OUTPUT, "-o/--output goes with keygen" },
-	{ CMDOPT_STORED, "--stored goes with verify" },
+	{ CMDOPT_STORED, "--stored goes with verify and offsite verify" },
 	{ CMDOPT_FROM, "--from goes with unpack" },
 };
 

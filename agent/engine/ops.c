@@ -325,15 +325,28 @@ op_verify(const struct agent_conf *cf, const char *what, int stored,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e)
 {
+	struct backup_info found;
+
+	if (find_backup(cf, what, &found, e) < 0)
+		return -1;
+	if (stored) {
+		*b = found;
+		return verify_stored(b, h ? h->progress : NULL,
+		    h ? h->progress_arg : NULL, h ? h->cancel : NULL, res, e);
+	}
+	return op_verify_given(cf, &found, h, b, res, e);
+}
+
+int
+op_verify_given(const struct agent_conf *cf, const struct backup_info *given,
+    const struct op_hooks *h, struct backup_info *b,
+    struct verify_result *res, struct err *e)
+{
 	struct age_identity *ids = NULL;
 	size_t n_ids = 0;
 	int rc;
 
-	if (find_backup(cf, what, b, e) < 0)
-		return -1;
-	if (stored)
-		return verify_stored(b, h ? h->progress : NULL,
-		    h ? h->progress_arg : NULL, h ? h->cancel : NULL, res, e);
+	*b = *given;
 	if (ops_load_identities(cf, b, &ids, &n_ids, e) < 0)
 		return -1;
 	rc = verify_backup(b, h ? h->progress : NULL,

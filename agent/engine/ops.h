@@ -47,6 +47,12 @@ int op_archive(const struct agent_conf *cf, const struct op_hooks *h,
 int op_verify(const struct agent_conf *cf, const char *what, int stored,
     const struct op_hooks *h, struct backup_info *b,
     struct verify_result *res, struct err *e);
+/* The full verify of a backup that does not come from the store (an
+ * archive source and its metadata, as unpack_opts.given): the keys of
+ * [encryption] identity_file when it is encrypted. */
+int op_verify_given(const struct agent_conf *cf, const struct backup_info *given,
+    const struct op_hooks *h, struct backup_info *b,
+    struct verify_result *res, struct err *e);
 /* Before a verify or an unpack job starts: when what is an encrypted
  * backup of the store, whether [encryption] identity_file opens it, as
  * far as its metadata's summary tells (backup_identity_check). 0 also when the backup is not

@@ -82,6 +82,11 @@ struct jobs {
 		enum job_phase phase;
 	} follow[8];
 	size_t nfollow;
+	/* Off-site copies, for the metrics: the end of the last upload that
+	 * succeeded (seeded from the metadata at start), and the uploads
+	 * that failed since the process started. */
+	time_t offsite_last;
+	unsigned long long offsite_failures;
 };
 
 /* Kinds that an upload gives way to. */
@@ -284,12 +289,16 @@ job_finish_locked(struct jobs *js, struct job *j, int rc,
 		}
 	} else if (rc == 0) {
 		j->state = "succeeded";
+		if (j->kind == JOB_UPLOAD)
+			js->offsite_last = time(NULL);
 		/* Progress comes in steps: a job that succeeded did all. */
 		j->prog.bytes_done = j->prog.bytes_total;
 		j->prog.files_done = j->prog.files_total;
 	} else {
 		j->state = "failed";
 		j->err = *e;
+		if (j->kind == JOB_UPLOAD)
+			js->offsite_failures++;
 	}
 	o = job_json(js, j);
 	if (js->current == j) {
@@ -364,15 +373,23 @@ jobs_follow_up(struct jobs *js, enum job_kind kind, json_t *params,
 	pthread_mutex_unlock(&js->mu);
 }
 
-int
-jobs_interrupting(struct jobs *js)
+void
+jobs_offsite_seed(struct jobs *js, time_t last_success)
 {
-	int v;
-
 	pthread_mutex_lock(&js->mu);
-	v = js->interrupt;
+	if (last_success > js->offsite_last)
+		js->offsite_last = last_success;
 	pthread_mutex_unlock(&js->mu);
-	return v;
+}
+
+void
+jobs_offsite_stats(struct jobs *js, time_t *last_success,
+    unsigned long long *failures)
+{
+	pthread_mutex_lock(&js->mu);
+	*last_success = js->offsite_last;
+	*failures = js->offsite_failures;
+	pthread_mutex_unlock(&js->mu);
 }
 
 static void *

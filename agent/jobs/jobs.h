@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <time.h>
 
 #include "agent_conf.h"
 #include "err.h"
@@ -82,9 +83,13 @@ json_t *jobs_history(struct jobs *js, size_t limit, struct err *e);
  * jobs_start. At most 8 are queued; more are dropped with a warning. */
 void jobs_follow_up(struct jobs *js, enum job_kind kind, json_t *params,
     enum job_phase phase);
-/* Whether the running job is being interrupted (it ends "interrupted",
- * not "failed", and is queued again). From the job function. */
-int jobs_interrupting(struct jobs *js);
+/* Off-site metrics: the end of the last successful upload (raised to
+ * last_success by the seed, from the metadata at start; 0: none) and the
+ * uploads that failed since the process started (interrupted ones do not
+ * count). */
+void jobs_offsite_seed(struct jobs *js, time_t last_success);
+void jobs_offsite_stats(struct jobs *js, time_t *last_success,
+    unsigned long long *failures);
 
 /* Whether a job runs (or is about to). */
 int jobs_busy(struct jobs *js);

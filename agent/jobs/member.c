@@ -5,7 +5,9 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "log.h"
 #include "member.h"
+#include "offsite.h"
 
 int
 member_init(struct member *m, const struct agent_conf *cf, struct err *e)
@@ -23,6 +25,17 @@ member_init(struct member *m, const struct agent_conf *cf, struct err *e)
 	if (!(m->jobs = jobs_new(cf, m->state, member_run_job, m, e)))
 		return -1;
 	lease_load(m);
+	if (cf->offsite_url && cf->offsite_url[0]) {
+		/* The metric of the last copy survives a restart. */
+		struct err se;
+		time_t last;
+
+		err_clear(&se);
+		if (offsite_local_state(cf, &last, NULL, &se) == 0)
+			jobs_offsite_seed(m->jobs, last);
+		else
+			log_warn("offsite_state_unread", "error=%s", logq(se.msg));
+	}
 	if (prober_start(m, e) < 0) {
 		jobs_free(m->jobs);
 		m->jobs = NULL;

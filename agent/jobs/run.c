@@ -147,6 +147,40 @@ archive_resume(struct jobs *js, int rc, const char *id, double down_since,
 
 /* archive; with quiesce: facts, stop, archive, and the resume on every
  * path, failure included. */
+/* With upload = auto: the off-site copy of backup id once this job (and
+ * its resume) has ended, then another try for the copies that failed
+ * earlier (at most four, newest first, among those remote retention would
+ * keep). */
+static void
+queue_uploads(struct jobs *js, const char *id)
+{
+	const struct agent_conf *cf = jobs_conf(js);
+	json_t *failed = NULL, *v;
+	time_t last;
+	struct err e;
+	size_t i, n = 0;
+
+	if (!cf->offsite_url || !cf->offsite_url[0] ||
+	    strcmp(cf->offsite_upload, "auto") != 0)
+		return;
+	jobs_follow_up(js, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup", id,
+	    "auto", 1), PHASE_UPLOADING);
+	err_clear(&e);
+	if (offsite_local_state(cf, &last, &failed, &e) < 0) {
+		log_warn("offsite_state_unread", "error=%s", logq(e.msg));
+		return;
+	}
+	json_array_foreach(failed, i, v) {
+		if (strcmp(json_string_value(v), id) == 0 || n >= 4)
+			continue;
+		log_info("offsite_retry", "id=%s", json_string_value(v));
+		jobs_follow_up(js, JOB_UPLOAD, json_pack("{s:O, s:b, s:b}",
+		    "backup", v, "auto", 1, "retry", 1), PHASE_UPLOADING);
+		n++;
+	}
+	json_decref(failed);
+}
+
 static int
 run_archive(struct jobs *js, json_t *params, const char *job_id,
     const struct op_hooks *hooks, json_t **result, struct err *e)
@@ -171,11 +205,8 @@ run_archive(struct jobs *js, json_t *params, const char *job_id,
 	jobs_set_phase(js, PHASE_ARCHIVING);
 	rc = op_archive(cf, &h, &r, &pruned, e);
 	json_decref(h.node_facts);
-	/* The off-site copy, once this job (and its resume) has ended. */
-	if (rc == 0 && cf->offsite_url && cf->offsite_url[0] &&
-	    strcmp(cf->offsite_upload, "auto") == 0)
-		jobs_follow_up(js, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup",
-		    r.id, "auto", 1), PHASE_UPLOADING);
+	if (rc == 0)
+		queue_uploads(js, r.id);
 	if (rc == 0)
 		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, s:o}",
 		    "backup", r.id, "size", (json_int_t)r.size,
@@ -305,21 +336,24 @@ run_verify(struct jobs *js, json_t *params, const char *job_id,
 	int stored = json_is_true(json_object_get(params, "stored"));
 
 	if (json_is_true(json_object_get(params, "offsite"))) {
-		/* A copy in the bucket: its stored size and SHA-256. */
+		/* A copy in the bucket: its whole content when it can be read,
+		 * else (or with stored) its stored size and SHA-256. */
+		char id[STORE_ID_MAX];
 		struct offsite o;
-		const char *id = json_get_str(params, "backup");
-		int rc;
+		int rc, full;
 
 		if (offsite_open(jobs_conf(js), &o, e) < 0)
 			return -1;
-		rc = offsite_verify_stored(&o, id, hooks->progress,
-		    hooks->progress_arg, hooks->cancel, &r, e);
+		rc = offsite_verify(jobs_conf(js), &o, json_get_str(params,
+		    "backup"), stored, hooks, id, sizeof id, &r, &full, e);
 		offsite_close(&o);
 		if (rc < 0)
 			return -1;
-		*result = json_pack("{s:s, s:b, s:b, s:b, s:I, s:s, s:f}", "backup",
-		    id, "ok", 1, "stored", 1, "offsite", 1, "size",
-		    (json_int_t)r.size, "sha256", r.sha256, "seconds", r.seconds);
+		*result = json_pack("{s:s, s:b, s:b, s:b, s:I, s:I, s:I, s:s, "
+		    "s:f}", "backup", id, "ok", 1, "stored", !full, "offsite", 1,
+		    "files", (json_int_t)r.files, "bytes", (json_int_t)r.bytes,
+		    "size", (json_int_t)r.size, "sha256", r.sha256,
+		    "seconds", r.seconds);
 		return 0;
 	}
 	if (op_verify(jobs_conf(js), json_get_str(params, "backup"), stored,
@@ -361,54 +395,21 @@ static int
 run_upload(struct jobs *js, json_t *params, const char *job_id,
     const struct op_hooks *hooks, json_t **result, struct err *e)
 {
-	const struct agent_conf *cf = jobs_conf(js);
-	const char *id = json_get_str(params, "backup");
 	struct offsite_result r;
-	struct backup_info b;
-	struct offsite o;
-	struct store s;
-	struct err re;
-	int rc, found;
+	json_t *pruned = NULL;
 
 	(void)job_id;
 	jobs_set_phase(js, PHASE_UPLOADING);
-	if (offsite_open(cf, &o, e) < 0)
+	if (offsite_copy(jobs_conf(js), json_get_str(params, "backup"),
+	    hooks->progress, hooks->progress_arg, hooks->cancel, &r, &pruned,
+	    e) < 0)
 		return -1;
-	if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0 ||
-	    store_lock(&s, e) < 0) {
-		offsite_close(&o);
-		return -1;
-	}
-	found = store_find(&s, id ? id : "latest", &b, e) == 0;
-	rc = found ? offsite_upload(&o, &b, hooks->progress, hooks->progress_arg,
-	    hooks->cancel, &r, e) : -1;
-	if (rc == 0) {
-		rc = offsite_record(&s, &b, &o, &r, NULL, e);
-	} else if (found && !jobs_interrupting(js)) {
-		err_clear(&re);
-		if (offsite_record(&s, &b, &o, NULL, e, &re) < 0)
-			log_warn("offsite_record_failed", "id=%s error=%s", b.id,
-			    logq(re.msg));
-	}
-	store_close(&s);
-	if (rc == 0) {
-		/* Remote retention after each copy; its failure is reported,
-		 * not fatal: the copy is made. */
-		json_t *deleted = NULL, *aborted = NULL;
-		size_t kept;
-		if (offsite_prune(&o, cf->offsite_keep_last, cf->offsite_keep_days,
-		    0, &deleted, &aborted, &kept, &re) < 0)
-			log_warn("offsite_prune_failed", "error=%s", logq(re.msg));
-		*result = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:O}",
-		    "backup", b.id, "bucket", o.s3.bucket, "key", r.archive_key,
-		    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
-		    "reused", r.reused, "seconds", r.seconds, "pruned",
-		    deleted ? deleted : json_null());
-		json_decref(deleted);
-		json_decref(aborted);
-	}
-	offsite_close(&o);
-	return rc;
+	*result = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:f, s:o}",
+	    "backup", r.id, "bucket", r.bucket, "key", r.archive_key,
+	    "etag", r.etag, "size", (json_int_t)r.size, "parts", r.parts,
+	    "reused", r.reused, "seconds", r.seconds, "pruned",
+	    pruned ? pruned : json_null());
+	return 0;
 }
 
 /* Remote retention now (POST /v1/offsite/prune). */

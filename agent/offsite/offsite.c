@@ -584,3 +584,122 @@ offsite_record(const struct store *s, const struct backup_info *b,
 	json_decref(meta);
 	return rc;
 }
+
+/* The time an "uploaded" or "at" field spells, 0 when none. */
+static time_t
+record_time(const json_t *rec, const char *field)
+{
+	const char *v = json_get_str(rec, field);
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (!v || !strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return 0;
+	return timegm(&tm);
+}
+
+int
+offsite_local_state(const struct agent_conf *cf, time_t *last_success,
+    json_t **failed, struct err *e)
+{
+	struct backup_info *list = NULL;
+	size_t n = 0, window;
+	struct store s;
+
+	*last_success = 0;
+	if (failed)
+		*failed = NULL;
+	if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0)
+		return -1;
+	if (store_list(&s, &list, &n, e) < 0) {
+		store_close(&s);
+		return -1;
+	}
+	if (failed && !(*failed = json_array())) {
+		free(list);
+		store_close(&s);
+		return err_set(e, ERR_FAILED, "out of memory");
+	}
+	/* Failed copies worth a retry: those remote retention would keep. */
+	window = cf->offsite_keep_last > 0 &&
+	    (size_t)cf->offsite_keep_last < n ? (size_t)cf->offsite_keep_last : n;
+	for (size_t i = 0; i < n; i++) {
+		struct err ie;
+		json_t *sum, *rec;
+		const char *state;
+		time_t t;
+
+		if (list[i].legacy)
+			continue;
+		err_clear(&ie);
+		if (!(sum = store_summary(&s, &list[i], &ie)))
+			continue;   /* unreadable: verify and list say so */
+		rec = json_object_get(sum, "offsite");
+		state = json_get_str(rec, "state");
+		if (state && strcmp(state, "uploaded") == 0) {
+			t = record_time(rec, "uploaded");
+			if (t > *last_success)
+				*last_success = t;
+		} else if (state && strcmp(state, "failed") == 0 && failed &&
+		    i < window) {
+			json_array_append_new(*failed, json_string(list[i].id));
+		}
+		json_decref(sum);
+	}
+	free(list);
+	store_close(&s);
+	return 0;
+}
+
+int
+offsite_copy(const struct agent_conf *cf, const char *id,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct offsite_result *r, json_t **pruned, struct err *e)
+{
+	struct backup_info b;
+	struct offsite o;
+	struct store s;
+	struct err re;
+	int rc, found;
+
+	if (pruned)
+		*pruned = NULL;
+	if (offsite_open(cf, &o, e) < 0)
+		return -1;
+	/* The store lock for the whole upload: retention cannot delete the
+	 * backup meanwhile. */
+	if (store_open(&s, cf->backup_dir, cf->member, 0, e) < 0 ||
+	    store_lock(&s, e) < 0) {
+		store_close(&s);
+		offsite_close(&o);
+		return -1;
+	}
+	found = store_find(&s, id ? id : "latest", &b, e) == 0;
+	rc = found ? offsite_upload(&o, &b, progress, progress_arg, cancel, r,
+	    e) : -1;
+	if (rc == 0) {
+		snprintf(r->id, sizeof r->id, "%s", b.id);
+		snprintf(r->bucket, sizeof r->bucket, "%s", o.s3.bucket);
+		rc = offsite_record(&s, &b, &o, r, NULL, e);
+	} else if (found && !(cancel && *cancel)) {
+		err_clear(&re);
+		if (offsite_record(&s, &b, &o, NULL, e, &re) < 0)
+			log_warn("offsite_record_failed", "id=%s error=%s", b.id,
+			    logq(re.msg));
+	}
+	store_close(&s);
+	if (rc == 0) {
+		/* Remote retention after each copy; its failure is logged, not
+		 * fatal: the copy is made. */
+		json_t *aborted = NULL;
+		size_t kept;
+
+		err_clear(&re);
+		if (offsite_prune(&o, cf->offsite_keep_last, cf->offsite_keep_days,
+		    0, pruned, &aborted, &kept, &re) < 0)
+			log_warn("offsite_prune_failed", "error=%s", logq(re.msg));
+		json_decref(aborted);
+	}
+	offsite_close(&o);
+	return rc;
+}

@@ -22,10 +22,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "agent_conf.h"
 #include "archiver.h"
 #include "err.h"
+#include "ops.h"
 #include "s3.h"
 #include "store.h"
 #include "verify.h"
@@ -50,6 +52,8 @@ int offsite_open(const struct agent_conf *cf, struct offsite *o,
 void offsite_close(struct offsite *o);
 
 struct offsite_result {
+	char id[STORE_ID_MAX];     /* offsite_copy: the backup's id */
+	char bucket[64];           /* offsite_copy: the bucket */
 	char archive_key[S3_KEY_MAX];
 	char etag[S3_ETAG_MAX];
 	uint64_t size;
@@ -65,6 +69,16 @@ int offsite_upload(struct offsite *o, const struct backup_info *b,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
     struct offsite_result *r, struct err *e);
 
+/* The whole copy of local backup id ("latest" or NULL: the newest): the
+ * store locked for the upload, the outcome recorded in the metadata
+ * (offsite_record; a failure too, unless *cancel is set: an upload
+ * stopped on purpose is taken up again, not failed), then remote
+ * retention, whose failure is only logged; *pruned (may be NULL) gets
+ * the ids it deleted. */
+int offsite_copy(const struct agent_conf *cf, const char *id,
+    progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
+    struct offsite_result *r, json_t **pruned, struct err *e);
+
 /* Record in b's local metadata what became of its copy, written through
  * the member's directory of s (whose lock the caller holds): "offsite":
  * {state "uploaded", bucket, key, etag, size, uploaded} from r, or, r
@@ -73,6 +87,14 @@ int offsite_upload(struct offsite *o, const struct backup_info *b,
 int offsite_record(const struct store *s, const struct backup_info *b,
     const struct offsite *o, const struct offsite_result *r,
     const struct err *fail, struct err *e);
+
+/* What the local metadata says of the member's copies: *last_success, the
+ * newest "uploaded" time of any (0: none); with failed, a JSON array of
+ * the ids, newest first, whose copy failed and that remote retention
+ * would keep (the newest keep_last), for a retry. 0, or -1 with e (the
+ * store unreadable). */
+int offsite_local_state(const struct agent_conf *cf, time_t *last_success,
+    json_t **failed, struct err *e);
 
 /* The member's complete remote backups, newest first: a JSON array of
  * {id, archive, size, etag, created, encrypted, sha256, files, bytes}
@@ -126,5 +148,14 @@ void offsite_source_free(struct offsite_source *src);
 int offsite_verify_stored(struct offsite *o, const char *id,
     progress_fn progress, void *progress_arg, volatile sig_atomic_t *cancel,
     struct verify_result *res, struct err *e);
+
+/* Verify the copy of id ("latest" or NULL: the newest remote one): with
+ * stored, or when it is encrypted and [encryption] identity_file is not
+ * set, its stored size and SHA-256 (offsite_verify_stored); otherwise its
+ * whole content, streamed (as unpack reads it) through the same checks as
+ * a local verify, *full set. out_id gets the id. */
+int offsite_verify(const struct agent_conf *cf, struct offsite *o,
+    const char *id, int stored, const struct op_hooks *h, char *out_id,
+    size_t out_size, struct verify_result *res, int *full, struct err *e);
 
 #endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "offsite.h"
 #include "offsite_int.h"
+#include "ops.h"
 #include "verify.h"
 
 /* ---- the read side ------------------------------------------------------ */
@@ -419,6 +420,41 @@ out:
 	EVP_MD_CTX_free(h.sha);
 	json_decref(m);
 	return rc;
+}
+
+int
+offsite_verify(const struct agent_conf *cf, struct offsite *o,
+    const char *id, int stored, const struct op_hooks *h, char *out_id,
+    size_t out_size, struct verify_result *res, int *full, struct err *e)
+{
+	struct offsite_source src;
+	struct backup_info given, b;
+	char want[STORE_ID_MAX];
+	int rc;
+
+	*full = 0;
+	if (!id || strcmp(id, "latest") == 0) {
+		if (offsite_newest(o, want, sizeof want, e) < 0)
+			return -1;
+		id = want;
+	}
+	snprintf(out_id, out_size, "%s", id);
+	if (!stored) {
+		/* The whole content when it can be read: not encrypted, or an
+		 * identity at hand. */
+		if (offsite_source_init(o, id, h->cancel, &src, &given, e) < 0)
+			return -1;
+		if (!given.encrypted || (cf->identity_file &&
+		    cf->identity_file[0])) {
+			*full = 1;
+			rc = op_verify_given(cf, &given, h, &b, res, e);
+			offsite_source_free(&src);
+			return rc;
+		}
+		offsite_source_free(&src);
+	}
+	return offsite_verify_stored(o, id, h->progress, h->progress_arg,
+	    h->cancel, res, e);
 }
 
 /* ---- a copy as a backup to unpack ----------------------------------------- */

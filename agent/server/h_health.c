@@ -143,6 +143,29 @@ metrics_state(FILE *f, struct member *a)
 	return 0;
 }
 
+/* With [offsite] url set: the last copy (absent until one is made, so
+ * that absent() tells a member that never had one) and the failures. */
+static void
+metrics_offsite(FILE *f, struct member *a)
+{
+	unsigned long long failures;
+	time_t last;
+
+	if (!a->cf->offsite_url || !a->cf->offsite_url[0])
+		return;
+	jobs_offsite_stats(a->jobs, &last, &failures);
+	if (last > 0)
+		fprintf(f, "# HELP quorum_backup_offsite_last_success_timestamp_"
+		    "seconds End of the last off-site copy that succeeded.\n"
+		    "# TYPE quorum_backup_offsite_last_success_timestamp_seconds "
+		    "gauge\nquorum_backup_offsite_last_success_timestamp_seconds "
+		    "%lld\n", (long long)last);
+	fprintf(f, "# HELP quorum_backup_offsite_failures_total Off-site "
+	    "uploads that failed since the agent started.\n"
+	    "# TYPE quorum_backup_offsite_failures_total counter\n"
+	    "quorum_backup_offsite_failures_total %llu\n", failures);
+}
+
 /* Prometheus text: from the jobs' recent records and the state model. */
 enum MHD_Result
 api_metrics(struct request *r)
@@ -163,6 +186,7 @@ api_metrics(struct request *r)
 	fprintf(f, "# HELP quorum_backup_job_in_progress 1 while a job runs.\n"
 	    "# TYPE quorum_backup_job_in_progress gauge\n"
 	    "quorum_backup_job_in_progress %d\n", jobs_busy(a->jobs));
+	metrics_offsite(f, a);
 	rc = metrics_state(f, a);
 	fclose(f);
 	json_decref(list);

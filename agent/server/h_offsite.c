@@ -1,5 +1,5 @@
 /* The off-site resource: the member's copies in the [offsite] bucket
- * (list), a copy's stored verify and remote retention (jobs). */
+ * (list), a copy's verify and remote retention (jobs). */
 #include "config.h"
 
 #include "handlers.h"
@@ -27,14 +27,19 @@ enum MHD_Result
 api_offsite_verify(struct request *r)
 {
 	struct err e;
+	int stored;
 
 	err_clear(&e);
 	if (offsite_configured(r->m->cf, &e) < 0)
 		return reply_err(r, &e);
 	if (!api_valid_id(r->id, 0))
 		return reply_fail(r, ERR_BAD_REQUEST, "not a backup id");
-	return start_job(r, JOB_VERIFY, json_pack("{s:s, s:b}", "backup", r->id,
-	    "offsite", 1), PHASE_VERIFYING, NEED_NOTHING);
+	if (bool_arg(r, "stored", &stored) < 0)
+		return reply_fail(r, ERR_BAD_REQUEST, "stored must be 0 or 1");
+	/* Without stored: the whole content when the job can read it. */
+	return start_job(r, JOB_VERIFY, json_pack("{s:s, s:b, s:b}", "backup",
+	    r->id, "offsite", 1, "stored", stored), PHASE_VERIFYING,
+	    NEED_NOTHING);
 }
 
 enum MHD_Result

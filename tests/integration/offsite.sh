@@ -50,8 +50,13 @@ expect_exit 0 off --json offsite list
 	fail "offsite list: $(cat "$T/out")"
 expect_exit 0 off offsite verify
 assert_contains "$T/out" "ok $id"
-expect_exit 0 off offsite verify "$id"
-ok "offsite list and verify (the newest, and by id) with no key"
+assert_contains "$T/out" "every file's hash"
+expect_exit 0 off --json offsite verify "$id"
+[ "$(jq -r .stored "$T/out")" = false ] && [ "$(jq -r .files "$T/out")" -gt 0 ] ||
+	fail "offsite verify did not read the content: $(cat "$T/out")"
+expect_exit 0 off --json offsite verify --stored "$id"
+[ "$(jq -r .stored "$T/out")" = true ] || fail "offsite verify --stored: $(cat "$T/out")"
+ok "offsite list and verify (the newest, and by id): the whole content, or with --stored the object's SHA-256"
 
 # An encrypted backup, opened from the bucket by age alone.
 age-keygen -o "$T/id.key" 2>/dev/null
@@ -68,7 +73,14 @@ expect_exit 0 off --json offsite list
 	fail "offsite list: the encrypted copy is not marked"
 [ "$(jq -r '.[0].id' "$T/out")" = "$eid" ] || fail "offsite list is not newest first"
 expect_exit 0 off offsite verify "$eid"
-ok "an encrypted backup uploaded: age -d | zstd -d | tar -t reads the object; list marks it; verify needs no key"
+assert_contains "$T/out" "the content was not read"
+expect_exit 0 off --set encryption.identity_file="$T/id.key" --json offsite verify "$eid"
+[ "$(jq -r .stored "$T/out")" = false ] && [ "$(jq -r .files "$T/out")" -gt 0 ] ||
+	fail "offsite verify with the identity did not read the content: $(cat "$T/out")"
+age-keygen -o "$T/other.key" 2>/dev/null
+expect_exit 2 off --set encryption.identity_file="$T/other.key" offsite verify "$eid"
+assert_contains "$T/err" "code=wrong_identity"
+ok "an encrypted backup uploaded: age -d | zstd -d | tar -t reads the object; list marks it; verify needs no key for the stored object, reads it all with the identity, refuses another"
 
 # An upload an earlier run left: taken up again, its part reused when its
 # content is the local part's, an older one aborted.
@@ -106,8 +118,10 @@ import sys
 b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 3] ^= 1
 open(sys.argv[2], "wb").write(b)' "$T/remote.tar.zst" "$T/changed"
 aws_s3 s3 cp --only-show-errors "$T/changed" "s3://qb-test/net-a/member1/$id.tar.zst"
-expect_exit 5 off offsite verify "$id"
+expect_exit 5 off offsite verify --stored "$id"
 assert_contains "$T/err" "SHA-256 is"
+assert_contains "$T/err" "code=verification_failed"
+expect_exit 5 off offsite verify "$id"
 assert_contains "$T/err" "code=verification_failed"
 ok "a byte changed in the bucket (written back with aws): verify exit 5"
 
@@ -189,9 +203,27 @@ assert_contains "$T/err" "NoSuchBucket"
 expect_exit 1 off --set offsite.url="http://127.0.0.1:1/qb-test/net-a" offsite list
 assert_contains "$T/err" "code=offsite_failed"
 expect_exit 0 agent verify --stored "$id"
-[ "$(jq -r .offsite.state "$M/$id.json")" = uploaded ] || fail "a failed upload changed the local record"
+[ "$(jq -r .offsite.state "$M/$id.json")" = failed ] || fail "the failed upload is not recorded: $(jq .offsite "$M/$id.json")"
+jq -r .offsite.error "$M/$id.json" | grep -q NoSuchBucket || fail "the record lacks the error: $(jq .offsite "$M/$id.json")"
 expect_exit 4 off offsite verify 20200101T000000Z
-ok "a wrong secret (SignatureDoesNotMatch), a missing bucket (NoSuchBucket), an endpoint that is down: exit 1, the local backup intact; a copy not there: exit 4"
+ok "a wrong secret (SignatureDoesNotMatch), a missing bucket (NoSuchBucket), an endpoint that is down: exit 1, the local backup intact, the failure recorded; a copy not there: exit 4"
+
+# The offline archive with upload = auto: a failed copy does not fail it.
+expect_exit 0 off --set offsite.secret_key_file="$T/sk-wrong" --json archive
+aid=$(jq -r .id "$T/out")
+[ "$(jq -r .offsite.state "$T/out")" = failed ] && [ "$(jq -r .offsite.code "$T/out")" = offsite_failed ] ||
+	fail "archive --json: $(jq .offsite "$T/out")"
+assert_contains "$T/err" "the off-site copy of $aid failed"
+assert_contains "$T/err" "SignatureDoesNotMatch"
+[ "$(jq -r .offsite.state "$M/$aid.json")" = failed ] || fail "the archive's failed copy is not recorded"
+expect_exit 0 agent verify "$aid"
+expect_exit 0 off archive
+assert_contains "$T/out" "uploaded s3://qb-test/net-a/member1/"
+expect_exit 0 off --set offsite.upload=manual --json archive
+[ "$(jq -r .offsite.state "$T/out")" = manual ] || fail "upload = manual: $(jq .offsite "$T/out")"
+expect_exit 0 agent --json archive
+[ "$(jq -r .offsite.state "$T/out")" = off ] || fail "no url: $(jq .offsite "$T/out")"
+ok "archive with upload = auto: a failed copy exit 0, said on stderr, recorded, in --json; a good one uploaded; manual and off say so"
 
 # Bad settings.
 expect_exit 2 agent offsite list

@@ -5,7 +5,8 @@
 # upload runs interrupts it (it ends "interrupted"), runs, and the upload
 # goes on after it, reusing the parts already sent; POST
 # /v1/backups/ID/upload with upload = manual; a failed upload is recorded
-# in the backup's metadata and the backup stays complete.
+# in the backup's metadata and the backup stays complete, and tried again
+# after the next archive; the off-site metrics.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3_lib.sh"
 
@@ -87,13 +88,24 @@ expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup "$id1"
 expect_exit 4 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup 20200101T000000Z
 expect_exit 2 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --stored
 call POST "/v1/offsite/backups/$id1/verify?wait=60"
-[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.offsite "$T/body")" = true ] ||
+[ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.offsite "$T/body")" = true ] &&
+	[ "$(jq -r .result.stored "$T/body")" = false ] && [ "$(jq -r .result.files "$T/body")" -gt 0 ] ||
 	fail "POST /v1/offsite/backups/ID/verify: $STATUS $(cat "$T/body")"
+call POST "/v1/offsite/backups/$id1/verify?stored=1&wait=60"
+[ "$STATUS" = 200 ] && [ "$(jq -r .result.stored "$T/body")" = true ] ||
+	fail "POST /v1/offsite/backups/ID/verify?stored=1: $STATUS $(cat "$T/body")"
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" >"$T/metrics"
+last=$(sed -n 's/^quorum_backup_offsite_last_success_timestamp_seconds \([0-9]*\)$/\1/p' "$T/metrics")
+[ -n "$last" ] && [ "$last" -gt $(($(date +%s) - 600)) ] || fail "no recent last-success metric: $(grep offsite "$T/metrics")"
+assert_contains "$T/metrics" "quorum_backup_offsite_failures_total 0"
 stop
 ok "an archive during an upload: the upload ends interrupted, the archive runs, the upload goes on ($reused parts reused), both copies complete; GET /v1/offsite/backups, POST /v1/offsite/backups/ID/verify, the controller's list --offsite and verify --offsite"
 
 # upload = manual: nothing follows an archive; POST .../upload does it.
 start manual 0
+# The last copy's time outlives a restart: read from the metadata.
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" >"$T/metrics"
+assert_contains "$T/metrics" "quorum_backup_offsite_last_success_timestamp_seconds $last"
 call POST "/v1/archive?wait=60"
 id3=$(jq -r .result.backup "$T/body")
 sleep 1
@@ -110,6 +122,8 @@ call POST "/v1/backups/$id3/upload?wait=60"
 [ "$(jq -r .offsite.state "$M/$id3.json")" = failed ] || fail "the failure is not recorded"
 jq -r .offsite.error "$M/$id3.json" | grep -q SignatureDoesNotMatch || fail "the recorded error: $(jq .offsite "$M/$id3.json")"
 expect_exit 0 agent verify --stored "$id3"
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" >"$T/metrics"
+assert_contains "$T/metrics" "quorum_backup_offsite_failures_total 1"
 printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
 # A restore from the bucket over HTTP, the backup volume emptied.
 manifest "$T/data" "$T/before"
@@ -128,7 +142,26 @@ call POST "/v1/offsite/prune?wait=60"
 [ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.kept "$T/body")" = 3 ] ||
 	fail "POST /v1/offsite/prune: $STATUS $(cat "$T/body")"
 stop
-ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete; POST /v1/unpack?from=offsite with the backup volume emptied; POST /v1/offsite/prune"
+ok "upload = manual: no upload after an archive, POST /v1/backups/ID/upload; a failed upload recorded in the metadata, the backup complete, the failures metric counts it; POST /v1/unpack?from=offsite with the backup volume emptied; POST /v1/offsite/prune"
+
+# upload = auto: a copy that failed is tried again after the next archive.
+start auto 0
+printf 'wrong\n' >"$T/sk"
+call POST "/v1/archive?wait=60"
+id4=$(jq -r .result.backup "$T/body")
+wait_for "upload_job $id4 failed" 300
+[ "$(jq -r .offsite.state "$M/$id4.json")" = failed ] || fail "$id4: the failure is not recorded"
+printf '%s\n' "$S3_SECRET_KEY" >"$T/sk"
+call POST "/v1/archive?wait=60"
+id5=$(jq -r .result.backup "$T/body")
+wait_for "upload_job $id5 succeeded" 300
+wait_for "upload_job $id4 succeeded" 300
+for id in "$id4" "$id5"; do
+	[ "$(jq -r .offsite.state "$M/$id.json")" = uploaded ] || fail "$id: not recorded as uploaded"
+	aws_s3 s3 ls "s3://qb-test/net-j/member1/$id.json" >/dev/null || fail "$id: no metadata in the bucket"
+done
+stop
+ok "upload = auto: a copy that failed is tried again after the next archive, and both are in the bucket"
 
 stop_s3
 finish
