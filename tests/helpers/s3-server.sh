@@ -20,6 +20,10 @@
 # Abort. No mgr runs: health stays HEALTH_WARN, which is harmless. Every
 # wait is bounded (60 s); on failure the daemons started are stopped and
 # the end of their logs is printed.
+#
+# Environment: S3_MEMSTORE_BYTES, the OSD's memstore size in bytes (Ceph's
+# memstore_device_bytes; unset or empty: Ceph's default, 1 GiB). The
+# memory is taken as objects are written; the OSD refuses writes near it.
 set -eu
 
 usage() {
@@ -92,6 +96,12 @@ start_gateway() {
 
 case $cmd in
 start)
+	memstore_line=
+	case ${S3_MEMSTORE_BYTES:-} in
+	'') ;;
+	*[!0-9]*) echo "s3-server: S3_MEMSTORE_BYTES=$S3_MEMSTORE_BYTES: not a number of bytes" >&2; exit 2 ;;
+	*) memstore_line="memstore_device_bytes = $S3_MEMSTORE_BYTES" ;;
+	esac
 	for tool in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph uuidgen curl; do
 		command -v $tool >/dev/null 2>&1 ||
 			{ echo "s3-server: $tool is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
@@ -131,6 +141,7 @@ mon_warn_on_pool_no_redundancy = false
 [osd]
 osd_data = $dir/osd
 osd_objectstore = memstore
+$memstore_line
 
 [client.rgw]
 rgw_frontends = beast endpoint=127.0.0.1:$port
