@@ -20,6 +20,8 @@ MEMBERS = [1, 2, 3, 4]
 SECRET, SECRET_KEY = "quorum-backup-token", "token"
 RECIPIENTS, RECIPIENTS_KEY = "quorum-backup-recipients", "recipients.txt"
 IDENTITY, IDENTITY_KEY = "quorum-backup-identity", "identity.txt"
+OFFSITE, OFFSITE_KEYS = "quorum-backup-offsite", ("access_key", "secret_key")
+OPTIONAL_SECRETS = (IDENTITY, OFFSITE)  # made by the operator, when wanted
 GATE_IN_IMAGE = "/usr/local/bin/quorum-backup-gate"
 failures = []
 
@@ -349,10 +351,46 @@ def check_encryption(pod, agent, name):
     check(sec.get("secretName") == IDENTITY and sec.get("optional") is True and sec.get("defaultMode") == 0o400,
           f"{name}: identity_file is not in the optional Secret {IDENTITY} of mode 0400: {vol}")
     check(os.path.relpath(idf, m["mountPath"]) == IDENTITY_KEY, f"{name}: identity_file is not {IDENTITY_KEY}")
+    only_in_agent(pod, agent, m["name"], f"{name}: the identity")
+
+
+def only_in_agent(pod, agent, vol, what):
     for c in (pod.get("initContainers") or []) + pod["containers"]:
         if c is not agent:
-            check(all(x["name"] != m["name"] for x in c.get("volumeMounts") or []),
-                  f"{name}: {c['name']} mounts the identity")
+            check(all(x["name"] != vol for x in c.get("volumeMounts") or []), f"{what}: {c['name']} mounts it too")
+
+
+def optional_secret_ok(v):
+    """An operator-made Secret as a volume: optional, 0400, every key."""
+    return v.get("optional") is True and v.get("defaultMode") == 0o400 and not v.get("items")
+
+
+def check_offsite(pod, agent, name):
+    """[offsite] off until the operator sets url; access_key_file and
+    secret_key_file are the keys of the optional Secret quorum-backup-offsite
+    (mode 0400), mounted read-only in the sidecar only, at a path of its own."""
+    O = AGENT_INI.get("offsite")
+    check(O is not None, f"{name}: agent.ini has no [offsite] section")
+    check(not O.get("url"), f"{name}: [offsite] url is set; off-site copies stay off until the operator sets it")
+    paths = [O.get("access_key_file"), O.get("secret_key_file")]
+    check(all(paths), f"{name}: [offsite] access_key_file and secret_key_file must be set: {paths}")
+    m = volume_at(agent, paths[0])
+    check(volume_at(agent, paths[1])["name"] == m["name"], f"{name}: the two key files are on different volumes")
+    check(m.get("readOnly") is True and not m.get("subPath"),
+          f"{name}: the off-site keys must be mounted read-only, without subPath (kubelet updates them)")
+    vol = {v["name"]: v for v in pod.get("volumes") or []}.get(m["name"], {})
+    sec = vol.get("secret") or {}
+    check(sec.get("secretName") == OFFSITE and optional_secret_ok(sec),
+          f"{name}: the off-site keys are not in the optional Secret {OFFSITE} of mode 0400: {vol}")
+    want = [os.path.join(m["mountPath"].rstrip("/"), k) for k in OFFSITE_KEYS]
+    check(paths == want, f"{name}: access_key_file, secret_key_file are {paths}; the Secret puts its keys at {want}")
+    mp = m["mountPath"].rstrip("/") + "/"
+    outer = [x["mountPath"] for x in agent.get("volumeMounts") or []
+             if x is not m and mp.startswith(x["mountPath"].rstrip("/") + "/")]
+    check(not outer, f"{name}: the off-site keys are mounted inside {outer}, not at a path of their own")
+    if O.get("ca_file"):
+        check(volume_at(agent, O["ca_file"])["name"] == m["name"], f"{name}: ca_file is not in {OFFSITE}")
+    only_in_agent(pod, agent, m["name"], f"{name}: the off-site keys")
 
 
 def secret_ref_ok(name, key, what):
@@ -385,6 +423,7 @@ def check_member(n, sts, chart):
     secret_ref_ok(sname, skey, f"{name} agent")
     check(smode is None or smode & 0o400, f"{name}: the token file is unreadable for its owner")
     check_encryption(pod, agent, name)
+    check_offsite(pod, agent, name)
 
     # the data volume: the same PVC at /data/quorum, /data/tessera and /data
     data_q = mount_of(nodes["quorum"], "data")
@@ -517,8 +556,9 @@ def check_member(n, sts, chart):
           f"url_template gives {url.geturl()} for member {n}, the Service is "
           f"{svc['metadata']['name']}:{s['ports'][0]['port']}")
 
-    # the NetworkPolicies: 8181 only from the controller
+    # the NetworkPolicies: 8181 only from the controller; the store's egress
     check_policies(sts["spec"]["template"]["metadata"]["labels"], name)
+    check_offsite_egress(sts["spec"]["template"]["metadata"]["labels"], name)
 
 
 # ---- controller pods (CronJob, restore Job) ------------------------------------------
@@ -593,12 +633,12 @@ def check_rbac():
     check(not objs("ClusterRole") and not objs("ClusterRoleBinding"), "no cluster-wide RBAC")
 
 
-def port_admits(rule, port, c):
+def port_admits(rule, port, c, proto="TCP"):
     ports = rule.get("ports")
     if not ports:
         return True
     for p in ports:
-        if p.get("protocol", "TCP") != "TCP":
+        if p.get("protocol", "TCP") != proto:
             continue
         if "port" not in p:
             return True
@@ -637,6 +677,38 @@ def check_policies(pod_labels, what):
           f"{what}: no NetworkPolicy lets Prometheus reach the probe port {PROBE_PORT}")
 
 
+def policy_types(p):
+    spec = p["spec"]
+    return spec.get("policyTypes") or ["Ingress"] + (["Egress"] if "egress" in spec else [])
+
+
+def store_port():
+    """The store's port: url's, or 443 (https) while url is empty."""
+    u = urlsplit(AGENT_INI.get("offsite", {}).get("url") or "https://s3.amazonaws.com/")
+    return u.port or {"https": 443, "http": 80}[u.scheme]
+
+
+def check_offsite_egress(pod_labels, what):
+    """base/ leaves egress as it was (open): an Egress policy there would cut
+    geth and Tessera off from their peers. offsite-egress/, for a namespace
+    that restricts egress, lets the member pods reach the store and DNS."""
+    for p in objs("NetworkPolicy", "base/"):
+        check("Egress" not in policy_types(p),
+              f"base/: NetworkPolicy {p['metadata']['name']} restricts egress of the pods it selects")
+    pols = [p for p in objs("NetworkPolicy", "offsite-egress/") if labels_match(p["spec"]["podSelector"], pod_labels)]
+    check(pols, f"{what}: no NetworkPolicy in offsite-egress/ selects the member pod")
+    for p in pols:
+        check(policy_types(p) == ["Egress"], f"NetworkPolicy {p['metadata']['name']}: policyTypes "
+              f"{policy_types(p)}, not [Egress] (it must leave ingress to base/)")
+    rules = [r for p in pols for r in p["spec"].get("egress") or []]
+    port = store_port()
+    check(any(port_admits(r, port, AGENT_CONTAINER) for r in rules),
+          f"{what}: no egress rule for the store's port {port}")
+    for proto in ("UDP", "TCP"):
+        check(any(port_admits(r, 53, AGENT_CONTAINER, proto) for r in rules),
+              f"{what}: no egress rule for DNS ({proto} 53)")
+
+
 def check_podmonitor():
     pms = objs("PodMonitor")
     check(len(pms) == 1, f"one PodMonitor, found {len(pms)}")
@@ -662,9 +734,8 @@ def check_no_token():
                     for k, v in x.items():
                         if k in ("secret", "secretKeyRef") and isinstance(v, dict):
                             nm = v.get("name") or v.get("secretName")
-                            if nm == IDENTITY:
-                                check(v.get("optional") is True and v.get("defaultMode") == 0o400 and
-                                      not v.get("items"), f"{p}: the Secret {IDENTITY} must be an optional "
+                            if nm in OPTIONAL_SECRETS:
+                                check(optional_secret_ok(v), f"{p}: the Secret {nm} must be an optional "
                                       f"volume of mode 0400: {v}")
                             elif nm and nm.startswith("quorum-backup"):
                                 check(nm == SECRET, f"{p}: Secret {nm}, not {SECRET}")
@@ -826,7 +897,8 @@ for n in MEMBERS:
         chart, sts = render(n)
         check_member(n, sts, chart)
         json.dump(sts, open(os.path.join(T, f"rendered-{n}.json"), "w"))
-    group(f"member {n}: gates, sockets, state dirs, PVC, backups, token, encryption, probes, grace, UID, Service, policy", member)
+    group(f"member {n}: gates, sockets, state dirs, PVC, backups, token, encryption, off-site keys, probes, grace, "
+          "UID, Service, policies, off-site egress", member)
 
 
 def check_example_itself():
@@ -849,6 +921,26 @@ def check_shared_volume():
 
 
 group("shared backup volume: the component mounts a ReadWriteMany claim that exists", check_shared_volume)
+
+
+def check_offsite_docs():
+    """README.md tells how to make the Secret (its keys as the pods mount
+    them), check the copies and open egress; no file holds an access key."""
+    readme = open(os.path.join(K8S, "README.md")).read()
+    cmd = re.search(r"kubectl .*create secret generic " + OFFSITE + r"((?:.*\\\n)*.*)", readme)
+    check(cmd, f"README.md: no `kubectl create secret generic {OFFSITE}`")
+    keys = re.findall(r"--from-file=([\w.-]+)=", cmd.group(1))
+    check(set(OFFSITE_KEYS) <= set(keys),
+          f"README.md: the Secret {OFFSITE} is made with keys {keys}, not {OFFSITE_KEYS}")
+    for what in ("## Off-site copies", "/v1/offsite/backups", "list --offsite", "offsite-egress"):
+        check(what in readme, f"README.md does not mention {what}")
+    for f in glob.glob(os.path.join(K8S, "**", "*"), recursive=True) + glob.glob(os.path.join(K8S, ".*")):
+        if os.path.isfile(f):
+            check(not re.search(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", open(f, errors="replace").read()),
+                  f"{rel(f)}: an AWS access key id in the repository")
+
+
+group("off-site: README.md makes the Secret with the mounted keys; no access key in any file", check_offsite_docs)
 
 for f in failures:
     print("FAIL: " + f, file=sys.stderr)

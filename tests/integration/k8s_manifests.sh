@@ -10,8 +10,11 @@
 # the Services; the probes (the agent's on its probe port, 8182, which
 # Prometheus may reach and the PodMonitor scrapes); publishNotReadyAddresses;
 # the grace period; one UID and no capabilities; the CronJob, the restore
-# Job, the RBAC and the NetworkPolicy; agent.ini and the controller's INI
-# load in the real
+# Job, the RBAC and the NetworkPolicy; off-site copies: off in agent.ini
+# until url is set, the keys from the optional Secret quorum-backup-offsite
+# (mode 0400) in the sidecar only, at the paths agent.ini names, the egress
+# rule for the store (offsite-egress/, none in base/), the Secret's command
+# in README.md; agent.ini and the controller's INI load in the real
 # binaries; the Dockerfile builds all three binaries on Debian 12 and
 # installs a run-time package for every library configure.ac checks for.
 # The wiring is checked by k8s_manifests.py, next to this script.
@@ -111,6 +114,31 @@ sed 's/^stop_timeout = 300/stop_timeuot = 300/' "$T/agent.ini" >"$T/agent-bad.in
 expect_exit 2 "$AGENT" -c "$T/agent-bad.ini" --member 1 --backup-dir "$T/backups" list
 ok "the agent's ConfigMap INI loads in quorum-backup-agent"
 
+# Off-site copies as the ConfigMap ships them: off (no url). With a url,
+# the agent reads its keys from the files agent.ini names, which the py
+# check tied to the Secret's volume.
+expect_exit 2 "$AGENT" -c "$T/agent.ini" --member 1 --backup-dir "$T/backups" offsite list
+assert_contains "$T/err" "url is not set"
+akf=$(sed -n 's/^access_key_file *= *//p' "$T/agent.ini")
+[ -n "$akf" ] || fail "agent.ini has no access_key_file"
+expect_exit 2 "$AGENT" -c "$T/agent.ini" --member 1 --backup-dir "$T/backups" \
+	--set offsite.url=https://s3.eu-central-1.amazonaws.com/bucket/prefix offsite list
+assert_contains "$T/err" "access_key_file: open $akf"
+# README.md's `quorum-backup list --offsite` Job, made from restore-job.yaml
+e1='s/^\( *args:\).*/\1 ["list", "--offsite"]/'
+e2='s/quorum-backup-restore-/quorum-backup-list-/'
+grep -qF -- "-e '$e1'" "$K8S/README.md" && grep -qF -- "-e '$e2'" "$K8S/README.md" ||
+	fail "README.md: the sed of the list --offsite Job is not the one checked here"
+sed -e "$e1" -e "$e2" "$K8S/restore-job.yaml" >"$T/list-job.yaml"
+python3 - "$T/list-job.yaml" <<'PY' || fail "README.md's list --offsite Job is not what it says"
+import sys, yaml
+j = yaml.safe_load(open(sys.argv[1]))
+c = j["spec"]["template"]["spec"]["containers"][0]
+assert c["command"][0] == "quorum-backup" and c["args"] == ["list", "--offsite"], c
+assert j["metadata"]["generateName"] == "quorum-backup-list-", j["metadata"]
+PY
+ok "agent.ini: off-site copies off until url is set, keys read from the mounted Secret; README's list --offsite Job"
+
 # Encryption as the manifests set it up: without the recipients the agent
 # does not start; with make-keys.sh's it writes a backup that the identity
 # written to -o opens with Debian's age.
@@ -131,7 +159,7 @@ if command -v kubectl >/dev/null 2>&1 && kubectl kustomize --help >/dev/null 2>&
 		cat "$T/err" >&2
 		fail "kubectl kustomize conf/kubernetes/example failed"
 	}
-	for dir in base backup-volumes/per-member backup-volumes/shared; do
+	for dir in base backup-volumes/per-member backup-volumes/shared offsite-egress; do
 		kubectl kustomize "$K8S/$dir" >/dev/null 2>"$T/err" || {
 			cat "$T/err" >&2
 			fail "kubectl kustomize conf/kubernetes/$dir failed"
