@@ -32,6 +32,45 @@ backup_height(struct ctl *c, size_t i, const char *id, long long *size)
 	return h;
 }
 
+/* After the rolling backup: what became of each queued off-site copy,
+ * from the backup's metadata (the agent records it there); a failed one
+ * is warned of. */
+static void
+offsite_states(struct ctl *c, const size_t *idx, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct result *r = &c->res[idx[k]];
+		const json_t *rec;
+		const char *st;
+		char path[160];
+		struct reply rep;
+
+		if (strcmp(r->offsite, "queued") != 0 || !r->backup[0])
+			continue;
+		snprintf(r->offsite, sizeof r->offsite, "uploading");
+		snprintf(path, sizeof path, "/v1/backups/%s", r->backup);
+		if (client_call(&c->cl, &c->members[idx[k]], "GET", path, 0,
+		    &rep) < 0) {
+			reply_free(&rep);
+			continue;
+		}
+		rec = json_object_get(json_object_get(rep.body, "metadata"),
+		    "offsite");
+		st = json_get_str(rec, "state");
+		if (st && strcmp(st, "uploaded") == 0) {
+			snprintf(r->offsite, sizeof r->offsite, "uploaded");
+		} else if (st && strcmp(st, "failed") == 0) {
+			snprintf(r->offsite, sizeof r->offsite, "failed");
+			out_warn(c, "member %d: the off-site copy of %s failed: %s "
+			    "(the backup is complete on the backup volume; the agent "
+			    "tries again after its next archive)", r->member,
+			    r->backup, json_get_str(rec, "error") ?
+			    json_get_str(rec, "error") : "no error recorded");
+		}
+		reply_free(&rep);
+	}
+}
+
 static void
 set_failed(struct result *r, const char *code, const char *msg)
 {
@@ -102,6 +141,10 @@ backup_one(struct ctl *c, size_t i, struct result *r)
 		    "downtime_seconds");
 
 		snprintf(r->backup, sizeof r->backup, "%s", id ? id : "");
+		/* No column for off-site copies where none are made. */
+		const char *off = json_get_str(res, "offsite");
+		snprintf(r->offsite, sizeof r->offsite, "%s",
+		    off && strcmp(off, "off") != 0 ? off : "");
 		r->size = json_get_u(res, "size");
 		if (json_is_number(dt))
 			r->downtime = json_number_value(dt);
@@ -212,6 +255,7 @@ cmd_backup_exec(struct ctl *c, const struct cmd_opts *o)
 		    c->members[i].n, r->backup, r->height_now);
 	}
 	leases_release(c);
+	offsite_states(c, idx, live);
 	free(idx);
 	/* A stop signal exits 1, also between members (main says so). */
 	rc = failed || ctl_stopping(c) ? EXIT_FAILED : refused ? EXIT_REFUSED :

@@ -70,6 +70,45 @@ find_backup(struct ctl *c, size_t i, const char *want, struct result *r)
 	return rc;
 }
 
+/* The same in member i's [offsite] bucket (GET /v1/offsite/backups,
+ * newest first): "latest" is the newest complete copy there. */
+static int
+find_copy(struct ctl *c, size_t i, const char *want, struct result *r)
+{
+	struct reply rep;
+	const json_t *v = NULL, *b;
+	size_t k;
+
+	if (client_call(&c->cl, &c->members[i], "GET", "/v1/offsite/backups",
+	    0, &rep) < 0 || !json_is_array(rep.body)) {
+		snprintf(r->code, sizeof r->code, "%s", rep.code[0] ? rep.code :
+		    "bad_reply");
+		snprintf(r->msg, sizeof r->msg, "the bucket's copies: %s",
+		    rep.msg[0] ? rep.msg : "not a list");
+		reply_free(&rep);
+		return -1;
+	}
+	json_array_foreach(rep.body, k, b) {
+		const char *id = json_get_str(b, "id");
+
+		if (id && (strcmp(want, "latest") == 0 || strcmp(want, id) == 0)) {
+			v = b;
+			break;
+		}
+	}
+	if (!v) {
+		snprintf(r->code, sizeof r->code, "not_found");
+		snprintf(r->msg, sizeof r->msg, "backup %s: no complete copy in "
+		    "the bucket", want);
+		reply_free(&rep);
+		return 1;
+	}
+	snprintf(r->backup, sizeof r->backup, "%s", json_get_str(v, "id"));
+	r->size = json_get_u(v, "size");
+	reply_free(&rep);
+	return 0;
+}
+
 /* Follow several jobs at once until each has ended: ids[k] for member
  * idx[k] ("" = none). A failure is recorded in the member's result. An
  * agent that cannot be asked (a restart, a network blip) is asked again,
@@ -142,8 +181,8 @@ follow_jobs(struct ctl *c, const size_t *idx, size_t n, char (*ids)[96],
  * the resume. */
 static void
 run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
-    int with_backup, const char *step, long parallel, int *start,
-    int when_free)
+    int with_backup, const char *after, const char *step, long parallel,
+    int *start, int when_free)
 {
 	char (*ids)[96] = calloc(n ? n : 1, sizeof *ids);
 	size_t next = 0;
@@ -169,8 +208,8 @@ run_on_all(struct ctl *c, const size_t *idx, size_t n, const char *path,
 				continue;
 			}
 			client_escape(r->backup, esc, sizeof esc);
-			snprintf(full, sizeof full, "%s%s", path, with_backup ? esc :
-			    "");
+			snprintf(full, sizeof full, "%s%s%s", path, with_backup ? esc :
+			    "", after ? after : "");
 			/* The job in the way may be an unpack we gave up on at
 			 * job_timeout: wait as long as the hold, after which the
 			 * agent would resume the node by itself. */
@@ -251,7 +290,8 @@ check_backups(struct restore *rs)
 
 	for (size_t k = 0; k < rs->n; k++) {
 		struct result *r = &c->res[rs->idx[k]];
-		int f = find_backup(c, rs->idx[k], rs->want, r);
+		int f = rs->o->from_offsite ? find_copy(c, rs->idx[k], rs->want,
+		    r) : find_backup(c, rs->idx[k], rs->want, r);
 
 		if (f == 1) {
 			missing = 1;
@@ -263,8 +303,9 @@ check_backups(struct restore *rs)
 	}
 	if (!missing && !unreachable)
 		return EXIT_OK;
-	out_info(c, "nothing was stopped: %s", missing ?
-	    "the backup is not on every member" : "an agent does not answer");
+	out_info(c, "nothing was stopped: %s", missing ? (rs->o->from_offsite ?
+	    "the backup is not in every member's bucket" :
+	    "the backup is not on every member") : "an agent does not answer");
 	return missing ? EXIT_NOT_FOUND : EXIT_FAILED;
 }
 
@@ -349,7 +390,8 @@ unpack_members(struct restore *rs)
 	if (all_down && !ctl_stopping(c)) {
 		out_info(c, "unpacking on %zu member%s, %ld at a time", rs->n,
 		    rs->n == 1 ? "" : "s", rs->o->parallel);
-		run_on_all(c, rs->idx, rs->n, "/v1/unpack?backup=", 1, "unpack",
+		run_on_all(c, rs->idx, rs->n, "/v1/unpack?backup=", 1,
+		    rs->o->from_offsite ? "&from=offsite" : NULL, "unpack",
 		    rs->o->parallel, rs->go, 0);
 	} else if (!ctl_stopping(c)) {
 		out_info(c, "not every member stopped: nothing is unpacked, the "
@@ -375,7 +417,7 @@ resume_members(struct restore *rs)
 		if (rs->quiesced[k])
 			out_info(c, "member %d: starting the node",
 			    c->members[rs->idx[k]].n);
-	run_on_all(c, rs->idx, rs->n, "/v1/resume", 0, "start", 0,
+	run_on_all(c, rs->idx, rs->n, "/v1/resume", 0, NULL, "start", 0,
 	    rs->quiesced, 1);
 	for (size_t k = 0; k < rs->n; k++) {
 		struct result *r = &c->res[rs->idx[k]];
@@ -466,7 +508,10 @@ const struct cmd_entry cmd_restore_entry = {
 		{ "--backup ID|latest", "which backup (default: latest)" },
 		{ "--parallel K", "unpack on K members at a time (default 1)" },
 		{ "--force", "restore even when the network halts" },
+		{ "--from local|offsite", "from the backup volume (default), or\n"
+		    "streamed from each member's [offsite] bucket" },
 	},
-	.opts = CMDOPT_ALL | CMDOPT_FORCE | CMDOPT_BACKUP | CMDOPT_PARALLEL,
+	.opts = CMDOPT_ALL | CMDOPT_FORCE | CMDOPT_BACKUP | CMDOPT_PARALLEL |
+	    CMDOPT_FROM,
 	.exec = cmd_restore_exec,
 };

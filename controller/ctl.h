@@ -34,6 +34,10 @@ struct result {
 	double downtime;     /* seconds the member's node was not serving */
 	char code[64];       /* error code when failed */
 	char msg[1600];
+	/* backup: its off-site copy, "" when the command has none to tell:
+	 * uploaded, failed, uploading (queued or running when the summary was
+	 * made), manual (upload = manual); "" too with no [offsite] url. */
+	char offsite[16];
 };
 
 /* The live status of one member, read from its agent's /v1/status. */
@@ -168,6 +172,8 @@ size_t quorum_of(size_t n);
 
 struct cmd_opts {
 	int all, force, keep_going, stored, offsite;
+	int from_offsite;      /* --from offsite */
+	int from_given;        /* --from */
 	long parallel;
 	const char *backup;
 	int *members;          /* member numbers given */
@@ -183,6 +189,7 @@ enum {
 	CMDOPT_PARALLEL = 1 << 4,    /* --parallel other than 1 */
 	CMDOPT_STORED = 1 << 5,      /* --stored */
 	CMDOPT_OFFSITE = 1 << 6,     /* --offsite */
+	CMDOPT_FROM = 1 << 7,        /* --from */
 };
 
 /* One of a command's own options, as --help shows it. */

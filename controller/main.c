@@ -109,7 +109,7 @@ usage(FILE *out)
 
 enum { OPT_SET = 256, OPT_JSON, OPT_SAMPLE, OPT_ALL, OPT_FORCE,
 	OPT_KEEP_GOING, OPT_BACKUP, OPT_PARALLEL, OPT_MEMBERS, OPT_URL,
-	OPT_TOKEN, OPT_HOLDER, OPT_READY, OPT_JOB, OPT_STORED, OPT_OFFSITE };
+	OPT_TOKEN, OPT_HOLDER, OPT_READY, OPT_JOB, OPT_STORED, OPT_OFFSITE, OPT_FROM };
 
 static const struct option long_options[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -130,6 +130,7 @@ static const struct option long_options[] = {
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "stored", no_argument, NULL, OPT_STORED },
 	{ "offsite", no_argument, NULL, OPT_OFFSITE },
+	{ "from", required_argument, NULL, OPT_FROM },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -171,6 +172,16 @@ parse_options(int argc, char **argv, struct cmdline *cl)
 		case OPT_BACKUP: o->backup = optarg; break;
 		case OPT_STORED: o->stored = 1; break;
 		case OPT_OFFSITE: o->offsite = 1; break;
+		case OPT_FROM:
+			if (strcmp(optarg, "offsite") != 0 &&
+			    strcmp(optarg, "local") != 0) {
+				fprintf(stderr, "quorum-backup: --from %s: not local or "
+				    "offsite\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->from_offsite = strcmp(optarg, "offsite") == 0;
+			o->from_given = 1;
+			break;
 		case OPT_PARALLEL: {
 			char *end;
 			o->parallel = strtol(optarg, &end, 10);
@@ -243,7 +254,8 @@ options_given(const struct cmd_opts *o)
 	    (o->backup ? CMDOPT_BACKUP : 0) |
 	    (o->parallel != 1 ? CMDOPT_PARALLEL : 0) |
 	    (o->stored ? CMDOPT_STORED : 0) |
-	    (o->offsite ? CMDOPT_OFFSITE : 0);
+	    (o->offsite ? CMDOPT_OFFSITE : 0) |
+	    (o->from_given ? CMDOPT_FROM : 0);
 }
 
 /* The member numbers after the command, as one list ("1 3-4"). 0, -1 on a

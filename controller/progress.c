@@ -138,6 +138,8 @@ result_json(const struct result *r)
 	    json_real(r->duration) : json_null());
 	json_object_set_new(o, "downtime_seconds", r->downtime >= 0 ?
 	    json_real(r->downtime) : json_null());
+	if (r->offsite[0])
+		json_object_set_new(o, "offsite", json_string(r->offsite));
 	json_object_set_new(o, "error", r->code[0] ? json_pack("{s:s, s:s}",
 	    "code", r->code, "message", r->msg) : json_null());
 	return o;
@@ -161,8 +163,14 @@ out_summary(struct ctl *c, const char *command, int exit_code)
 		json_decref(doc);
 		return;
 	}
-	printf("%-7s %-10s %-22s %10s %9s %9s %9s\n", "MEMBER", "RESULT",
-	    "BACKUP", "SIZE", "HEIGHT", "DURATION", "DOWNTIME");
+	/* OFFSITE only where a member has a copy to tell of (backup). */
+	int offsite = 0;
+
+	for (size_t i = 0; i < c->n_members; i++)
+		offsite |= c->res[i].state[0] && c->res[i].offsite[0];
+	printf("%-7s %-10s %-22s %10s %9s %9s %9s%s\n", "MEMBER", "RESULT",
+	    "BACKUP", "SIZE", "HEIGHT", "DURATION", "DOWNTIME", offsite ?
+	    "  OFFSITE" : "");
 	for (size_t i = 0; i < c->n_members; i++) {
 		const struct result *r = &c->res[i];
 		char size[32], height[32], dur[32], down[32];
@@ -176,8 +184,11 @@ out_summary(struct ctl *c, const char *command, int exit_code)
 			snprintf(height, sizeof height, "-");
 		human_age(r->duration, dur, sizeof dur);
 		human_age(r->downtime, down, sizeof down);
-		printf("%-7d %-10s %-22s %10s %9s %9s %9s\n", r->member, r->state,
+		printf("%-7d %-10s %-22s %10s %9s %9s %9s", r->member, r->state,
 		    r->backup[0] ? r->backup : "-", size, height, dur, down);
+		if (offsite)
+			printf("  %s", r->offsite[0] ? r->offsite : "-");
+		printf("\n");
 	}
 	for (size_t i = 0; i < c->n_members; i++)
 		if (c->res[i].code[0])

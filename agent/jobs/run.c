@@ -150,8 +150,9 @@ archive_resume(struct jobs *js, int rc, const char *id, double down_since,
 /* With upload = auto: the off-site copy of backup id once this job (and
  * its resume) has ended, then another try for the copies that failed
  * earlier (at most four, newest first, among those remote retention would
- * keep). */
-static void
+ * keep). Returns what the archive's result says of its copy: "queued",
+ * "manual" or "off". */
+static const char *
 queue_uploads(struct jobs *js, const char *id)
 {
 	const struct agent_conf *cf = jobs_conf(js);
@@ -160,15 +161,16 @@ queue_uploads(struct jobs *js, const char *id)
 	struct err e;
 	size_t i, n = 0;
 
-	if (!cf->offsite_url || !cf->offsite_url[0] ||
-	    strcmp(cf->offsite_upload, "auto") != 0)
-		return;
+	if (!cf->offsite_url || !cf->offsite_url[0])
+		return "off";
+	if (strcmp(cf->offsite_upload, "auto") != 0)
+		return "manual";
 	jobs_follow_up(js, JOB_UPLOAD, json_pack("{s:s, s:b}", "backup", id,
 	    "auto", 1), PHASE_UPLOADING);
 	err_clear(&e);
 	if (offsite_local_state(cf, &last, &failed, &e) < 0) {
 		log_warn("offsite_state_unread", "error=%s", logq(e.msg));
-		return;
+		return "queued";
 	}
 	json_array_foreach(failed, i, v) {
 		if (strcmp(json_string_value(v), id) == 0 || n >= 4)
@@ -179,6 +181,7 @@ queue_uploads(struct jobs *js, const char *id)
 		n++;
 	}
 	json_decref(failed);
+	return "queued";
 }
 
 static int
@@ -206,14 +209,13 @@ run_archive(struct jobs *js, json_t *params, const char *job_id,
 	rc = op_archive(cf, &h, &r, &pruned, e);
 	json_decref(h.node_facts);
 	if (rc == 0)
-		queue_uploads(js, r.id);
-	if (rc == 0)
-		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, s:o}",
+		*result = json_pack("{s:s, s:I, s:I, s:I, s:s, s:f, s:o, s:o, s:s}",
 		    "backup", r.id, "size", (json_int_t)r.size,
 		    "bytes", (json_int_t)r.bytes, "files", (json_int_t)r.files,
 		    "sha256", r.sha256, "seconds", r.seconds,
 		    "pruned", pruned ? pruned : json_array(),
-		    "warnings", r.warnings ? r.warnings : json_array());
+		    "warnings", r.warnings ? r.warnings : json_array(),
+		    "offsite", queue_uploads(js, r.id));
 	if (!quiesce)
 		return rc;
 	return archive_resume(js, rc, r.id, down_since, *result, e);
