@@ -14,10 +14,11 @@
 #include "json.h"
 
 /* The verify route of member i's copy `want` in the bucket ("latest":
- * the newest there) into path; -1 with r failed. */
+ * the newest there) into path, with stored: of the stored object only;
+ * -1 with r failed. */
 static int
-offsite_path(struct ctl *c, size_t i, const char *want, char *path,
-    size_t size, struct result *r)
+offsite_path(struct ctl *c, size_t i, const char *want, int stored,
+    char *path, size_t size, struct result *r)
 {
 	const char *id = want;
 	char esc[200];
@@ -44,7 +45,8 @@ offsite_path(struct ctl *c, size_t i, const char *want, char *path,
 		}
 	}
 	client_escape(id, esc, sizeof esc);
-	snprintf(path, size, "/v1/offsite/backups/%s/verify", esc);
+	snprintf(path, size, "/v1/offsite/backups/%s/verify%s", esc,
+	    stored ? "?stored=1" : "");
 	reply_free(&rep);
 	return 0;
 }
@@ -59,12 +61,6 @@ cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 
 	if (select_members(c, o, 0, &idx, &n) < 0)
 		return EXIT_USAGE;
-	if (o->offsite && o->stored) {
-		fprintf(stderr, "quorum-backup: --offsite verifies the stored copy "
-		    "already; --stored goes without it\n");
-		free(idx);
-		return EXIT_USAGE;
-	}
 	client_escape(want, esc, sizeof esc);
 	snprintf(path, sizeof path, "/v1/backups/%s/verify%s", esc,
 	    o->stored ? "?stored=1" : "");
@@ -73,8 +69,8 @@ cmd_verify_exec(struct ctl *c, const struct cmd_opts *o)
 		json_t *job = NULL;
 		char code[64], msg[1024];
 
-		if (o->offsite && offsite_path(c, idx[k], want, path, sizeof path,
-		    r) < 0) {
+		if (o->offsite && offsite_path(c, idx[k], want, o->stored, path,
+		    sizeof path, r) < 0) {
 			missing |= strcmp(r->code, "not_found") == 0;
 			failed |= strcmp(r->code, "not_found") != 0;
 			continue;
@@ -117,8 +113,9 @@ const struct cmd_entry cmd_verify_entry = {
 	.options = {
 		{ "--stored", "only the stored file's size and SHA-256\n"
 		    "against its metadata: no key needed" },
-		{ "--offsite", "the copy in the [offsite] bucket: its stored\n"
-		    "size and SHA-256" },
+		{ "--offsite", "the copy in the [offsite] bucket, read through\n"
+		    "by its agent (an encrypted one needs the agent's\n"
+		    "identity, else only its stored SHA-256 is checked)" },
 	},
 	.opts = CMDOPT_ALL | CMDOPT_BACKUP | CMDOPT_STORED | CMDOPT_OFFSITE,
 	.exec = cmd_verify_exec,

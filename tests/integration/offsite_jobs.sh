@@ -86,7 +86,10 @@ expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite
 assert_contains "$T/out" verified
 expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup "$id1"
 expect_exit 4 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --backup 20200101T000000Z
-expect_exit 2 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --stored
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" --json verify 1 --offsite
+[ "$(jq -r '.members[0].size' "$T/out")" -gt 0 ] || fail "controller verify --offsite: no bytes read: $(cat "$T/out")"
+expect_exit 0 "$CONTROLLER" -c "$T/ctl.ini" verify 1 --offsite --stored
+assert_contains "$T/out" verified
 call POST "/v1/offsite/backups/$id1/verify?wait=60"
 [ "$STATUS" = 200 ] && [ "$(jq -r .state "$T/body")" = succeeded ] && [ "$(jq -r .result.offsite "$T/body")" = true ] &&
 	[ "$(jq -r .result.stored "$T/body")" = false ] && [ "$(jq -r .result.files "$T/body")" -gt 0 ] ||
